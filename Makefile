@@ -1,0 +1,89 @@
+# panic: build, test, install, demo and bench (GNU make).
+#
+#   make            build every program into build/bin
+#   make check      install missing Debian packages, then run the bats suite
+#                   on the normal build and again under ASan + UBSan
+#   make demo       install missing packages, build, run an offline pipeline
+#   make bench      benchmarks, as ratios to baselines measured in the same run
+#   make install    PREFIX=/usr/local DESTDIR=
+#   make deps       install the Debian packages the build and tests need
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+DATADIR ?= $(PREFIX)/share/panic
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+VERSION = 0.1.0
+
+B ?= build
+CC ?= cc
+PKGS = libcurl sqlite3
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lcurl -lsqlite3)
+# Debian 12's libjq-dev has no .pc file.
+JQ_LIBS := $(shell pkg-config --libs libjq 2>/dev/null || echo -ljq)
+
+CFLAGS ?= -O2 -g
+CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-sign-compare -Wshadow \
+          -Ilib -DPANIC_VERSION='"$(VERSION)"' $(PKG_CFLAGS) $(SANFLAGS)
+LDLIBS = $(JQ_LIBS) $(PKG_LIBS) -pthread $(SANFLAGS)
+
+PROGS = panic-invoke panic-log
+LIBSRC = $(wildcard lib/*.c)
+LIBOBJ = $(LIBSRC:lib/%.c=$(B)/obj/%.o) $(B)/obj/catalogue.o
+BINS = $(PROGS:%=$(B)/bin/%)
+
+all: $(BINS)
+
+$(B)/obj/%.o: lib/%.c lib/*.h | $(B)/obj
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(B)/obj/catalogue.c: share/panic/models.json | $(B)/obj
+	{ echo '/* generated from share/panic/models.json */'; \
+	  echo 'const char catalogue_builtin[] ='; \
+	  sed 's/\\/\\\\/g; s/"/\\"/g; s/^/"/; s/$$/\\n"/' $<; echo ';'; } > $@
+
+$(B)/obj/catalogue.o: $(B)/obj/catalogue.c
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(B)/libpanic.a: $(LIBOBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(B)/bin/%: bin/%.c $(B)/libpanic.a lib/*.h | $(B)/bin
+	$(CC) $(CFLAGS) -o $@ $< $(B)/libpanic.a $(LDLIBS)
+
+$(B)/obj $(B)/bin:
+	mkdir -p $@
+
+# Sanitizer build: the same sources, in build/san.
+san:
+	$(MAKE) B=build/san SANFLAGS='-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined' CFLAGS='-O1 -g' all
+
+deps:
+	@tools/deps
+
+check: deps
+	$(MAKE) all san
+	tools/check build/bin build/san/bin
+
+demo: deps all
+	tools/demo build/bin
+
+bench: deps all
+	bench/run build/bin
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7 \
+	  $(DESTDIR)$(DATADIR) $(DESTDIR)$(BASHCOMPDIR)
+	install -m 755 $(BINS) $(DESTDIR)$(BINDIR)
+	install -m 644 docs/*.1 $(DESTDIR)$(MANDIR)/man1
+	install -m 644 docs/*.7 $(DESTDIR)$(MANDIR)/man7
+	install -m 644 share/panic/models.json $(DESTDIR)$(DATADIR)
+	for p in $(PROGS); do install -m 644 completions/$$p.bash $(DESTDIR)$(BASHCOMPDIR)/$$p; done
+
+clean:
+	rm -rf build
+
+.PHONY: all san deps check demo bench install clean
+.SECONDARY:

@@ -1,0 +1,143 @@
+/* panic-log: the call log (DESIGN.md §6), like `llm logs`.
+ *
+ * Prints the most recent calls from the state file's calls table, oldest
+ * first: NDJSON when stdout is not a terminal (or with --json), else one
+ * readable line per call.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "db.h"
+#include "err.h"
+#include "json.h"
+#include "path.h"
+#include "prog.h"
+
+static const char usage[] =
+	"usage: panic-log [-n N] [-m MODEL] [--json | --table] [--db PATH]\n"
+	"Show the most recent model calls, oldest first.\n"
+	"\n"
+	"  -n, --count N     how many (default 20; 0 for all)\n"
+	"  -m, --model ID    only calls of this model\n"
+	"      --json        one JSON object per call (the default off a terminal)\n"
+	"      --table       one readable line per call (the default on a terminal)\n"
+	"      --db PATH     state file (default $PANIC_DB or\n"
+	"                    ~/.local/state/panic/panic.db)\n"
+	"  -h, --help        this help      --version   the version\n"
+	"\n"
+	"Exit: 0 ok, 2 usage, 3 no such state file or a state error.\n";
+
+enum { O_JSON = 256, O_TABLE, O_DB, O_VERSION };
+
+static const struct option longopts[] = {
+	{ "count", required_argument, 0, 'n' },
+	{ "model", required_argument, 0, 'm' },
+	{ "json", no_argument, 0, O_JSON },
+	{ "table", no_argument, 0, O_TABLE },
+	{ "db", required_argument, 0, O_DB },
+	{ "quiet", no_argument, 0, 'q' },
+	{ "verbose", no_argument, 0, 'v' },
+	{ "help", no_argument, 0, 'h' },
+	{ "version", no_argument, 0, O_VERSION },
+	{ 0, 0, 0, 0 },
+};
+
+static int width = 100;
+
+static int print_json(jv row, void *ctx)
+{
+	(void)ctx;
+	json_write(stdout, row);
+	jv_free(row);
+	return 0;
+}
+
+/* Writes S on one line, at most MAX bytes of it, ending in "..." if cut,
+ * never cutting a UTF-8 sequence. */
+static void clip(const char *s, int max)
+{
+	size_t n = strlen(s), cut = n;
+	if (max < 4)
+		max = 4;
+	if (n > (size_t)max) {
+		cut = (size_t)max - 3;
+		while (cut > 0 && (s[cut] & 0xc0) == 0x80)
+			cut--;
+	}
+	for (size_t i = 0; i < cut; i++)
+		putchar(s[i] == '\n' || s[i] == '\r' || s[i] == '\t' ? ' ' : s[i]);
+	if (cut < n)
+		fputs("...", stdout);
+}
+
+static int print_line(jv row, void *ctx)
+{
+	(void)ctx;
+	const char *at = json_str(row, "started_at", NULL);
+	const char *model = json_str(row, "model", NULL);
+	const char *state = json_str(row, "state", NULL);
+	const char *in = json_str(row, "input", NULL);
+	const char *out = json_str(row, "output", NULL);
+	jv err = json_get(row, "error");
+	const char *why = json_str(err, "message", NULL);
+	jv dur = json_get(row, "duration_ms");
+	int head = printf("%.19s  %-16s %-9s %6.0f ms  ", at ? at : "?", model ? model : "?",
+	                  state ? state : "?",
+	                  jv_get_kind(dur) == JV_KIND_NUMBER ? jv_number_value(dur) : 0);
+	int room = width - head;
+	if (room < 20)
+		room = 20;
+	clip(in ? in : "", room / 2 - 2);
+	fputs(" -> ", stdout);
+	clip(why ? why : out ? out : "", room / 2 - 2);
+	putchar('\n');
+	jv_free(dur);
+	jv_free(err);
+	jv_free(row);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	prog_init("panic-log");
+	struct db_call_filter f = { .limit = 20 };
+	const char *dbopt = NULL;
+	int table = isatty(1);
+	int c;
+	while ((c = getopt_long(argc, argv, "n:m:qvh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'n': f.limit = prog_atol("-n", optarg, 0, 1L << 40); break;
+		case 'm': f.model = optarg; break;
+		case O_JSON: table = 0; break;
+		case O_TABLE: table = 1; break;
+		case O_DB: dbopt = optarg; break;
+		case 'q': prog_verbose = -1; break;
+		case 'v': prog_verbose++; break;
+		case 'h': fputs(usage, stdout); return prog_finish(PX_OK);
+		case O_VERSION: prog_version();
+		default: fprintf(stderr, "Try 'panic-log --help'.\n"); return PX_USAGE;
+		}
+	}
+	if (optind < argc)
+		pusage("unexpected argument '%s'", argv[optind]);
+	struct winsize ws;
+	if (table && ioctl(1, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+		width = ws.ws_col;
+	else if (getenv("COLUMNS"))
+		width = atoi(getenv("COLUMNS")) > 0 ? atoi(getenv("COLUMNS")) : width;
+
+	char *path = path_db(dbopt);
+	struct db *db;
+	if (!path || db_open(&db, path, 0) < 0)
+		pdie(PX_CONFIG, "state: %s", err_msg());
+	free(path);
+	int rc = db_call_list(db, &f, table ? print_line : print_json, NULL);
+	db_close(db);
+	if (rc < 0)
+		pdie(PX_CONFIG, "state: %s", err_msg());
+	return prog_finish(PX_OK);
+}

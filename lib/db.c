@@ -1,0 +1,523 @@
+/* db: the SQLite state file; see db.h.
+ *
+ * migrations[i] takes the schema from version i to i+1. They only ever
+ * grow: a released step is never edited.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "db.h"
+#include "err.h"
+#include "json.h"
+#include "path.h"
+#include "timeutil.h"
+
+static const char *const migrations[] = {
+	/* 0 -> 1: the call log */
+	"CREATE TABLE calls ("
+	"  id TEXT PRIMARY KEY,"
+	"  model TEXT NOT NULL,"
+	"  platform TEXT NOT NULL,"
+	"  input_type TEXT, output_type TEXT,"
+	"  prompt TEXT, response TEXT,"
+	"  state TEXT NOT NULL,"
+	"  error_kind TEXT, error_message TEXT,"
+	"  input_tokens INTEGER, output_tokens INTEGER, usage TEXT,"
+	"  duration_ms INTEGER,"
+	"  started_at TEXT NOT NULL, finished_at TEXT,"
+	"  network TEXT, run_id TEXT, step TEXT, agent TEXT);"
+	"CREATE INDEX calls_run ON calls(run_id) WHERE run_id IS NOT NULL;",
+};
+#define NMIGRATIONS ((int)(sizeof migrations / sizeof *migrations))
+
+/* A batch of call-log rows, packed: each text field is (offset, length)
+ * into the arena, length -1 for NULL. */
+enum { F_ID, F_MODEL, F_PLATFORM, F_ITYPE, F_OTYPE, F_PROMPT, F_RESPONSE, F_STATE,
+       F_EKIND, F_EMSG, F_USAGE, F_STARTED, F_FINISHED, F_NETWORK, F_RUN, F_STEP,
+       F_AGENT, NFIELDS };
+struct row {
+	size_t off[NFIELDS];
+	int len[NFIELDS];
+	int64_t duration_ms, in_tokens, out_tokens; /* tokens -1: NULL */
+};
+struct batch {
+	struct row *rows;
+	size_t n, cap;
+	char *arena;
+	size_t used, acap;
+	int64_t first_ms;
+};
+
+/* The call-log writer: its own connection and thread. The main thread fills
+ * `cur`; a full (or flushed) batch becomes `pending`, which the writer
+ * inserts and commits in one BEGIN IMMEDIATE transaction, then returns as
+ * `spare`. Invariant: at most one batch is pending; db_flush() returns once
+ * nothing is pending. */
+struct writer {
+	sqlite3 *h;
+	sqlite3_stmt *ins;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t work, done;
+	struct batch bufs[2], *cur, *pending, *spare;
+	int quit;
+	char error[512]; /* the first failure, sticky */
+};
+
+struct db {
+	sqlite3 *h;
+	char *path;
+	struct writer *w;
+};
+
+int db_schema_version(void)
+{
+	return NMIGRATIONS;
+}
+
+static int fail(struct db *db, const char *what)
+{
+	return err_set("%s: %s", what, sqlite3_errmsg(db->h));
+}
+
+static int exec(struct db *db, const char *sql)
+{
+	char *msg = NULL;
+	if (sqlite3_exec(db->h, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		err_set("%s", msg ? msg : sqlite3_errmsg(db->h));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int user_version(struct db *db, int *v)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(db->h, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+		return fail(db, "schema version");
+	int rc = sqlite3_step(st);
+	*v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : fail(db, "schema version");
+}
+
+static int migrate(struct db *db)
+{
+	int v;
+	if (user_version(db, &v) < 0)
+		return -1;
+	if (v > NMIGRATIONS)
+		return err_set("schema version %d is newer than this program knows (%d)",
+		               v, NMIGRATIONS);
+	if (v == NMIGRATIONS)
+		return 0;
+	if (exec(db, "BEGIN IMMEDIATE") < 0)
+		return -1;
+	/* Another process may have migrated while we waited for the lock. */
+	if (user_version(db, &v) < 0)
+		goto fail;
+	for (; v < NMIGRATIONS; v++) {
+		char set[64];
+		if (exec(db, migrations[v]) < 0)
+			goto fail;
+		snprintf(set, sizeof set, "PRAGMA user_version = %d", v + 1);
+		if (exec(db, set) < 0)
+			goto fail;
+	}
+	return exec(db, "COMMIT");
+fail:;
+	char why[512];
+	snprintf(why, sizeof why, "%s", err_msg());
+	exec(db, "ROLLBACK");
+	return err_set("migrating to schema version %d: %s", v + 1, why);
+}
+
+static int open_conn(sqlite3 **h, const char *path)
+{
+	if (sqlite3_open_v2(path, h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+	    SQLITE_OK)
+		return err_set("%s: %s", path, *h ? sqlite3_errmsg(*h) : "cannot open");
+	sqlite3_busy_timeout(*h, 10000);
+	char *msg = NULL;
+	if (sqlite3_exec(*h, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+	                     "PRAGMA foreign_keys=ON;", NULL, NULL, &msg) != SQLITE_OK) {
+		err_set("%s: %s", path, msg ? msg : sqlite3_errmsg(*h));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+int db_open(struct db **out, const char *path, int flags)
+{
+	*out = NULL;
+	struct stat st;
+	if (stat(path, &st) < 0) {
+		if (errno != ENOENT || !(flags & DB_CREATE))
+			return err_errno(path);
+		if (path_mkparents(path, 0700) < 0)
+			return -1;
+		int fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+		if (fd < 0)
+			return err_errno(path);
+		close(fd);
+	} else if (!S_ISREG(st.st_mode)) {
+		return err_set("%s: not a regular file", path);
+	}
+
+	struct db *db = calloc(1, sizeof *db);
+	if (!db || !(db->path = strdup(path))) {
+		free(db);
+		return err_errno("db");
+	}
+	if (open_conn(&db->h, path) < 0)
+		goto fail;
+	if (migrate(db) < 0) {
+		char why[512];
+		snprintf(why, sizeof why, "%s", err_msg());
+		err_set("%s: %s", path, why);
+		goto fail;
+	}
+	*out = db;
+	return 0;
+fail:
+	sqlite3_close(db->h);
+	free(db->path);
+	free(db);
+	return -1;
+}
+
+static void bind_field(sqlite3_stmt *st, int i, const struct batch *b, const struct row *r, int f)
+{
+	if (r->len[f] < 0)
+		sqlite3_bind_null(st, i);
+	else
+		sqlite3_bind_text(st, i, b->arena + r->off[f], r->len[f], SQLITE_STATIC);
+}
+
+static void bind_int(sqlite3_stmt *st, int i, int64_t v)
+{
+	if (v < 0)
+		sqlite3_bind_null(st, i);
+	else
+		sqlite3_bind_int64(st, i, v);
+}
+
+/* Inserts and commits batch B; called on the writer thread. */
+static int write_batch(struct writer *w, struct batch *b)
+{
+	static const int order[] = { F_ID, F_MODEL, F_PLATFORM, F_ITYPE, F_OTYPE, F_PROMPT,
+		                     F_RESPONSE, F_STATE, F_EKIND, F_EMSG };
+	char *msg = NULL;
+	if (sqlite3_exec(w->h, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK)
+		goto fail;
+	for (size_t k = 0; k < b->n; k++) {
+		const struct row *r = &b->rows[k];
+		sqlite3_stmt *st = w->ins;
+		int i = 1;
+		for (size_t j = 0; j < sizeof order / sizeof *order; j++)
+			bind_field(st, i++, b, r, order[j]);
+		bind_int(st, i++, r->in_tokens);
+		bind_int(st, i++, r->out_tokens);
+		bind_field(st, i++, b, r, F_USAGE);
+		sqlite3_bind_int64(st, i++, r->duration_ms);
+		bind_field(st, i++, b, r, F_STARTED);
+		bind_field(st, i++, b, r, F_FINISHED);
+		bind_field(st, i++, b, r, F_NETWORK);
+		bind_field(st, i++, b, r, F_RUN);
+		bind_field(st, i++, b, r, F_STEP);
+		bind_field(st, i++, b, r, F_AGENT);
+		int rc = sqlite3_step(st);
+		sqlite3_reset(st);
+		if (rc != SQLITE_DONE) {
+			snprintf(w->error, sizeof w->error, "call log: %s", sqlite3_errmsg(w->h));
+			sqlite3_exec(w->h, "ROLLBACK", NULL, NULL, NULL);
+			return -1;
+		}
+	}
+	if (sqlite3_exec(w->h, "COMMIT", NULL, NULL, &msg) == SQLITE_OK)
+		return 0;
+fail:
+	snprintf(w->error, sizeof w->error, "call log: %s", msg ? msg : sqlite3_errmsg(w->h));
+	sqlite3_free(msg);
+	sqlite3_exec(w->h, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
+}
+
+static void *writer_main(void *arg)
+{
+	struct writer *w = arg;
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		while (!w->pending && !w->quit)
+			pthread_cond_wait(&w->work, &w->mu);
+		if (!w->pending)
+			break;
+		struct batch *b = w->pending;
+		int failed = w->error[0] != 0;
+		pthread_mutex_unlock(&w->mu);
+		if (!failed)
+			write_batch(w, b);
+		b->n = b->used = 0;
+		pthread_mutex_lock(&w->mu);
+		w->spare = b;
+		w->pending = NULL;
+		pthread_cond_broadcast(&w->done);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+static int writer_start(struct db *db)
+{
+	struct writer *w = calloc(1, sizeof *w);
+	if (!w)
+		return err_errno("call log");
+	if (open_conn(&w->h, db->path) < 0)
+		goto fail;
+	/* Fewer, larger checkpoints: rows arrive in streams. */
+	sqlite3_wal_autocheckpoint(w->h, 4000);
+	if (sqlite3_prepare_v3(w->h,
+	                       "INSERT INTO calls (id, model, platform, input_type,"
+	                       " output_type, prompt, response, state, error_kind,"
+	                       " error_message, input_tokens, output_tokens, usage,"
+	                       " duration_ms, started_at, finished_at, network, run_id,"
+	                       " step, agent) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+	                       -1, SQLITE_PREPARE_PERSISTENT, &w->ins, NULL) != SQLITE_OK) {
+		err_set("call log: %s", sqlite3_errmsg(w->h));
+		goto fail;
+	}
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->work, NULL);
+	pthread_cond_init(&w->done, NULL);
+	w->cur = &w->bufs[0];
+	w->spare = &w->bufs[1];
+	if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
+		err_set("call log: cannot start the writer thread");
+		goto fail;
+	}
+	db->w = w;
+	return 0;
+fail:
+	sqlite3_finalize(w->ins);
+	sqlite3_close(w->h);
+	free(w);
+	return -1;
+}
+
+/* Hands the current batch to the writer (waiting while one is pending).
+ * Returns -1 if an earlier batch failed. */
+static int submit(struct writer *w)
+{
+	pthread_mutex_lock(&w->mu);
+	while (w->pending)
+		pthread_cond_wait(&w->done, &w->mu);
+	w->pending = w->cur;
+	w->cur = w->spare;
+	w->spare = NULL;
+	pthread_cond_signal(&w->work);
+	int rc = w->error[0] ? err_set("%s", w->error) : 0;
+	pthread_mutex_unlock(&w->mu);
+	return rc;
+}
+
+int db_flush(struct db *db)
+{
+	struct writer *w = db ? db->w : NULL;
+	if (!w)
+		return 0;
+	if (w->cur->n)
+		(void)submit(w);
+	pthread_mutex_lock(&w->mu);
+	while (w->pending)
+		pthread_cond_wait(&w->done, &w->mu);
+	int rc = w->error[0] ? err_set("%s", w->error) : 0;
+	pthread_mutex_unlock(&w->mu);
+	return rc;
+}
+
+static int writer_stop(struct db *db)
+{
+	struct writer *w = db->w;
+	if (!w)
+		return 0;
+	int rc = db_flush(db);
+	pthread_mutex_lock(&w->mu);
+	w->quit = 1;
+	pthread_cond_signal(&w->work);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(w->thread, NULL);
+	sqlite3_finalize(w->ins);
+	sqlite3_close(w->h);
+	for (int i = 0; i < 2; i++) {
+		free(w->bufs[i].rows);
+		free(w->bufs[i].arena);
+	}
+	pthread_mutex_destroy(&w->mu);
+	pthread_cond_destroy(&w->work);
+	pthread_cond_destroy(&w->done);
+	free(w);
+	db->w = NULL;
+	return rc;
+}
+
+int db_close(struct db *db)
+{
+	if (!db)
+		return 0;
+	int rc = writer_stop(db);
+	sqlite3_close(db->h);
+	free(db->path);
+	free(db);
+	return rc;
+}
+
+/* Copies S (N bytes, or -1 for strlen; NULL for NULL) into B's arena. */
+static int pack(struct batch *b, struct row *r, int f, const char *s, int n)
+{
+	if (!s) {
+		r->len[f] = -1;
+		return 0;
+	}
+	size_t len = n < 0 ? strlen(s) : (size_t)n;
+	if (b->used + len > b->acap) {
+		size_t cap = b->acap ? b->acap * 2 : 1 << 20;
+		while (cap < b->used + len)
+			cap *= 2;
+		char *a = realloc(b->arena, cap);
+		if (!a)
+			return err_errno("call log");
+		b->arena = a;
+		b->acap = cap;
+	}
+	memcpy(b->arena + b->used, s, len);
+	r->off[f] = b->used;
+	r->len[f] = (int)len;
+	b->used += len;
+	return 0;
+}
+
+static int64_t usage_int(jv usage, const char *key)
+{
+	jv v = json_get(usage, key);
+	int64_t n = jv_get_kind(v) == JV_KIND_NUMBER ? (int64_t)jv_number_value(v) : -1;
+	jv_free(v);
+	return n;
+}
+
+int db_call_log(struct db *db, const struct db_call *c)
+{
+	if (!db->w && writer_start(db) < 0)
+		return -1;
+	struct writer *w = db->w;
+	struct batch *b = w->cur;
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 256;
+		struct row *rows = realloc(b->rows, cap * sizeof *rows);
+		if (!rows)
+			return err_errno("call log");
+		b->rows = rows;
+		b->cap = cap;
+	}
+	if (!b->n)
+		b->first_ms = time_mono_ms();
+	struct row *r = &b->rows[b->n];
+	jv usage = jv_get_kind(c->usage) == JV_KIND_OBJECT ? jv_dump_string(jv_copy(c->usage), 0)
+	                                                   : jv_null();
+	int rc = pack(b, r, F_ID, c->id, -1) | pack(b, r, F_MODEL, c->model, -1) |
+	         pack(b, r, F_PLATFORM, c->platform, -1) |
+	         pack(b, r, F_ITYPE, c->input_type, -1) |
+	         pack(b, r, F_OTYPE, c->output_type, -1) |
+	         pack(b, r, F_PROMPT, c->prompt, c->prompt_len) |
+	         pack(b, r, F_RESPONSE, c->response, c->response_len) |
+	         pack(b, r, F_STATE, c->state, -1) |
+	         pack(b, r, F_EKIND, c->error_kind, -1) |
+	         pack(b, r, F_EMSG, c->error_message, -1) |
+	         pack(b, r, F_USAGE, jv_is_valid(usage) && jv_get_kind(usage) == JV_KIND_STRING
+	                                     ? jv_string_value(usage) : NULL, -1) |
+	         pack(b, r, F_STARTED, c->started_at, -1) |
+	         pack(b, r, F_FINISHED, c->finished_at, -1) |
+	         pack(b, r, F_NETWORK, c->network, -1) | pack(b, r, F_RUN, c->run_id, -1) |
+	         pack(b, r, F_STEP, c->step, -1) | pack(b, r, F_AGENT, c->agent, -1);
+	r->duration_ms = c->duration_ms;
+	r->in_tokens = usage_int(c->usage, "input_tokens");
+	r->out_tokens = usage_int(c->usage, "output_tokens");
+	jv_free(usage);
+	if (rc)
+		return -1;
+	b->n++;
+	if (b->n >= DB_BATCH_ROWS || time_mono_ms() - b->first_ms >= DB_BATCH_MS)
+		return submit(w);
+	return 0;
+}
+
+/* A column as a jv value: text, integer, real or null; usage as JSON. */
+static jv column(sqlite3_stmt *st, int i)
+{
+	switch (sqlite3_column_type(st, i)) {
+	case SQLITE_INTEGER:
+		return jv_number((double)sqlite3_column_int64(st, i));
+	case SQLITE_FLOAT:
+		return jv_number(sqlite3_column_double(st, i));
+	case SQLITE_NULL:
+		return jv_null();
+	default:
+		return jv_string_sized((const char *)sqlite3_column_text(st, i),
+		                       sqlite3_column_bytes(st, i));
+	}
+}
+
+int db_call_list(struct db *db, const struct db_call_filter *f,
+                 int (*fn)(jv row, void *ctx), void *ctx)
+{
+	static const char sql[] =
+		"SELECT * FROM (SELECT rowid AS n, id, started_at, model, platform,"
+		" input_type, output_type, state, prompt AS input, response AS output,"
+		" error_kind, error_message, usage, duration_ms, network, run_id, step,"
+		" agent FROM calls WHERE (?1 IS NULL OR model = ?1)"
+		" ORDER BY rowid DESC LIMIT ?2) ORDER BY n";
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK)
+		return fail(db, "call log");
+	if (f->model)
+		sqlite3_bind_text(st, 1, f->model, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, f->limit > 0 ? f->limit : -1);
+	int rc, stop = 0;
+	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		jv row = jv_object();
+		int ncol = sqlite3_column_count(st);
+		for (int i = 1; i < ncol; i++) {
+			const char *name = sqlite3_column_name(st, i);
+			if (!strcmp(name, "error_kind") || !strcmp(name, "error_message"))
+				continue;
+			jv v = column(st, i);
+			if (!strcmp(name, "usage") && jv_get_kind(v) == JV_KIND_STRING) {
+				jv parsed = jv_parse(jv_string_value(v));
+				jv_free(v);
+				v = parsed;
+			}
+			row = json_set(row, name, v);
+		}
+		jv err = jv_null();
+		if (sqlite3_column_type(st, 10) != SQLITE_NULL)
+			err = json_set(json_set(jv_object(), "kind", column(st, 10)),
+			               "message", column(st, 11));
+		row = json_set(row, "error", err);
+		stop = fn(row, ctx) != 0;
+	}
+	if (!stop && rc != SQLITE_DONE) {
+		fail(db, "call log");
+		sqlite3_finalize(st);
+		return -1;
+	}
+	sqlite3_finalize(st);
+	return 0;
+}

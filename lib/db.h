@@ -1,0 +1,66 @@
+/* db: the state file (DESIGN.md §3).
+ *
+ * Every program reaches state only through this module, so that a second
+ * backend can replace SQLite without the programs knowing. Opening a file
+ * sets WAL mode, a busy timeout, foreign keys and synchronous=NORMAL, and
+ * migrates the schema forward (PRAGMA user_version) inside BEGIN IMMEDIATE,
+ * so many processes may open it at once.
+ *
+ * Writes that come in streams (the call log) are batched and written by a
+ * thread of this module with its own connection, so a program computing
+ * the next record is not held up by SQLite: db_call_log() copies the row
+ * into a batch; a batch is committed in one short BEGIN IMMEDIATE
+ * transaction once it has DB_BATCH_ROWS rows or is DB_BATCH_MS old (checked
+ * as rows arrive). A program calls db_flush() whenever it is about to wait
+ * or to show what it has done: it returns once every row given so far is
+ * committed. Not thread-safe itself: one thread calls db_*.
+ *
+ * jv ownership: jv parameters are borrowed; jv given to callbacks are owned
+ * by the callback.
+ */
+#ifndef PANIC_DB_H
+#define PANIC_DB_H
+
+#include <jv.h>
+#include <stdint.h>
+
+#define DB_BATCH_ROWS 2000
+#define DB_BATCH_MS 200
+
+struct db;
+
+enum { DB_CREATE = 1 };
+
+/* Opens (with DB_CREATE, creating it 0600 and its directories 0700) the
+ * state file at PATH and migrates it. 0, or -1 with err_msg(). */
+int db_open(struct db **out, const char *path, int flags);
+/* Commits any open batch and closes. Returns -1 if the commit failed. */
+int db_close(struct db *db);
+/* Commits the open batch, if any. */
+int db_flush(struct db *db);
+/* The schema version this build knows. */
+int db_schema_version(void);
+
+/* One row of the call log. Strings may be NULL (stored as NULL). */
+struct db_call {
+	const char *id, *model, *platform, *input_type, *output_type;
+	const char *prompt, *response; /* with their lengths in bytes */
+	int prompt_len, response_len;
+	const char *state, *error_kind, *error_message;
+	jv usage; /* object or null; input_tokens/output_tokens are taken from it */
+	int64_t duration_ms;
+	const char *started_at, *finished_at;
+	const char *network, *run_id, *step, *agent;
+};
+int db_call_log(struct db *db, const struct db_call *c);
+
+/* The most recent LIMIT calls (0: all), oldest first, optionally of one
+ * MODEL; FN gets each as an object and returns 0 to go on. */
+struct db_call_filter {
+	long limit;
+	const char *model;
+};
+int db_call_list(struct db *db, const struct db_call_filter *f,
+                 int (*fn)(jv row, void *ctx), void *ctx);
+
+#endif

@@ -1,0 +1,213 @@
+/* engine: calls in flight, driven by one poll(2) loop; see platform.h.
+ *
+ * The engine holds the calls that have started and not finished. Each
+ * wait gathers every call's fds and deadline, polls once, and steps the
+ * calls whose fds are ready or whose deadline has passed.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "json.h"
+#include "model.h"
+#include "platform.h"
+#include "timeutil.h"
+
+extern const struct platform platform_dummy, platform_exec;
+static const struct platform *const platforms[] = { &platform_dummy, &platform_exec };
+
+const struct platform *platform_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof platforms / sizeof *platforms; i++)
+		if (!strcmp(platforms[i]->name, name))
+			return platforms[i];
+	return NULL;
+}
+
+void call_init(struct call *c, struct model *m, jv input)
+{
+	memset(c, 0, sizeof *c);
+	c->model = m;
+	c->input = input;
+	c->output = jv_null();
+	c->error = jv_null();
+	c->usage = jv_null();
+}
+
+void call_clear(struct call *c)
+{
+	jv_free(c->input);
+	jv_free(c->output);
+	jv_free(c->error);
+	jv_free(c->usage);
+	c->input = c->output = c->error = c->usage = jv_null();
+}
+
+static void finish(struct call *c)
+{
+	c->done = 1;
+	c->duration_ms = time_mono_ms() - c->t0;
+}
+
+void call_done(struct call *c, jv output)
+{
+	jv_free(c->output);
+	c->output = output;
+	finish(c);
+}
+
+void call_fail(struct call *c, const char *kind, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	jv_free(c->error);
+	c->error = json_set(json_set(jv_object(), "kind", jv_string(kind)), "message",
+	                    jv_string(msg));
+	finish(c);
+}
+
+struct engine {
+	struct call **v;
+	int n, cap;
+	struct pollfd *pfd;
+	int *owner; /* pfd[i] belongs to v[owner[i]] */
+	int pcap;
+};
+
+struct engine *engine_new(void)
+{
+	return calloc(1, sizeof(struct engine));
+}
+
+void engine_free(struct engine *e)
+{
+	if (!e)
+		return;
+	while (e->n)
+		engine_cancel(e, e->v[0]);
+	free(e->v);
+	free(e->pfd);
+	free(e->owner);
+	free(e);
+}
+
+int engine_inflight(const struct engine *e)
+{
+	return e->n;
+}
+
+static void drop(struct engine *e, int i)
+{
+	e->v[i] = e->v[--e->n];
+}
+
+int engine_start(struct engine *e, struct call *c)
+{
+	const struct platform *pf = c->model->platform;
+	c->started_at = time_now_ms();
+	c->t0 = time_mono_ms();
+	id_new_at(c->started_at, c->id);
+	c->model->ncalls++;
+	pf->start(c);
+	if (c->done)
+		return 0;
+	if (e->n == e->cap) {
+		int cap = e->cap ? e->cap * 2 : 16;
+		struct call **v = realloc(e->v, (size_t)cap * sizeof *v);
+		if (!v) {
+			pf->cancel(c);
+			call_fail(c, "canceled", "out of memory");
+			return err_errno("engine");
+		}
+		e->v = v;
+		e->cap = cap;
+	}
+	e->v[e->n++] = c;
+	return 0;
+}
+
+void engine_cancel(struct engine *e, struct call *c)
+{
+	for (int i = 0; i < e->n; i++) {
+		if (e->v[i] == c) {
+			c->model->platform->cancel(c);
+			if (!c->done)
+				call_fail(c, "canceled", "call abandoned");
+			drop(e, i);
+			return;
+		}
+	}
+}
+
+static int grow_pfd(struct engine *e, int need)
+{
+	if (need <= e->pcap)
+		return 0;
+	int cap = need * 2;
+	struct pollfd *p = realloc(e->pfd, (size_t)cap * sizeof *p);
+	if (!p)
+		return -1;
+	e->pfd = p;
+	int *o = realloc(e->owner, (size_t)cap * sizeof *o);
+	if (!o)
+		return -1;
+	e->owner = o;
+	e->pcap = cap;
+	return 0;
+}
+
+int engine_wait(struct engine *e, int extra_fd, int timeout_ms)
+{
+	enum { PER_CALL = 8 };
+	if (grow_pfd(e, e->n * PER_CALL + 1) < 0)
+		return err_errno("engine");
+	int64_t now = time_mono_ms(), deadline = -1;
+	int np = 0;
+	if (extra_fd >= 0) {
+		e->pfd[np] = (struct pollfd){ .fd = extra_fd, .events = POLLIN };
+		e->owner[np++] = -1;
+	}
+	int *first = calloc((size_t)e->n + 1, sizeof *first);
+	if (!first)
+		return err_errno("engine");
+	for (int i = 0; i < e->n; i++) {
+		int64_t d = -1;
+		first[i] = np;
+		int k = e->v[i]->model->platform->fds(e->v[i], e->pfd + np, PER_CALL, &d);
+		for (int j = 0; j < k; j++)
+			e->owner[np + j] = i;
+		np += k;
+		if (d >= 0 && (deadline < 0 || d < deadline))
+			deadline = d;
+	}
+	first[e->n] = np;
+	int wait = timeout_ms;
+	if (deadline >= 0) {
+		int64_t left = deadline > now ? deadline - now : 0;
+		if (wait < 0 || left < wait)
+			wait = (int)left;
+	}
+	if (poll(e->pfd, (nfds_t)np, wait) < 0 && errno != EINTR) {
+		free(first);
+		return err_errno("poll");
+	}
+	now = time_mono_ms();
+	int finished = 0;
+	/* Step every call; iterate backwards so drop() keeps indexes valid. */
+	for (int i = e->n - 1; i >= 0; i--) {
+		struct call *c = e->v[i];
+		c->model->platform->step(c, e->pfd + first[i], first[i + 1] - first[i], now);
+		if (c->done) {
+			drop(e, i);
+			finished++;
+		}
+	}
+	free(first);
+	return finished;
+}

@@ -1,0 +1,237 @@
+/* json: helpers over libjq's jv; see json.h for ownership. */
+#include <math.h>
+#include <string.h>
+
+#include "json.h"
+
+/* Interned keys: a key string is made (and its hash computed by jq) once;
+ * each use is then a reference count. Up to KEYS distinct keys are kept. */
+#define KEYS 128
+static struct {
+	char *name;
+	jv key;
+} keys[KEYS];
+
+static jv key(const char *name)
+{
+	unsigned h = 2166136261u;
+	for (const char *p = name; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	for (unsigned i = 0; i < KEYS; i++) {
+		unsigned k = (h + i) % KEYS;
+		if (!keys[k].name) {
+			char *copy = strdup(name);
+			if (!copy)
+				return jv_string(name);
+			keys[k].name = copy;
+			keys[k].key = jv_string(name);
+			return jv_copy(keys[k].key);
+		}
+		if (!strcmp(keys[k].name, name))
+			return jv_copy(keys[k].key);
+	}
+	return jv_string(name);
+}
+
+jv json_get(jv obj, const char *name)
+{
+	if (jv_get_kind(obj) != JV_KIND_OBJECT)
+		return jv_invalid();
+	return jv_object_get(jv_copy(obj), key(name));
+}
+
+const char *json_str(jv obj, const char *name, int *len)
+{
+	jv v = json_get(obj, name);
+	if (jv_get_kind(v) != JV_KIND_STRING) {
+		jv_free(v);
+		return NULL;
+	}
+	/* OBJ still holds a reference, so the bytes outlive V. */
+	const char *s = jv_string_value(v);
+	if (len)
+		*len = jv_string_length_bytes(jv_copy(v));
+	jv_free(v);
+	return s;
+}
+
+jv json_set(jv obj, const char *name, jv val)
+{
+	return jv_object_set(obj, key(name), val);
+}
+
+jv json_strn(const char *s, size_t n)
+{
+	return s ? jv_string_sized(s, (int)n) : jv_null();
+}
+
+jv json_str_or_null(const char *s)
+{
+	return s ? jv_string(s) : jv_null();
+}
+
+/* Bytes a JSON string must escape: controls, '"', '\\' and DEL, as jq does. */
+static unsigned char needs_escape[256];
+
+static void init_escape(void)
+{
+	for (int i = 0; i < 32; i++)
+		needs_escape[i] = 1;
+	needs_escape['"'] = needs_escape['\\'] = needs_escape[127] = 1;
+}
+
+static void put_string(FILE *f, const char *s, size_t n)
+{
+	putc_unlocked('"', f);
+	size_t run = 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (!needs_escape[c])
+			continue;
+		fwrite_unlocked(s + run, 1, i - run, f);
+		run = i + 1;
+		switch (c) {
+		case '"': fputs_unlocked("\\\"", f); break;
+		case '\\': fputs_unlocked("\\\\", f); break;
+		case '\b': fputs_unlocked("\\b", f); break;
+		case '\f': fputs_unlocked("\\f", f); break;
+		case '\n': fputs_unlocked("\\n", f); break;
+		case '\r': fputs_unlocked("\\r", f); break;
+		case '\t': fputs_unlocked("\\t", f); break;
+		default: fprintf(f, "\\u%04x", c); break;
+		}
+	}
+	fwrite_unlocked(s + run, 1, n - run, f);
+	putc_unlocked('"', f);
+}
+
+static void put_value(FILE *f, jv v)
+{
+	switch (jv_get_kind(v)) {
+	case JV_KIND_NULL: fputs_unlocked("null", f); break;
+	case JV_KIND_TRUE: fputs_unlocked("true", f); break;
+	case JV_KIND_FALSE: fputs_unlocked("false", f); break;
+	case JV_KIND_STRING:
+		put_string(f, jv_string_value(v), (size_t)jv_string_length_bytes(jv_copy(v)));
+		break;
+	case JV_KIND_NUMBER: {
+		double d = jv_number_value(v);
+		if (d == (double)(long long)d && d > -1e17 && d < 1e17 && !(d == 0 && signbit(d))) {
+			fprintf(f, "%lld", (long long)d);
+		} else { /* jq's own shortest form, for exactly jq's output */
+			jv s = jv_dump_string(jv_copy(v), 0);
+			fputs_unlocked(jv_string_value(s), f);
+			jv_free(s);
+		}
+		break;
+	}
+	case JV_KIND_ARRAY: {
+		int n = jv_array_length(jv_copy(v));
+		putc_unlocked('[', f);
+		for (int i = 0; i < n; i++) {
+			if (i)
+				putc_unlocked(',', f);
+			jv e = jv_array_get(jv_copy(v), i);
+			put_value(f, e);
+			jv_free(e);
+		}
+		putc_unlocked(']', f);
+		break;
+	}
+	case JV_KIND_OBJECT: {
+		int first = 1;
+		putc_unlocked('{', f);
+		for (int i = jv_object_iter(v); jv_object_iter_valid(v, i);
+		     i = jv_object_iter_next(v, i)) {
+			if (!first)
+				putc_unlocked(',', f);
+			first = 0;
+			jv k = jv_object_iter_key(v, i), e = jv_object_iter_value(v, i);
+			put_value(f, k);
+			putc_unlocked(':', f);
+			put_value(f, e);
+			jv_free(k);
+			jv_free(e);
+		}
+		putc_unlocked('}', f);
+		break;
+	}
+	default: fputs_unlocked("null", f); break;
+	}
+}
+
+void json_write(FILE *f, jv obj)
+{
+	if (!needs_escape[0])
+		init_escape();
+	put_value(f, obj);
+	putc_unlocked('\n', f);
+}
+
+int json_raw_lacks(const char *raw, size_t rawlen, const char *name)
+{
+	if (!raw || memchr(raw, '\\', rawlen))
+		return 0; /* an escaped key could spell NAME: look in the object */
+	char quoted[128];
+	size_t n = strlen(name);
+	if (n + 2 > sizeof quoted)
+		return 0;
+	quoted[0] = '"';
+	memcpy(quoted + 1, name, n);
+	quoted[n + 1] = '"';
+	return !memmem(raw, rawlen, quoted, n + 2);
+}
+
+const char *json_str_raw(jv obj, const char *raw, size_t rawlen, const char *name)
+{
+	return json_raw_lacks(raw, rawlen, name) ? NULL : json_str(obj, name, NULL);
+}
+
+void json_write_with(FILE *f, jv rec, const char *raw, size_t rawlen,
+                     struct json_field *fields, int n)
+{
+	int splice = raw && rawlen >= 2 && raw[rawlen - 1] == '}';
+	for (int i = 0; splice && i < n; i++)
+		splice = json_raw_lacks(raw, rawlen, fields[i].key) ||
+		         !jv_object_has(jv_copy(rec), key(fields[i].key));
+	if (!splice) {
+		jv r = jv_copy(rec);
+		for (int i = 0; i < n; i++)
+			r = json_set(r, fields[i].key,
+			             fields[i].str ? jv_string(fields[i].str) : fields[i].val);
+		json_write(f, r);
+		jv_free(r);
+		return;
+	}
+	if (!needs_escape[0])
+		init_escape();
+	fwrite_unlocked(raw, 1, rawlen - 1, f);
+	int empty = rawlen == 2;
+	for (int i = 0; i < n; i++) {
+		if (!empty || i)
+			putc_unlocked(',', f);
+		put_string(f, fields[i].key, strlen(fields[i].key));
+		putc_unlocked(':', f);
+		if (fields[i].str) {
+			put_string(f, fields[i].str, strlen(fields[i].str));
+		} else {
+			put_value(f, fields[i].val);
+			jv_free(fields[i].val);
+		}
+	}
+	fputs_unlocked("}\n", f);
+}
+
+void json_error_text(jv val, char *buf, size_t size)
+{
+	jv msg = jv_invalid_get_msg(val);
+	const char *s = jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg)
+	                                                    : "invalid value";
+	const char *echo = strstr(s, " (while parsing '");
+	size_t n = echo ? (size_t)(echo - s) : strlen(s);
+	if (n >= size)
+		n = size - 1;
+	memcpy(buf, s, n);
+	buf[n] = 0;
+	jv_free(msg);
+}

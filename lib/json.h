@@ -1,0 +1,51 @@
+/* json: small helpers over libjq's jv.
+ *
+ * jv ownership (as in jq's jv.h): every jv_* call consumes its jv
+ * arguments. Here, a parameter named `obj` is BORROWED (not consumed) and a
+ * parameter named `val` is CONSUMED. Returned jv values are owned by the
+ * caller.
+ */
+#ifndef PANIC_JSON_H
+#define PANIC_JSON_H
+
+#include <jv.h>
+#include <stdio.h>
+
+/* The value of KEY in OBJ (borrowed), or jv_invalid() if OBJ has none. */
+jv json_get(jv obj, const char *key);
+/* KEY's string value and its length, or NULL if absent or not a string.
+ * The pointer lives as long as OBJ is not changed or freed. */
+const char *json_str(jv obj, const char *key, int *len);
+/* OBJ (consumed) with KEY set to VAL (consumed). */
+jv json_set(jv obj, const char *key, jv val);
+/* The string S of N bytes, or null if S is NULL. */
+jv json_strn(const char *s, size_t n);
+jv json_str_or_null(const char *s);
+/* Writes OBJ (borrowed) compactly, and a newline, to F: the bytes
+ * `jq -c .` would write. */
+void json_write(FILE *f, jv obj);
+/* A field to set in a record written with json_write_with(): the string
+ * STR if it is not NULL (VAL is then ignored), else VAL. */
+struct json_field {
+	const char *key;
+	jv val;
+	const char *str;
+};
+/* Writes REC (borrowed) with the N FIELDS set (their VALs consumed),
+ * compactly, and a newline. RAW, if not NULL, is REC's compact text (as
+ * nd_raw() gives it): when REC has none of the fields' keys, RAW is written
+ * as it is and the fields are appended, so the caller's bytes pass through
+ * untouched (numbers beyond a double's precision included). */
+void json_write_with(FILE *f, jv rec, const char *raw, size_t rawlen,
+                     struct json_field *fields, int n);
+/* 1 if the object whose compact text is RAW surely has no key NAME (the
+ * text has no backslash and no "NAME"); 0 if it may have one, or RAW is NULL. */
+int json_raw_lacks(const char *raw, size_t rawlen, const char *name);
+/* json_str(OBJ, NAME), skipping the look-up when RAW (OBJ's text, or NULL)
+ * shows there is no such key. */
+const char *json_str_raw(jv obj, const char *raw, size_t rawlen, const char *name);
+/* A one-line description of the invalid VAL (consumed), from its message,
+ * without jq's "(while parsing '...')" echo of the whole input. */
+void json_error_text(jv val, char *buf, size_t size);
+
+#endif

@@ -1,0 +1,62 @@
+/* ndjson: the one record reader every filter uses.
+ *
+ * Reads newline-delimited input from a file descriptor and turns each line
+ * into a record (a jv object):
+ *   - a JSON object is the record;
+ *   - a JSON string S becomes {"input": S};
+ *   - a line that is not JSON and does not start like JSON ({ [ ") is plain
+ *     text and becomes {"input": LINE} (a trailing CR is dropped);
+ *   - blank lines are skipped silently;
+ *   - anything else is a bad line: a JSON array, number, true/false/null, a
+ *     line that starts like JSON but does not parse, a NUL byte, invalid
+ *     UTF-8, a line longer than the limit. nd_next() says why (err_msg())
+ *     and which line (nd_lineno()), and the reader goes on with the next
+ *     line. A too-long line is discarded without being held in memory.
+ *
+ * Flushing: a caller that must flush output whenever it is about to wait
+ * asks with wait=0; ND_AGAIN then means "nothing to read right now".
+ */
+#ifndef PANIC_NDJSON_H
+#define PANIC_NDJSON_H
+
+#include <jv.h>
+#include <stddef.h>
+
+enum {
+	ND_ERROR = -1, /* read(2) failed; err_msg() says why */
+	ND_EOF = 0,
+	ND_RECORD = 1, /* *rec holds a new object, owned by the caller */
+	ND_BAD = 2,    /* a bad line; err_msg() says why */
+	ND_AGAIN = 3,  /* wait=0 and no line is ready */
+};
+
+#define ND_MAXLINE_DEFAULT (4u << 20)
+
+struct nd_reader;
+
+/* A reader of FD; lines longer than MAXLINE bytes are bad. NULL on ENOMEM. */
+struct nd_reader *nd_new(int fd, size_t maxline);
+void nd_free(struct nd_reader *r);
+/* The next record. With wait=0, returns ND_AGAIN instead of blocking. */
+int nd_next(struct nd_reader *r, jv *rec, int wait);
+/* The text of the record last returned, if its line was a JSON object:
+ * compact (white space outside strings removed) and otherwise byte for byte
+ * as read. Valid until the next nd_next(); NULL for other records. */
+const char *nd_raw(const struct nd_reader *r, size_t *len);
+/* The number of the line last returned (1-based). */
+long nd_lineno(const struct nd_reader *r);
+int nd_fd(const struct nd_reader *r);
+
+/* The shared loop for simple filters: calls on_record for each record
+ * (REC consumed by it), on_bad for each bad line, and on_idle just before
+ * the reader would block and once at the end. Returns 0 at end of input or
+ * -1 on a read error or when a callback returns -1. */
+struct nd_loop {
+	int (*on_record)(jv rec, void *ctx);
+	void (*on_bad)(long lineno, const char *why, void *ctx);
+	int (*on_idle)(void *ctx);
+	void *ctx;
+};
+int nd_loop(struct nd_reader *r, const struct nd_loop *loop);
+
+#endif

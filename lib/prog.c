@@ -1,0 +1,100 @@
+/* prog: reporting, exit table and stdout checks for programs; see prog.h. */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "prog.h"
+
+#ifndef PANIC_VERSION
+#define PANIC_VERSION "0.1.0"
+#endif
+
+const char *prog_name = "panic";
+int prog_verbose;
+
+void prog_init(const char *name)
+{
+	prog_name = name;
+	/* A closed pipe is a write error we handle, not a reason to die. */
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static void vwarn(const char *fmt, va_list ap)
+{
+	char buf[1024];
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	/* One line, always: a reason may quote input. */
+	for (char *p = buf; *p; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
+	fprintf(stderr, "%s: %s\n", prog_name, buf);
+}
+
+void pwarn(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vwarn(fmt, ap);
+	va_end(ap);
+}
+
+void pdie(int code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vwarn(fmt, ap);
+	va_end(ap);
+	prog_finish(code);
+	exit(code);
+}
+
+void pusage(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vwarn(fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "Try '%s --help'.\n", prog_name);
+	exit(PX_USAGE);
+}
+
+void prog_version(void)
+{
+	printf("%s %s\n", prog_name, PANIC_VERSION);
+	exit(prog_finish(PX_OK));
+}
+
+int prog_flush(int status)
+{
+	if (fflush(stdout) == 0 && !ferror(stdout))
+		return status;
+	if (errno == EPIPE)
+		return status;
+	pwarn("stdout: %s", strerror(errno));
+	return status ? status : PX_FAIL;
+}
+
+int prog_finish(int status)
+{
+	status = prog_flush(status);
+	if (fclose(stdout) != 0 && errno != EPIPE && status == PX_OK) {
+		pwarn("stdout: %s", strerror(errno));
+		status = PX_FAIL;
+	}
+	return status;
+}
+
+long prog_atol(const char *opt, const char *s, long min, long max)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < min || v > max)
+		pusage("%s: expected a whole number from %ld to %ld, got '%s'",
+		       opt, min, max, s);
+	return v;
+}

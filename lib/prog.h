@@ -1,0 +1,40 @@
+/* prog: what every program shares when it talks to its user.
+ *
+ * This is the one module of lib/ that prints and exits; the rest of lib/
+ * never calls it. It holds the exit table of DESIGN.md §2, the
+ * "PROG: what: why" reporters, and the careful close of stdout.
+ */
+#ifndef PANIC_PROG_H
+#define PANIC_PROG_H
+
+enum {
+	PX_OK = 0,      /* success */
+	PX_FAIL = 1,    /* some input rejected or some work failed */
+	PX_USAGE = 2,   /* usage error */
+	PX_CONFIG = 3,  /* configuration or state error */
+	PX_REFUSED = 4, /* refused for now (lockout, rate limit) */
+};
+
+extern const char *prog_name;
+extern int prog_verbose; /* -v count; -q makes it -1 */
+
+void prog_init(const char *name);
+/* "PROG: fmt\n" on stderr. */
+void pwarn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* pwarn(), then exit(code). */
+void pdie(int code, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3), noreturn));
+/* "PROG: usage error\nTry 'PROG --help'." and exit 2. */
+void pusage(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+/* Prints "PROG VERSION" and exits 0. */
+void prog_version(void) __attribute__((noreturn));
+/* Flushes stdout; a write error other than EPIPE is reported and makes
+ * the result PX_FAIL. EPIPE (the reader went away) ends quietly. Returns
+ * the status to exit with, given the one the program had. */
+int prog_flush(int status);
+/* prog_flush() then fclose(stdout); returns the status to exit with. */
+int prog_finish(int status);
+/* Parses a non-negative integer option value or dies with a usage error. */
+long prog_atol(const char *opt, const char *s, long min, long max);
+
+#endif

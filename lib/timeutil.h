@@ -1,0 +1,16 @@
+/* timeutil: clocks and RFC 3339 time stamps.
+ *
+ * Records carry UTC RFC 3339 times with milliseconds ("2026-11-22T01:50:36.123Z");
+ * durations are measured on the monotonic clock, in ms.
+ */
+#ifndef PANIC_TIMEUTIL_H
+#define PANIC_TIMEUTIL_H
+
+#include <stdint.h>
+
+int64_t time_now_ms(void);   /* wall clock, ms since the epoch */
+int64_t time_mono_ms(void);  /* monotonic clock, ms */
+/* Writes the RFC 3339 form of MS into BUF (at least 32 bytes). */
+char *time_rfc3339(int64_t ms, char buf[static 32]);
+
+#endif
