@@ -24,7 +24,7 @@ PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lcurl -lsqlit
 JQ_LIBS := $(shell pkg-config --libs libjq 2>/dev/null || echo -ljq)
 
 CFLAGS ?= -O2 -g
-CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-sign-compare -Wshadow \
+override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-sign-compare -Wshadow \
           -Ilib -DPANIC_VERSION='"$(VERSION)"' $(PKG_CFLAGS) $(SANFLAGS)
 LDLIBS = $(JQ_LIBS) $(PKG_LIBS) -pthread $(SANFLAGS)
 
@@ -35,7 +35,11 @@ BINS = $(PROGS:%=$(B)/bin/%)
 
 all: $(BINS)
 
-$(B)/obj/%.o: lib/%.c lib/*.h | $(B)/obj
+# Rebuild everything when the compiler or its flags change.
+$(B)/flags: FORCE | $(B)/obj
+	@echo '$(CC) $(CFLAGS) $(LDLIBS)' | cmp -s - $@ || echo '$(CC) $(CFLAGS) $(LDLIBS)' > $@
+
+$(B)/obj/%.o: lib/%.c lib/*.h $(B)/flags | $(B)/obj
 	$(CC) $(CFLAGS) -c -o $@ $<
 
 $(B)/obj/catalogue.c: share/panic/models.json | $(B)/obj
@@ -43,14 +47,14 @@ $(B)/obj/catalogue.c: share/panic/models.json | $(B)/obj
 	  echo 'const char catalogue_builtin[] ='; \
 	  sed 's/\\/\\\\/g; s/"/\\"/g; s/^/"/; s/$$/\\n"/' $<; echo ';'; } > $@
 
-$(B)/obj/catalogue.o: $(B)/obj/catalogue.c
+$(B)/obj/catalogue.o: $(B)/obj/catalogue.c $(B)/flags
 	$(CC) $(CFLAGS) -c -o $@ $<
 
 $(B)/libpanic.a: $(LIBOBJ)
 	rm -f $@
 	ar rcs $@ $^
 
-$(B)/bin/%: bin/%.c $(B)/libpanic.a lib/*.h | $(B)/bin
+$(B)/bin/%: bin/%.c $(B)/libpanic.a lib/*.h $(B)/flags | $(B)/bin
 	$(CC) $(CFLAGS) -o $@ $< $(B)/libpanic.a $(LDLIBS)
 
 $(B)/obj $(B)/bin:
@@ -85,5 +89,5 @@ install: all
 clean:
 	rm -rf build
 
-.PHONY: all san deps check demo bench install clean
+.PHONY: all san deps check demo bench install clean FORCE
 .SECONDARY:

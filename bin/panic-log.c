@@ -58,7 +58,9 @@ static int print_json(jv row, void *ctx)
 
 /* Writes S on one line, at most MAX bytes of it, ending in "..." if cut,
  * never cutting a UTF-8 sequence. */
-static void clip(const char *s, int max)
+/* Writes S on one line, at most MAX bytes of it, ending in "..." if cut,
+ * never cutting a UTF-8 sequence; returns the bytes written. */
+static int clip(const char *s, int max)
 {
 	size_t n = strlen(s), cut = n;
 	if (max < 4)
@@ -72,6 +74,7 @@ static void clip(const char *s, int max)
 		putchar(s[i] == '\n' || s[i] == '\r' || s[i] == '\t' ? ' ' : s[i]);
 	if (cut < n)
 		fputs("...", stdout);
+	return (int)cut + (cut < n ? 3 : 0);
 }
 
 static int print_line(jv row, void *ctx)
@@ -88,12 +91,12 @@ static int print_line(jv row, void *ctx)
 	int head = printf("%.19s  %-16s %-9s %6.0f ms  ", at ? at : "?", model ? model : "?",
 	                  state ? state : "?",
 	                  jv_get_kind(dur) == JV_KIND_NUMBER ? jv_number_value(dur) : 0);
-	int room = width - head;
+	int room = width - head - 4;
 	if (room < 20)
 		room = 20;
-	clip(in ? in : "", room / 2 - 2);
+	room -= clip(in ? in : "", room / 2);
 	fputs(" -> ", stdout);
-	clip(why ? why : out ? out : "", room / 2 - 2);
+	clip(why ? why : out ? out : "", room);
 	putchar('\n');
 	jv_free(dur);
 	jv_free(err);

@@ -1,0 +1,76 @@
+#!/usr/bin/env bats
+# panic-log: the call log, newest last, filters, formats, bad input.
+
+bats_require_minimum_version 1.5.0
+load helper
+
+fill() {
+	printf '%s\n' one two three | panic-invoke -m dummy-t2t >/dev/null
+	echo four | panic-invoke -m dummy-t2i >/dev/null
+	PANIC_DUMMY_FAIL=1 panic-invoke -m dummy-t2t -q <<<five >/dev/null || true
+}
+
+@test "the recent calls, oldest first, as NDJSON off a terminal" {
+	fill
+	run --separate-stderr panic-log
+	assert_success
+	assert_equal "${#lines[@]}" 5
+	assert_equal "$(echo "$output" | jq -c '[.model, .input, .output, .state]' | paste -sd' ')" \
+		'["dummy-t2t","one","DUMMY_TEXT: eno","completed"] ["dummy-t2t","two","DUMMY_TEXT: owt","completed"] ["dummy-t2t","three","DUMMY_TEXT: eerht","completed"] ["dummy-t2i","four","https://dummy-images.test/'"$(md5 four)"'.png","completed"] ["dummy-t2t","five",null,"failed"]'
+	assert_equal "$(echo "$output" | tail -1 | jq -c .error)" '{"kind":"injected","message":"dummy: injected failure (every call fails)"}'
+	assert_equal "$(echo "$output" | head -1 | jq -r 'keys_unsorted | join(",")')" \
+		"id,started_at,model,platform,input_type,output_type,state,input,output,usage,duration_ms,network,run_id,step,agent,error"
+}
+
+@test "-n keeps the newest N; -m keeps one model; --json on demand" {
+	fill
+	run --separate-stderr panic-log -n 2 --json
+	assert_success
+	assert_equal "$(echo "$output" | jq -r .input | paste -sd' ')" "four five"
+	run --separate-stderr panic-log -m dummy-t2t -n 2
+	assert_equal "$(echo "$output" | jq -r .input | paste -sd' ')" "three five"
+	run --separate-stderr panic-log -m dummy-t2i
+	assert_equal "$(echo "$output" | jq -r .input)" "four"
+	run --separate-stderr panic-log -m nothing
+	assert_success
+	assert_equal "$output" ""
+	seq -f 'p%g' 1 30 | panic-invoke -m dummy-t2t >/dev/null
+	run panic-log
+	assert_equal "${#lines[@]}" 20
+	run panic-log -n 0
+	assert_equal "${#lines[@]}" 35
+}
+
+@test "--table prints one readable line per call" {
+	fill
+	COLUMNS=80 run --separate-stderr panic-log --table -n 2
+	assert_success
+	assert_line --index 0 --regexp '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8} +dummy-t2i +completed +[0-9]+ ms +four -> https://dummy[-a-z.]*\.\.\.$'
+	assert_line --index 1 --regexp '^.*dummy-t2t +failed .* five -> dummy: inj[a-z]*\.\.\.$'
+	for l in "${lines[@]}"; do [ "${#l}" -le 80 ]; done
+}
+
+@test "no state file is a state error; usage errors exit 2" {
+	run --separate-stderr panic-log
+	assert_failure 3
+	assert_equal "$stderr" "panic-log: state: $PANIC_DB: No such file or directory"
+	run --separate-stderr panic-log --db "$T/nope.db"
+	assert_failure 3
+	run --separate-stderr panic-log -n many
+	assert_failure 2
+	assert_equal "$(echo "$stderr" | head -1)" "panic-log: -n: expected a whole number from 0 to 1099511627776, got 'many'"
+	run --separate-stderr panic-log extra
+	assert_failure 2
+	run --separate-stderr panic-log --help
+	assert_success
+	assert_line --index 0 --partial 'usage: panic-log'
+}
+
+@test "--db and PANIC_DB choose the state file" {
+	echo x | panic-invoke -m dummy-t2t --db "$T/other.db" >/dev/null
+	run --separate-stderr panic-log --db "$T/other.db"
+	assert_success
+	assert_equal "$(echo "$output" | jq -r .input)" x
+	PANIC_DB=$T/other.db run --separate-stderr panic-log
+	assert_equal "$(echo "$output" | jq -r .input)" x
+}

@@ -1,0 +1,43 @@
+# helper: loaded by every suite. Each test runs in a fresh directory with
+# its own state file, bus and configuration, against the build under test
+# ($PANIC_BIN, set by tools/check; build/bin by default).
+
+load '/usr/lib/bats/bats-support/load'
+load '/usr/lib/bats/bats-assert/load'
+
+TOP=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
+PANIC_BIN=$(cd "${PANIC_BIN:-$TOP/build/bin}" && pwd)
+PATH=$PANIC_BIN:$TOP/tests/bin:$PATH
+
+setup() {
+	T=$(mktemp -d "${BATS_TMPDIR:-/tmp}/panic-test.XXXXXX")
+	export PANIC_DB=$T/state/panic.db PANIC_BUS=$T/bus
+	export XDG_CONFIG_HOME=$T/config XDG_STATE_HOME=$T/state XDG_RUNTIME_DIR=$T/run
+	unset PANIC_MODELS PANIC_DUMMY_FAIL PANIC_DUMMY_FAIL_FIRST PANIC_DUMMY_FAIL_MATCH \
+		PANIC_DUMMY_DELAY_MS
+	cd "$T"
+}
+
+teardown() {
+	cd /
+	rm -rf "$T"
+}
+
+# md5 of a string, as hex
+md5() { printf '%s' "$1" | md5sum | cut -c1-32; }
+
+# sql QUERY: run QUERY on the test's state file
+sql() { sqlite3 "$PANIC_DB" "$1"; }
+
+# field NAME: print .NAME of each output line (as jq -r)
+field() { jq -r ".$1"; }
+
+# wait_for CMD...: retry CMD for up to 10 s
+wait_for() {
+	local i
+	for i in $(seq 100); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	return 1
+}
