@@ -88,12 +88,12 @@ static int print_line(jv row, void *ctx)
 	jv err = json_get(row, "error");
 	const char *why = json_str(err, "message", NULL);
 	jv dur = json_get(row, "duration_ms");
-	int head = printf("%.19s  %-16s %-9s %6.0f ms  ", at ? at : "?", model ? model : "?",
+	int head = printf("%.19s %-12s %-9s %5.0f ms  ", at ? at : "?", model ? model : "?",
 	                  state ? state : "?",
 	                  jv_get_kind(dur) == JV_KIND_NUMBER ? jv_number_value(dur) : 0);
 	int room = width - head - 4;
-	if (room < 20)
-		room = 20;
+	if (room < 8)
+		room = 8;
 	room -= clip(in ? in : "", room / 2);
 	fputs(" -> ", stdout);
 	clip(why ? why : out ? out : "", room);
