@@ -150,7 +150,9 @@ static struct model *adhoc(char **argv, int argc, const char *types)
 
 static void log_call(const struct slot *s)
 {
+	static const char *const link_names[] = { "network", "run_id", "step", "agent" };
 	const struct call *c = &s->call;
+	unsigned links = json_key_mask(s->rec, link_names, 4);
 	if (!g.db)
 		return;
 	char started[32], finished[32];
@@ -176,10 +178,10 @@ static void log_call(const struct slot *s)
 		.duration_ms = c->duration_ms,
 		.started_at = time_rfc3339(c->started_at, started),
 		.finished_at = time_rfc3339(c->started_at + c->duration_ms, finished),
-		.network = json_str_raw(s->rec, s->raw, s->rawlen, "network"),
-		.run_id = json_str_raw(s->rec, s->raw, s->rawlen, "run_id"),
-		.step = json_str_raw(s->rec, s->raw, s->rawlen, "step"),
-		.agent = json_str_raw(s->rec, s->raw, s->rawlen, "agent"),
+		.network = links & 1 ? json_str(s->rec, "network", NULL) : NULL,
+		.run_id = links & 2 ? json_str(s->rec, "run_id", NULL) : NULL,
+		.step = links & 4 ? json_str(s->rec, "step", NULL) : NULL,
+		.agent = links & 8 ? json_str(s->rec, "agent", NULL) : NULL,
 	};
 	if (db_call_log(g.db, &row) < 0)
 		pdie(PX_CONFIG, "call log: %s", err_msg());

@@ -168,32 +168,35 @@ void json_write(FILE *f, jv obj)
 	putc_unlocked('\n', f);
 }
 
-int json_raw_lacks(const char *raw, size_t rawlen, const char *name)
+unsigned json_key_mask(jv obj, const char *const names[], int n)
 {
-	if (!raw || memchr(raw, '\\', rawlen))
-		return 0; /* an escaped key could spell NAME: look in the object */
-	char quoted[128];
-	size_t n = strlen(name);
-	if (n + 2 > sizeof quoted)
+	unsigned mask = 0;
+	size_t len[32];
+	if (jv_get_kind(obj) != JV_KIND_OBJECT)
 		return 0;
-	quoted[0] = '"';
-	memcpy(quoted + 1, name, n);
-	quoted[n + 1] = '"';
-	return !memmem(raw, rawlen, quoted, n + 2);
-}
-
-const char *json_str_raw(jv obj, const char *raw, size_t rawlen, const char *name)
-{
-	return json_raw_lacks(raw, rawlen, name) ? NULL : json_str(obj, name, NULL);
+	for (int j = 0; j < n && j < 32; j++)
+		len[j] = strlen(names[j]);
+	for (int i = jv_object_iter(obj); jv_object_iter_valid(obj, i);
+	     i = jv_object_iter_next(obj, i)) {
+		jv k = jv_object_iter_key(obj, i);
+		const char *s = jv_string_value(k);
+		size_t kl = (size_t)jv_string_length_bytes(jv_copy(k));
+		for (int j = 0; j < n && j < 32; j++)
+			if (kl == len[j] && !memcmp(s, names[j], kl))
+				mask |= 1u << j;
+		jv_free(k);
+	}
+	return mask;
 }
 
 void json_write_with(FILE *f, jv rec, const char *raw, size_t rawlen,
                      struct json_field *fields, int n)
 {
-	int splice = raw && rawlen >= 2 && raw[rawlen - 1] == '}';
-	for (int i = 0; splice && i < n; i++)
-		splice = json_raw_lacks(raw, rawlen, fields[i].key) ||
-		         !jv_object_has(jv_copy(rec), key(fields[i].key));
+	const char *names[32];
+	for (int i = 0; i < n && i < 32; i++)
+		names[i] = fields[i].key;
+	int splice = raw && rawlen >= 2 && raw[rawlen - 1] == '}' && n <= 32 &&
+	             json_key_mask(rec, names, n) == 0;
 	if (!splice) {
 		jv r = jv_copy(rec);
 		for (int i = 0; i < n; i++)

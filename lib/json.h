@@ -38,12 +38,9 @@ struct json_field {
  * untouched (numbers beyond a double's precision included). */
 void json_write_with(FILE *f, jv rec, const char *raw, size_t rawlen,
                      struct json_field *fields, int n);
-/* 1 if the object whose compact text is RAW surely has no key NAME (the
- * text has no backslash and no "NAME"); 0 if it may have one, or RAW is NULL. */
-int json_raw_lacks(const char *raw, size_t rawlen, const char *name);
-/* json_str(OBJ, NAME), skipping the look-up when RAW (OBJ's text, or NULL)
- * shows there is no such key. */
-const char *json_str_raw(jv obj, const char *raw, size_t rawlen, const char *name);
+/* Bit j set for each NAMES[j] (j < 32) that is a key of OBJ (borrowed):
+ * one pass over OBJ's keys, for the common small record. */
+unsigned json_key_mask(jv obj, const char *const names[], int n);
 /* A one-line description of the invalid VAL (consumed), from its message,
  * without jq's "(while parsing '...')" echo of the whole input. */
 void json_error_text(jv val, char *buf, size_t size);
