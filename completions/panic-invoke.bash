@@ -1,0 +1,30 @@
+# bash completion for panic-invoke
+_panic_invoke() {
+	local cur prev
+	cur=${COMP_WORDS[COMP_CWORD]}
+	prev=${COMP_WORDS[COMP_CWORD-1]}
+	case $prev in
+	-m|--model)
+		COMPREPLY=($(compgen -W "$(panic-invoke --list -q 2>/dev/null)" -- "$cur"))
+		return ;;
+	--models|--db)
+		COMPREPLY=($(compgen -f -- "$cur"))
+		return ;;
+	--types)
+		COMPREPLY=($(compgen -W "text:text text:image text:audio image:text image:image image:audio audio:text audio:image audio:audio" -- "$cur"))
+		return ;;
+	-j|--jobs|--from|--timeout|--max-line)
+		return ;;
+	esac
+	local i
+	for ((i = 1; i < COMP_CWORD; i++)); do
+		if [[ ${COMP_WORDS[i]} == -- ]]; then
+			COMPREPLY=($(compgen -c -- "$cur"))
+			return
+		fi
+	done
+	COMPREPLY=($(compgen -W "-m --model -j --jobs --from --timeout --types --models
+		--no-log --db --max-line -l --list --json --table -q --quiet -v --verbose
+		-h --help --version --" -- "$cur"))
+}
+complete -F _panic_invoke panic-invoke

@@ -1,0 +1,18 @@
+# bash completion for panic-log
+_panic_log() {
+	local cur prev
+	cur=${COMP_WORDS[COMP_CWORD]}
+	prev=${COMP_WORDS[COMP_CWORD-1]}
+	case $prev in
+	-m|--model)
+		COMPREPLY=($(compgen -W "$(panic-invoke --list -q 2>/dev/null)" -- "$cur"))
+		return ;;
+	--db)
+		COMPREPLY=($(compgen -f -- "$cur"))
+		return ;;
+	-n|--count)
+		return ;;
+	esac
+	COMPREPLY=($(compgen -W "-n --count -m --model --json --table --db -q -v -h --help --version" -- "$cur"))
+}
+complete -F _panic_log panic-log
