@@ -387,9 +387,10 @@ int main(int argc, char **argv)
 
 	if (!nolog) {
 		char *path = path_db(dbopt);
-		if (!path || db_open(&g.db, path, DB_CREATE) < 0)
-			pdie(PX_CONFIG, "state: %s", err_msg());
+		int rc = path ? db_open(&g.db, path, DB_CREATE) : -1;
 		free(path);
+		if (rc < 0)
+			pdie(PX_CONFIG, "state: %s", err_msg());
 	}
 	struct nd_reader *r = nd_new(0, (size_t)maxline);
 	g.eng = engine_new();

@@ -135,10 +135,11 @@ int main(int argc, char **argv)
 
 	char *path = path_db(dbopt);
 	struct db *db;
-	if (!path || db_open(&db, path, 0) < 0)
-		pdie(PX_CONFIG, "state: %s", err_msg());
+	int rc = path ? db_open(&db, path, 0) : -1;
 	free(path);
-	int rc = db_call_list(db, &f, table ? print_line : print_json, NULL);
+	if (rc < 0)
+		pdie(PX_CONFIG, "state: %s", err_msg());
+	rc = db_call_list(db, &f, table ? print_line : print_json, NULL);
 	db_close(db);
 	if (rc < 0)
 		pdie(PX_CONFIG, "state: %s", err_msg());
