@@ -48,8 +48,8 @@ static const char usage[] =
 	"Exit: 0 ok, 1 some input rejected or some call failed, 2 usage,\n"
 	"3 configuration or state error.\n";
 
-enum { O_FROM = 256, O_TIMEOUT, O_TYPES, O_MODELS, O_NOLOG, O_DB, O_MAXLINE,
-       O_JSON, O_TABLE, O_VERSION };
+enum { O_FROM = 256, O_TIMEOUT, O_TYPES, O_MODELS, O_NOLOG, O_MAXLINE, O_JSON,
+       O_TABLE };
 
 static const struct option longopts[] = {
 	{ "model", required_argument, 0, 'm' },
@@ -59,15 +59,11 @@ static const struct option longopts[] = {
 	{ "types", required_argument, 0, O_TYPES },
 	{ "models", required_argument, 0, O_MODELS },
 	{ "no-log", no_argument, 0, O_NOLOG },
-	{ "db", required_argument, 0, O_DB },
 	{ "max-line", required_argument, 0, O_MAXLINE },
 	{ "list", no_argument, 0, 'l' },
 	{ "json", no_argument, 0, O_JSON },
 	{ "table", no_argument, 0, O_TABLE },
-	{ "quiet", no_argument, 0, 'q' },
-	{ "verbose", no_argument, 0, 'v' },
-	{ "help", no_argument, 0, 'h' },
-	{ "version", no_argument, 0, O_VERSION },
+	PROG_OPTIONS,
 	{ 0, 0, 0, 0 },
 };
 
@@ -331,7 +327,7 @@ static void run(struct nd_reader *r, int jobs)
 int main(int argc, char **argv)
 {
 	prog_init("panic-invoke");
-	const char *model = NULL, *types = NULL, *models = NULL, *dbopt = NULL;
+	const char *model = NULL, *types = NULL, *models = NULL;
 	int jobs = 1, dolist = 0, format = isatty(1) ? 'T' : 'J', nolog = 0;
 	long maxline = ND_MAXLINE_DEFAULT;
 	int c;
@@ -353,16 +349,11 @@ int main(int argc, char **argv)
 		case O_TYPES: types = optarg; break;
 		case O_MODELS: models = optarg; break;
 		case O_NOLOG: nolog = 1; break;
-		case O_DB: dbopt = optarg; break;
 		case O_MAXLINE: maxline = prog_atol("--max-line", optarg, 16, 1L << 30); break;
 		case 'l': dolist = 1; break;
 		case O_JSON: format = 'J'; break;
 		case O_TABLE: format = 'T'; break;
-		case 'q': prog_verbose = -1; break;
-		case 'v': prog_verbose++; break;
-		case 'h': fputs(usage, stdout); return prog_finish(PX_OK);
-		case O_VERSION: prog_version();
-		default: fprintf(stderr, "Try 'panic-invoke --help'.\n"); return PX_USAGE;
+		default: prog_option(c, usage);
 		}
 	}
 	if (optind < argc && strcmp(argv[optind - 1], "--") != 0)
@@ -386,7 +377,7 @@ int main(int argc, char **argv)
 		pdie(PX_CONFIG, "unknown model '%s' (see panic-invoke --list)", model);
 
 	if (!nolog) {
-		char *path = path_db(dbopt);
+		char *path = path_db(prog_db);
 		int rc = path ? db_open(&g.db, path, DB_CREATE) : -1;
 		free(path);
 		if (rc < 0)

@@ -31,18 +31,14 @@ static const char usage[] =
 	"\n"
 	"Exit: 0 ok, 2 usage, 3 no such state file or a state error.\n";
 
-enum { O_JSON = 256, O_TABLE, O_DB, O_VERSION };
+enum { O_JSON = 256, O_TABLE };
 
 static const struct option longopts[] = {
 	{ "count", required_argument, 0, 'n' },
 	{ "model", required_argument, 0, 'm' },
 	{ "json", no_argument, 0, O_JSON },
 	{ "table", no_argument, 0, O_TABLE },
-	{ "db", required_argument, 0, O_DB },
-	{ "quiet", no_argument, 0, 'q' },
-	{ "verbose", no_argument, 0, 'v' },
-	{ "help", no_argument, 0, 'h' },
-	{ "version", no_argument, 0, O_VERSION },
+	PROG_OPTIONS,
 	{ 0, 0, 0, 0 },
 };
 
@@ -108,7 +104,6 @@ int main(int argc, char **argv)
 {
 	prog_init("panic-log");
 	struct db_call_filter f = { .limit = 20 };
-	const char *dbopt = NULL;
 	int table = isatty(1);
 	int c;
 	while ((c = getopt_long(argc, argv, "n:m:qvh", longopts, NULL)) != -1) {
@@ -117,12 +112,7 @@ int main(int argc, char **argv)
 		case 'm': f.model = optarg; break;
 		case O_JSON: table = 0; break;
 		case O_TABLE: table = 1; break;
-		case O_DB: dbopt = optarg; break;
-		case 'q': prog_verbose = -1; break;
-		case 'v': prog_verbose++; break;
-		case 'h': fputs(usage, stdout); return prog_finish(PX_OK);
-		case O_VERSION: prog_version();
-		default: fprintf(stderr, "Try 'panic-log --help'.\n"); return PX_USAGE;
+		default: prog_option(c, usage);
 		}
 	}
 	if (optind < argc)
@@ -133,7 +123,7 @@ int main(int argc, char **argv)
 	else if (getenv("COLUMNS"))
 		width = atoi(getenv("COLUMNS")) > 0 ? atoi(getenv("COLUMNS")) : width;
 
-	char *path = path_db(dbopt);
+	char *path = path_db(prog_db);
 	struct db *db;
 	int rc = path ? db_open(&db, path, 0) : -1;
 	free(path);

@@ -1,5 +1,6 @@
 /* prog: reporting, exit table and stdout checks for programs; see prog.h. */
 #include <errno.h>
+#include <getopt.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -15,6 +16,8 @@
 
 const char *prog_name = "panic";
 int prog_verbose;
+const char *prog_db;
+const char *prog_bus;
 
 void prog_init(const char *name)
 {
@@ -86,6 +89,23 @@ int prog_finish(int status)
 		status = PX_FAIL;
 	}
 	return status;
+}
+
+void prog_option(int c, const char *usage)
+{
+	switch (c) {
+	case 'q': prog_verbose = -1; return;
+	case 'v': prog_verbose++; return;
+	case PROG_OPT_DB: prog_db = optarg; return;
+	case PROG_OPT_BUS: prog_bus = optarg; return;
+	case 'h':
+		fputs(usage, stdout);
+		exit(prog_finish(PX_OK));
+	case PROG_OPT_VERSION: prog_version();
+	default:
+		fprintf(stderr, "Try '%s --help'.\n", prog_name);
+		exit(PX_USAGE);
+	}
 }
 
 long prog_atol(const char *opt, const char *s, long min, long max)

@@ -17,6 +17,22 @@ enum {
 
 extern const char *prog_name;
 extern int prog_verbose; /* -v count; -q makes it -1 */
+extern const char *prog_db;  /* --db, or NULL */
+extern const char *prog_bus; /* --bus, or NULL */
+
+/* The options every program takes (-q -v -h --version --db): end a
+ * program's getopt_long table with PROG_OPTIONS and {0}, put "qvh" in its
+ * short options, and hand every option it does not know to prog_option().
+ * Programs that use the bus add PROG_BUS_OPTION. */
+enum { PROG_OPT_VERSION = 1000, PROG_OPT_DB, PROG_OPT_BUS };
+#define PROG_OPTIONS                                                    \
+	{ "quiet", no_argument, 0, 'q' }, { "verbose", no_argument, 0, 'v' }, \
+	{ "help", no_argument, 0, 'h' },                                  \
+	{ "version", no_argument, 0, PROG_OPT_VERSION },                  \
+	{ "db", required_argument, 0, PROG_OPT_DB }
+#define PROG_BUS_OPTION { "bus", required_argument, 0, PROG_OPT_BUS }
+/* Handles a common option C (printing USAGE for -h), or a getopt error. */
+void prog_option(int c, const char *usage);
 
 void prog_init(const char *name);
 /* "PROG: fmt\n" on stderr. */
