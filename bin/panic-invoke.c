@@ -8,6 +8,7 @@
  * calls table (committed before output is flushed) unless --no-log.
  */
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -230,8 +231,14 @@ static void emit_ready(void)
 	}
 }
 
-static void bad(long lineno, const char *why)
+/* Reports a rejected input line; the run will exit 1. */
+static void __attribute__((format(printf, 2, 3))) bad(long lineno, const char *fmt, ...)
 {
+	char why[600];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof why, fmt, ap);
+	va_end(ap);
 	pwarn("stdin:%ld: %s", lineno, why);
 	g.status = PX_FAIL;
 }
@@ -248,8 +255,7 @@ static void take(jv rec, const char *raw, size_t rawlen, long lineno)
 			return;
 		}
 		if (!(m = catalogue_find(g.cat, id))) {
-			pwarn("stdin:%ld: unknown model '%s' (see panic-invoke --list)", lineno, id);
-			g.status = PX_FAIL;
+			bad(lineno, "unknown model '%s' (see panic-invoke --list)", id);
 			jv_free(rec);
 			return;
 		}
@@ -257,11 +263,10 @@ static void take(jv rec, const char *raw, size_t rawlen, long lineno)
 	jv input = json_get(rec, g.from);
 	if (jv_get_kind(input) != JV_KIND_STRING) {
 		if (!jv_is_valid(input))
-			pwarn("stdin:%ld: missing \"%s\"", lineno, g.from);
+			bad(lineno, "missing \"%s\"", g.from);
 		else
-			pwarn("stdin:%ld: \"%s\" must be a string, got %s", lineno, g.from,
-			      jv_kind_name(jv_get_kind(input)));
-		g.status = PX_FAIL;
+			bad(lineno, "\"%s\" must be a string, got %s", g.from,
+			    jv_kind_name(jv_get_kind(input)));
 		jv_free(input);
 		jv_free(rec);
 		return;
@@ -286,40 +291,44 @@ static void flush(void)
 	g.status = prog_flush(g.status);
 }
 
+/* Room for one more record: a call slot free and a place in the queue. */
+static int room(int jobs)
+{
+	return engine_inflight(g.eng) < jobs && g.qlen < g.qcap;
+}
+
+/* Reads records while there is room, emits finished ones in input order,
+ * and waits (after a flush) for a call to finish or for more input. */
 static void run(struct nd_reader *r, int jobs)
 {
 	int eof = 0;
 	for (;;) {
-		int again = 0;
-		while (!eof && engine_inflight(g.eng) < jobs && g.qlen < g.qcap) {
+		while (!eof && room(jobs)) {
 			jv rec;
+			size_t rawlen;
 			int rc = nd_next(r, &rec, 0);
+			if (rc == ND_AGAIN)
+				break;
 			if (rc == ND_RECORD) {
-				size_t rawlen;
 				const char *raw = nd_raw(r, &rawlen);
 				take(rec, raw, rawlen, nd_lineno(r));
-			}
-			else if (rc == ND_BAD)
-				bad(nd_lineno(r), err_msg());
-			else if (rc == ND_AGAIN)
-				again = 1;
-			else if (rc == ND_EOF)
+			} else if (rc == ND_BAD) {
+				bad(nd_lineno(r), "%s", err_msg());
+			} else if (rc == ND_EOF) {
 				eof = 1;
-			else
+			} else {
 				pdie(PX_FAIL, "stdin: %s", err_msg());
-			if (again)
-				break;
+			}
 			emit_ready();
 		}
-		emit_ready();
 		if (eof && !g.qlen)
 			break;
-		int want_input = !eof && engine_inflight(g.eng) < jobs && g.qlen < g.qcap;
-		if (!engine_inflight(g.eng) && !want_input)
-			continue;
+		/* Every unfinished record's call is in flight, so this waits for
+		 * something: a call, or input if there is room for it. */
 		flush();
-		if (engine_wait(g.eng, want_input ? nd_fd(r) : -1, -1) < 0)
+		if (engine_wait(g.eng, !eof && room(jobs) ? nd_fd(r) : -1, -1) < 0)
 			pdie(PX_FAIL, "%s", err_msg());
+		emit_ready();
 	}
 	flush();
 }
