@@ -34,6 +34,13 @@ static const char *const migrations[] = {
 	"  started_at TEXT NOT NULL, finished_at TEXT,"
 	"  network TEXT, run_id TEXT, step TEXT, agent TEXT);"
 	"CREATE INDEX calls_run ON calls(run_id) WHERE run_id IS NOT NULL;",
+	/* 1 -> 2: bus events too large for a fifo, sent by reference */
+	"CREATE TABLE bus_payloads ("
+	"  id TEXT PRIMARY KEY,"
+	"  at INTEGER NOT NULL,"
+	"  topic TEXT NOT NULL,"
+	"  event TEXT NOT NULL);"
+	"CREATE INDEX bus_payloads_at ON bus_payloads(at);",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof *migrations))
 
@@ -520,4 +527,58 @@ int db_call_list(struct db *db, const struct db_call_filter *f,
 	}
 	sqlite3_finalize(st);
 	return 0;
+}
+
+int db_payload_put(struct db *db, const char *id, const char *topic, const char *event,
+                   size_t n)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t now = time_now_ms();
+	/* Keep payloads for DB_PAYLOAD_MS: subscribers resolve them at once. */
+	if (sqlite3_prepare_v2(db->h, "DELETE FROM bus_payloads WHERE at < ?", -1, &st,
+	                       NULL) != SQLITE_OK)
+		return fail(db, "bus payload");
+	sqlite3_bind_int64(st, 1, now - DB_PAYLOAD_MS);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return fail(db, "bus payload");
+	if (sqlite3_prepare_v2(db->h, "INSERT INTO bus_payloads (id, at, topic, event)"
+	                              " VALUES (?, ?, ?, ?)", -1, &st, NULL) != SQLITE_OK)
+		return fail(db, "bus payload");
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, now);
+	sqlite3_bind_text(st, 3, topic, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, event, (int)n, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : fail(db, "bus payload");
+}
+
+char *db_payload_get(struct db *db, const char *id, size_t *n)
+{
+	sqlite3_stmt *st;
+	char *out = NULL;
+	if (sqlite3_prepare_v2(db->h, "SELECT event FROM bus_payloads WHERE id = ?", -1, &st,
+	                       NULL) != SQLITE_OK) {
+		fail(db, "bus payload");
+		return NULL;
+	}
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*n = (size_t)sqlite3_column_bytes(st, 0);
+		if ((out = malloc(*n + 1))) {
+			memcpy(out, sqlite3_column_text(st, 0), *n);
+			out[*n] = 0;
+		} else {
+			err_errno("bus payload");
+		}
+	} else if (rc == SQLITE_DONE) {
+		err_set("bus payload %s: not found (expired or never stored)", id);
+	} else {
+		fail(db, "bus payload");
+	}
+	sqlite3_finalize(st);
+	return out;
 }

@@ -63,4 +63,13 @@ struct db_call_filter {
 int db_call_list(struct db *db, const struct db_call_filter *f,
                  int (*fn)(jv row, void *ctx), void *ctx);
 
+/* Bus events too large for a fifo (see bus.h): stored under ID for
+ * DB_PAYLOAD_MS, then dropped by a later put. */
+#define DB_PAYLOAD_MS (3600 * 1000)
+int db_payload_put(struct db *db, const char *id, const char *topic, const char *event,
+                   size_t n);
+/* The event stored under ID, malloc'd and NUL-terminated (*N its length),
+ * or NULL with err_msg(). */
+char *db_payload_get(struct db *db, const char *id, size_t *n);
+
 #endif

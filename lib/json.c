@@ -80,8 +80,10 @@ static void init_escape(void)
 	needs_escape['"'] = needs_escape['\\'] = needs_escape[127] = 1;
 }
 
-static void put_string(FILE *f, const char *s, size_t n)
+void json_put_string(FILE *f, const char *s, size_t n)
 {
+	if (!needs_escape[0])
+		init_escape();
 	putc_unlocked('"', f);
 	size_t run = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -105,14 +107,14 @@ static void put_string(FILE *f, const char *s, size_t n)
 	putc_unlocked('"', f);
 }
 
-static void put_value(FILE *f, jv v)
+void json_put(FILE *f, jv v)
 {
 	switch (jv_get_kind(v)) {
 	case JV_KIND_NULL: fputs_unlocked("null", f); break;
 	case JV_KIND_TRUE: fputs_unlocked("true", f); break;
 	case JV_KIND_FALSE: fputs_unlocked("false", f); break;
 	case JV_KIND_STRING:
-		put_string(f, jv_string_value(v), (size_t)jv_string_length_bytes(jv_copy(v)));
+		json_put_string(f, jv_string_value(v), (size_t)jv_string_length_bytes(jv_copy(v)));
 		break;
 	case JV_KIND_NUMBER: {
 		double d = jv_number_value(v);
@@ -132,7 +134,7 @@ static void put_value(FILE *f, jv v)
 			if (i)
 				putc_unlocked(',', f);
 			jv e = jv_array_get(jv_copy(v), i);
-			put_value(f, e);
+			json_put(f, e);
 			jv_free(e);
 		}
 		putc_unlocked(']', f);
@@ -147,9 +149,9 @@ static void put_value(FILE *f, jv v)
 				putc_unlocked(',', f);
 			first = 0;
 			jv k = jv_object_iter_key(v, i), e = jv_object_iter_value(v, i);
-			put_value(f, k);
+			json_put(f, k);
 			putc_unlocked(':', f);
-			put_value(f, e);
+			json_put(f, e);
 			jv_free(k);
 			jv_free(e);
 		}
@@ -162,9 +164,7 @@ static void put_value(FILE *f, jv v)
 
 void json_write(FILE *f, jv obj)
 {
-	if (!needs_escape[0])
-		init_escape();
-	put_value(f, obj);
+	json_put(f, obj);
 	putc_unlocked('\n', f);
 }
 
@@ -206,19 +206,17 @@ void json_write_with(FILE *f, jv rec, const char *raw, size_t rawlen,
 		jv_free(r);
 		return;
 	}
-	if (!needs_escape[0])
-		init_escape();
 	fwrite_unlocked(raw, 1, rawlen - 1, f);
 	int empty = rawlen == 2;
 	for (int i = 0; i < n; i++) {
 		if (!empty || i)
 			putc_unlocked(',', f);
-		put_string(f, fields[i].key, strlen(fields[i].key));
+		json_put_string(f, fields[i].key, strlen(fields[i].key));
 		putc_unlocked(':', f);
 		if (fields[i].str) {
-			put_string(f, fields[i].str, strlen(fields[i].str));
+			json_put_string(f, fields[i].str, strlen(fields[i].str));
 		} else {
-			put_value(f, fields[i].val);
+			json_put(f, fields[i].val);
 			jv_free(fields[i].val);
 		}
 	}

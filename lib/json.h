@@ -24,6 +24,10 @@ jv json_str_or_null(const char *s);
 /* Writes OBJ (borrowed) compactly, and a newline, to F: the bytes
  * `jq -c .` would write. */
 void json_write(FILE *f, jv obj);
+/* Writes V (borrowed), or the string S of N bytes, as compact JSON, with
+ * no newline: the pieces of json_write(). */
+void json_put(FILE *f, jv v);
+void json_put_string(FILE *f, const char *s, size_t n);
 /* A field to set in a record written with json_write_with(): the string
  * STR if it is not NULL (VAL is then ignored), else VAL. */
 struct json_field {

@@ -178,6 +178,18 @@ static int fill(struct nd_reader *r, int wait)
 	}
 }
 
+int nd_parse(const char *s, size_t n, jv *rec)
+{
+	struct nd_reader r = { .maxline = ND_MAXLINE_DEFAULT };
+	char *copy = malloc(n + 1);
+	if (!copy)
+		return err_errno("parse"), ND_ERROR;
+	memcpy(copy, s, n);
+	int rc = parse_line(&r, copy, n, rec);
+	free(copy);
+	return rc;
+}
+
 const char *nd_raw(const struct nd_reader *r, size_t *len)
 {
 	*len = r->rawlen;

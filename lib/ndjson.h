@@ -39,6 +39,9 @@ struct nd_reader *nd_new(int fd, size_t maxline);
 void nd_free(struct nd_reader *r);
 /* The next record. With wait=0, returns ND_AGAIN instead of blocking. */
 int nd_next(struct nd_reader *r, jv *rec, int wait);
+/* Applies the rules above to the text S (N bytes, no newline): ND_RECORD
+ * with *rec, ND_BAD with err_msg(), or ND_EOF if S is blank. */
+int nd_parse(const char *s, size_t n, jv *rec);
 /* The text of the record last returned, if its line was a JSON object:
  * compact (white space outside strings removed) and otherwise byte for byte
  * as read. Valid until the next nd_next(); NULL for other records. */

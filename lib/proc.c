@@ -41,18 +41,20 @@ static char **env_with(char *const extra[])
 	return env;
 }
 
-int proc_spawn(struct proc *p, char *const argv[], char *const extra_env[])
+/* Starts ARGV. With OUT < 0: pipes for all three standard fds and a
+ * process group of its own; else stdin and stderr inherited, stdout OUT. */
+static int spawn(struct proc *p, char *const argv[], char *const extra_env[], int out)
 {
 	int pin[2] = { -1, -1 }, pout[2] = { -1, -1 }, perr[2] = { -1, -1 };
-	int rc = -1;
+	int rc = -1, piped = out < 0;
 	char **env = NULL;
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
 	p->pid = -1;
 	p->in = p->out = p->err = p->pidfd = -1;
 
-	if (pipe2(pin, O_CLOEXEC) < 0 || pipe2(pout, O_CLOEXEC) < 0 ||
-	    pipe2(perr, O_CLOEXEC) < 0) {
+	if (piped && (pipe2(pin, O_CLOEXEC) < 0 || pipe2(pout, O_CLOEXEC) < 0 ||
+	              pipe2(perr, O_CLOEXEC) < 0)) {
 		err_errno("pipe");
 		goto out_pipes;
 	}
@@ -61,9 +63,13 @@ int proc_spawn(struct proc *p, char *const argv[], char *const extra_env[])
 		goto out_pipes;
 	}
 	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, pin[0], 0);
-	posix_spawn_file_actions_adddup2(&fa, pout[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, perr[1], 2);
+	if (piped) {
+		posix_spawn_file_actions_adddup2(&fa, pin[0], 0);
+		posix_spawn_file_actions_adddup2(&fa, pout[1], 1);
+		posix_spawn_file_actions_adddup2(&fa, perr[1], 2);
+	} else {
+		posix_spawn_file_actions_adddup2(&fa, out, 1);
+	}
 	posix_spawnattr_init(&at);
 	sigset_t def, none;
 	sigemptyset(&def);
@@ -72,8 +78,8 @@ int proc_spawn(struct proc *p, char *const argv[], char *const extra_env[])
 	posix_spawnattr_setsigdefault(&at, &def);
 	posix_spawnattr_setsigmask(&at, &none);
 	posix_spawnattr_setpgroup(&at, 0);
-	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF |
-	                                      POSIX_SPAWN_SETSIGMASK);
+	posix_spawnattr_setflags(&at, (piped ? POSIX_SPAWN_SETPGROUP : 0) |
+	                                      POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
 	int e = posix_spawnp(&p->pid, argv[0], &fa, &at, argv, env);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&at);
@@ -83,12 +89,14 @@ int proc_spawn(struct proc *p, char *const argv[], char *const extra_env[])
 		p->pid = -1;
 		goto out_pipes;
 	}
-	p->in = pin[1], pin[1] = -1;
-	p->out = pout[0], pout[0] = -1;
-	p->err = perr[0], perr[0] = -1;
-	fcntl(p->in, F_SETFL, O_NONBLOCK);
-	fcntl(p->out, F_SETFL, O_NONBLOCK);
-	fcntl(p->err, F_SETFL, O_NONBLOCK);
+	if (piped) {
+		p->in = pin[1], pin[1] = -1;
+		p->out = pout[0], pout[0] = -1;
+		p->err = perr[0], perr[0] = -1;
+		fcntl(p->in, F_SETFL, O_NONBLOCK);
+		fcntl(p->out, F_SETFL, O_NONBLOCK);
+		fcntl(p->err, F_SETFL, O_NONBLOCK);
+	}
 #ifdef SYS_pidfd_open
 	p->pidfd = (int)syscall(SYS_pidfd_open, p->pid, 0);
 #endif
@@ -101,6 +109,16 @@ out_pipes:
 	}
 	free(env);
 	return rc;
+}
+
+int proc_spawn(struct proc *p, char *const argv[], char *const extra_env[])
+{
+	return spawn(p, argv, extra_env, -1);
+}
+
+int proc_run(struct proc *p, char *const argv[], int out)
+{
+	return spawn(p, argv, NULL, out);
 }
 
 int proc_reap(struct proc *p, int *status, int block)

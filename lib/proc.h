@@ -20,6 +20,9 @@ struct proc {
 
 /* 0, or -1 with err_msg() (e.g. the program does not exist). */
 int proc_spawn(struct proc *p, char *const argv[], char *const extra_env[]);
+/* Starts ARGV in the caller's process group with stdin and stderr
+ * inherited and stdout on OUT; p->in, p->out and p->err stay -1. */
+int proc_run(struct proc *p, char *const argv[], int out);
 /* Reaps the child; BLOCK waits for it. 1 if reaped (*status as from
  * waitpid), 0 if still running, -1 on error. */
 int proc_reap(struct proc *p, int *status, int block);

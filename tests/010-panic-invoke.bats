@@ -366,7 +366,7 @@ Try 'panic-invoke --help'."
 	sqlite3 "$PANIC_DB" 'pragma user_version = 999'
 	run --separate-stderr panic-invoke -m dummy-t2t <<<x
 	assert_failure 3
-	assert_equal "$stderr" "panic-invoke: state: $PANIC_DB: schema version 999 is newer than this program knows (1)"
+	assert_equal "$stderr" "panic-invoke: state: $PANIC_DB: schema version 999 is newer than this program knows (2)"
 }
 
 @test "many processes log to one state file at once" {

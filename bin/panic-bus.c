@@ -1,0 +1,393 @@
+/* panic-bus: the event bus from the shell (DESIGN.md §4, §6).
+ *
+ *   pub TOPIC [JSON]...   publish each JSON (or each stdin record) as data
+ *   sub PATTERN...        print matching events until killed (or -n COUNT)
+ *   listen PATTERN... -- PROGRAM [ARG]...
+ *                         subscribe, then run PROGRAM, and print the matching
+ *                         events until it has exited and what it published
+ *                         is read: nothing it publishes can be missed
+ *   ls                    the subscribers, their patterns and drop counts
+ *   clean                 remove fifos nobody reads and leftovers
+ */
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bus.h"
+#include "db.h"
+#include "err.h"
+#include "json.h"
+#include "ndjson.h"
+#include "path.h"
+#include "proc.h"
+#include "prog.h"
+#include "timeutil.h"
+
+static const char usage[] =
+	"usage: panic-bus [OPTION]... pub TOPIC [JSON]...\n"
+	"       panic-bus [OPTION]... sub PATTERN...\n"
+	"       panic-bus [OPTION]... listen PATTERN... -- PROGRAM [ARG]...\n"
+	"       panic-bus [OPTION]... ls | clean\n"
+	"The event bus: a directory of fifos, one per subscriber.\n"
+	"\n"
+	"  pub     publish each JSON argument, or each record of stdin, as the\n"
+	"          data of an event on TOPIC\n"
+	"  sub     print the events whose topic matches a PATTERN (a glob)\n"
+	"  listen  subscribe, run PROGRAM, print matching events until PROGRAM\n"
+	"          has exited and all it published is read\n"
+	"  ls      the subscribers: patterns, drops, bytes queued\n"
+	"  clean   remove the fifos of dead subscribers and leftovers\n"
+	"\n"
+	"  -n, --count N      sub, listen: stop after N events\n"
+	"      --timeout SECS sub, listen: stop after SECS seconds\n"
+	"      --shared       create the bus for a group (2770, fifos 0660)\n"
+	"      --json, --table  ls: force the format\n"
+	"      --bus DIR      the bus (default $PANIC_BUS or\n"
+	"                     $XDG_RUNTIME_DIR/panic-$UID/bus)\n"
+	"      --db PATH      state file, for events over PIPE_BUF (default\n"
+	"                     $PANIC_DB or ~/.local/state/panic/panic.db)\n"
+	"  -q, --quiet        less on stderr    -v, --verbose  more on stderr\n"
+	"  -h, --help         this help         --version      the version\n"
+	"\n"
+	"Exit: 0 ok, 1 some input rejected (pub) or fewer than N events or\n"
+	"PROGRAM failed (sub, listen), 2 usage, 3 bus or state error.\n";
+
+enum { O_TIMEOUT = 256, O_SHARED, O_JSON, O_TABLE };
+
+static const struct option longopts[] = {
+	{ "count", required_argument, 0, 'n' },
+	{ "timeout", required_argument, 0, O_TIMEOUT },
+	{ "shared", no_argument, 0, O_SHARED },
+	{ "json", no_argument, 0, O_JSON },
+	{ "table", no_argument, 0, O_TABLE },
+	PROG_OPTIONS,
+	PROG_BUS_OPTION,
+	{ 0, 0, 0, 0 },
+};
+
+static struct {
+	struct bus *bus;
+	struct db *db; /* opened when an event needs it */
+	long count;    /* -n, 0: no limit */
+	long seen;
+	int64_t deadline; /* monotonic ms, 0: none */
+	int status;
+} g;
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static struct db *state(void)
+{
+	if (!g.db) {
+		char *path = path_db(prog_db);
+		int rc = path ? db_open(&g.db, path, DB_CREATE) : -1;
+		free(path);
+		if (rc < 0)
+			pdie(PX_CONFIG, "state: %s", err_msg());
+	}
+	return g.db;
+}
+
+static void publish(const char *topic, jv data, long lineno)
+{
+	/* The state file only when the event is too large for a fifo. */
+	int n = bus_publish(g.bus, topic, data, g.db);
+	if (n == BUS_NEED_DB)
+		n = bus_publish(g.bus, topic, data, state());
+	if (n < 0) {
+		if (lineno)
+			pwarn("stdin:%ld: %s", lineno, err_msg());
+		else
+			pwarn("%s", err_msg());
+		g.status = PX_FAIL;
+	} else if (prog_verbose > 0) {
+		pwarn("%s: reached %d subscriber%s", topic, n, n == 1 ? "" : "s");
+	}
+}
+
+static int cmd_pub(int argc, char **argv)
+{
+	if (argc < 1)
+		pusage("pub: no topic");
+	const char *topic = argv[0];
+	if (bus_check_topic(topic, strlen(topic)) < 0)
+		pusage("pub: %s", err_msg());
+	if (argc > 1) {
+		/* Check every argument first: publish all or nothing. */
+		jv *data = calloc((size_t)argc, sizeof *data);
+		for (int i = 1; i < argc; i++) {
+			int rc = nd_parse(argv[i], strlen(argv[i]), &data[i]);
+			if (rc != ND_RECORD) {
+				const char *why = rc == ND_EOF ? "empty" : err_msg();
+				pwarn("argument %d: %s", i + 1, why);
+				for (int j = 1; j < i; j++)
+					jv_free(data[j]);
+				free(data);
+				return PX_FAIL;
+			}
+		}
+		for (int i = 1; i < argc; i++) {
+			publish(topic, data[i], 0);
+			jv_free(data[i]);
+		}
+		free(data);
+		return g.status;
+	}
+	struct nd_reader *r = nd_new(0, 0);
+	jv rec;
+	int rc;
+	while ((rc = nd_next(r, &rec, 1)) != ND_EOF) {
+		if (rc == ND_RECORD) {
+			publish(topic, rec, nd_lineno(r));
+			jv_free(rec);
+		} else if (rc == ND_BAD) {
+			pwarn("stdin:%ld: %s", nd_lineno(r), err_msg());
+			g.status = PX_FAIL;
+		} else {
+			pdie(PX_FAIL, "stdin: %s", err_msg());
+		}
+	}
+	nd_free(r);
+	return g.status;
+}
+
+/* Prints one received event, resolving a reference; 1 to stop. */
+static int print_event(const char *line, size_t n, void *ctx)
+{
+	(void)ctx;
+	size_t len;
+	char *full;
+	int rc = bus_resolve(g.db, line, n, &full, &len);
+	if (rc == BUS_NEED_DB)
+		rc = bus_resolve(state(), line, n, &full, &len);
+	if (rc < 0) {
+		pwarn("%s", err_msg());
+		g.status = PX_FAIL;
+	} else {
+		fwrite(rc ? full : line, 1, rc ? len : n, stdout);
+		putchar('\n');
+	}
+	free(full);
+	g.seen++;
+	return g.count && g.seen >= g.count;
+}
+
+/* Receives events until -n, --timeout, a signal, or DONE() says so. */
+static void receive(struct bus_sub *s, int extra_fd, int (*done)(void))
+{
+	for (;;) {
+		if (bus_sub_read(s, print_event, NULL) < 0)
+			pdie(PX_CONFIG, "bus: %s", err_msg());
+		if (g.count && g.seen >= g.count)
+			return;
+		if (stop || (done && done()))
+			return;
+		g.status = prog_flush(g.status);
+		if (ferror(stdout))
+			return; /* the reader went away */
+		/* Without a pidfd, look at PROGRAM every 50 ms. */
+		int wait = done && extra_fd < 0 ? 50 : -1;
+		if (g.deadline) {
+			int64_t left = g.deadline - time_mono_ms();
+			if (left <= 0)
+				return;
+			if (wait < 0 || left < wait)
+				wait = (int)left;
+		}
+		struct pollfd p[2] = { { .fd = bus_sub_fd(s), .events = POLLIN },
+			               { .fd = extra_fd, .events = POLLIN } };
+		poll(p, extra_fd >= 0 ? 2 : 1, wait);
+	}
+}
+
+static struct bus_sub *subscribe(int n, char **patterns)
+{
+	struct bus_sub *s;
+	if (n < 1)
+		pusage("no pattern");
+	for (int i = 0; i < n; i++)
+		if (bus_check_topic(patterns[i], strlen(patterns[i])) < 0)
+			pusage("pattern %d: %s", i + 1, err_msg());
+	if (bus_subscribe(g.bus, (const char *const *)patterns, n, &s) < 0)
+		pdie(PX_CONFIG, "bus: %s", err_msg());
+	return s;
+}
+
+static int finish_count(void)
+{
+	if (g.count && g.seen < g.count) {
+		if (prog_verbose >= 0)
+			pwarn("%ld of %ld events before the end", g.seen, g.count);
+		return PX_FAIL;
+	}
+	return g.status;
+}
+
+static int cmd_sub(int argc, char **argv)
+{
+	struct bus_sub *s = subscribe(argc, argv);
+	receive(s, -1, NULL);
+	bus_unsubscribe(s);
+	return finish_count();
+}
+
+static struct proc child;
+static int child_status;
+
+static int child_done(void)
+{
+	if (child.pid < 0)
+		return 1;
+	return proc_reap(&child, &child_status, 0) == 1;
+}
+
+static int cmd_listen(int argc, char **argv)
+{
+	int dash = 0;
+	while (dash < argc && strcmp(argv[dash], "--"))
+		dash++;
+	if (dash == argc || dash + 1 == argc)
+		pusage("listen: give PATTERN... -- PROGRAM [ARG]...");
+	struct bus_sub *s = subscribe(dash, argv);
+	/* Subscribed first, so PROGRAM cannot publish before we listen. Its
+	 * stdout goes to our stderr: our stdout carries only events. */
+	if (proc_run(&child, argv + dash + 1, 2) < 0) {
+		pwarn("%s", err_msg());
+		bus_unsubscribe(s);
+		return PX_FAIL;
+	}
+	receive(s, child.pidfd, child_done);
+	if (!g.count || g.seen < g.count) {
+		/* PROGRAM is gone: everything it published is in our fifo. */
+		bus_sub_read(s, print_event, NULL);
+	}
+	bus_unsubscribe(s);
+	if (child.pid > 0)
+		proc_reap(&child, &child_status, 1);
+	proc_close(&child);
+	int status = finish_count();
+	if (WIFEXITED(child_status) && WEXITSTATUS(child_status) == 0)
+		return status;
+	if (WIFSIGNALED(child_status))
+		pwarn("%s: killed by signal %d", argv[dash + 1], WTERMSIG(child_status));
+	else
+		pwarn("%s: exited with status %d", argv[dash + 1], WEXITSTATUS(child_status));
+	return PX_FAIL;
+}
+
+static int print_peer(const struct bus_peer_info *p, void *ctx)
+{
+	int table = *(int *)ctx;
+	if (table) {
+		jv pats = jv_dump_string(jv_copy(p->patterns), 0);
+		printf("%-26s %8ld %-5s %8ld %8ld  %s\n", p->name, (long)p->pid,
+		       p->alive ? "yes" : "no", p->drops, p->queued, jv_string_value(pats));
+		jv_free(pats);
+		return 0;
+	}
+	jv o = jv_object();
+	o = json_set(o, "name", jv_string(p->name));
+	o = json_set(o, "pid", jv_number(p->pid));
+	o = json_set(o, "patterns", jv_copy(p->patterns));
+	o = json_set(o, "alive", jv_bool(p->alive));
+	o = json_set(o, "drops", jv_number((double)p->drops));
+	o = json_set(o, "queued", p->queued >= 0 ? jv_number((double)p->queued) : jv_null());
+	json_write(stdout, o);
+	jv_free(o);
+	return 0;
+}
+
+static int cmd_ls(int argc, int table)
+{
+	if (argc)
+		pusage("ls takes no arguments");
+	if (table)
+		printf("%-26s %8s %-5s %8s %8s  %s\n", "NAME", "PID", "ALIVE", "DROPS", "QUEUED",
+		       "PATTERNS");
+	if (bus_list(g.bus, print_peer, &table) < 0)
+		pdie(PX_CONFIG, "bus: %s", err_msg());
+	return PX_OK;
+}
+
+static int cmd_clean(int argc)
+{
+	if (argc)
+		pusage("clean takes no arguments");
+	int n = bus_clean(g.bus);
+	if (n < 0)
+		pdie(PX_CONFIG, "bus: %s", err_msg());
+	if (prog_verbose > 0)
+		pwarn("removed %d dead subscriber%s", n, n == 1 ? "" : "s");
+	return PX_OK;
+}
+
+int main(int argc, char **argv)
+{
+	prog_init("panic-bus");
+	int flags = 0, table = isatty(1), c;
+	double timeout = 0;
+	while ((c = getopt_long(argc, argv, "+n:qvh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'n': g.count = prog_atol("-n", optarg, 1, 1L << 40); break;
+		case O_TIMEOUT: {
+			char *end;
+			timeout = strtod(optarg, &end);
+			if (end == optarg || *end || timeout <= 0)
+				pusage("--timeout: expected seconds, got '%s'", optarg);
+			break;
+		}
+		case O_SHARED: flags |= BUS_SHARED; break;
+		case O_JSON: table = 0; break;
+		case O_TABLE: table = 1; break;
+		default: prog_option(c, usage);
+		}
+	}
+	if (optind >= argc)
+		pusage("no command (pub, sub, listen, ls or clean)");
+	const char *cmd = argv[optind++];
+	int rest = argc - optind;
+	char **args = argv + optind;
+	if (strcmp(cmd, "pub") && strcmp(cmd, "sub") && strcmp(cmd, "listen") &&
+	    strcmp(cmd, "ls") && strcmp(cmd, "clean"))
+		pusage("unknown command '%s' (pub, sub, listen, ls or clean)", cmd);
+
+	char *dir = path_bus(prog_bus);
+	int rc = dir ? bus_open(&g.bus, dir, flags) : -1;
+	free(dir);
+	if (rc < 0)
+		pdie(PX_CONFIG, "bus: %s", err_msg());
+	if (timeout > 0)
+		g.deadline = time_mono_ms() + (int64_t)(timeout * 1000);
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
+
+	int status;
+	if (!strcmp(cmd, "pub"))
+		status = cmd_pub(rest, args);
+	else if (!strcmp(cmd, "sub"))
+		status = cmd_sub(rest, args);
+	else if (!strcmp(cmd, "listen"))
+		status = cmd_listen(rest, args);
+	else if (!strcmp(cmd, "ls"))
+		status = cmd_ls(rest, table);
+	else
+		status = cmd_clean(rest);
+	bus_close(g.bus);
+	if (db_close(g.db) < 0)
+		pwarn("state: %s", err_msg());
+	return prog_finish(status);
+}

@@ -1,0 +1,99 @@
+/* bus: the event bus, a fifodir (DESIGN.md §4, after skarnet's s6 ftrig).
+ *
+ * The bus is a directory. Each subscriber owns a fifo in it, "sub.PID.RAND",
+ * with "sub.PID.RAND.info" beside it (one JSON line: pid, patterns, since)
+ * and, once a publisher has had to drop events for it, "sub.PID.RAND.drops"
+ * (one byte per dropped event, appended by any publisher, so the count is
+ * the file's size).
+ *
+ * Subscribing: make the fifo and its info under hidden names (".tmp.PID.
+ * RAND"), open the fifo for reading and also for writing (so publishers can
+ * always open it and the reader never sees EOF), enlarge its buffer to
+ * BUS_PIPE_SIZE, then rename the info and then the fifo into place: a
+ * publisher that sees the fifo can read its patterns.
+ *
+ * Publishing: for each subscriber whose patterns (globs, fnmatch(3)) match
+ * the topic, open its fifo O_WRONLY|O_NONBLOCK and write the event in one
+ * write(2) of at most PIPE_BUF bytes, so events are never torn or merged.
+ * ENXIO or EPIPE: the subscriber is gone; its files are unlinked. EAGAIN:
+ * it is slow; the event is dropped for it and counted. A publisher never
+ * blocks. A long-lived publisher keeps the fifos open and learns of
+ * subscribers coming and going with inotify, without scanning the directory
+ * per event; with no subscriber a publish costs one non-blocking read(2).
+ *
+ * Events: {"topic":T,"at":TIME,"data":DATA}, one line. One that would not
+ * fit in PIPE_BUF is stored in the state file and sent as
+ * {"topic":T,"at":TIME,"ref":ID,"size":N}; bus_resolve() turns it back.
+ *
+ * Topics and patterns: 1 to 255 bytes of UTF-8 without white space or
+ * control characters.
+ *
+ * jv ownership: parameters are borrowed.
+ */
+#ifndef PANIC_BUS_H
+#define PANIC_BUS_H
+
+#include <jv.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#define BUS_PIPE_SIZE (1 << 20)
+
+struct bus;
+struct db;
+
+enum { BUS_SHARED = 1 }; /* directory 2770 and fifos 0660, for a group */
+
+/* Opens the bus at DIR, creating it (0700, or shared) if need be. */
+int bus_open(struct bus **out, const char *dir, int flags);
+void bus_close(struct bus *b);
+const char *bus_dir(const struct bus *b);
+
+/* 0 if TOPIC (N bytes) may name a topic or pattern, else -1 with err_msg(). */
+int bus_check_topic(const char *topic, size_t n);
+
+/* 1 if some subscriber's patterns match TOPIC. */
+int bus_wants(struct bus *b, const char *topic);
+/* Publishes DATA on TOPIC to every matching subscriber. DB stores an event
+ * too large for a fifo. Returns the number of subscribers it reached, -1 on
+ * error, or BUS_NEED_DB if the event is too large and DB is NULL (the caller
+ * may open the state file and publish again). */
+#define BUS_NEED_DB (-2)
+int bus_publish(struct bus *b, const char *topic, jv data, struct db *db);
+/* Events dropped for slow subscribers, and subscribers found gone, by this
+ * bus handle so far. */
+void bus_counts(const struct bus *b, long *dropped, long *gone);
+
+/* A subscription. */
+struct bus_sub;
+int bus_subscribe(struct bus *b, const char *const patterns[], int n, struct bus_sub **out);
+/* The fifo's read end (non-blocking), to poll. */
+int bus_sub_fd(const struct bus_sub *s);
+/* Reads what has arrived and calls FN for each event line (without its
+ * newline; LINE is valid during the call). Returns 0 when nothing more is
+ * there now, or the first non-zero value FN returned, or -1. */
+int bus_sub_read(struct bus_sub *s, int (*fn)(const char *line, size_t n, void *ctx), void *ctx);
+/* Removes the fifo and its files. */
+void bus_unsubscribe(struct bus_sub *s);
+
+/* If LINE is an event sent by reference, sets *OUT to the whole event from
+ * DB (malloc'd, *N its length) and returns 1. Returns 0 if LINE is a whole
+ * event, -1 on error, BUS_NEED_DB if it is a reference and DB is NULL. */
+int bus_resolve(struct db *db, const char *line, size_t len, char **out, size_t *n);
+
+/* One subscriber, for bus_list(). */
+struct bus_peer_info {
+	const char *name;
+	pid_t pid;
+	jv patterns;  /* array of strings */
+	long drops;
+	long queued;  /* bytes waiting in its fifo, -1 if unknown */
+	int alive;
+};
+/* Calls FN for each subscriber. */
+int bus_list(struct bus *b, int (*fn)(const struct bus_peer_info *p, void *ctx), void *ctx);
+/* Removes fifos nobody reads, hidden ones of dead processes, and files
+ * left without a fifo. Returns how many subscribers were removed. */
+int bus_clean(struct bus *b);
+
+#endif
