@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bus.h"
 #include "db.h"
 #include "err.h"
 #include "json.h"
@@ -38,6 +39,8 @@ static const char usage[] =
 	"      --no-log         do not record calls in the state file\n"
 	"      --db PATH        state file (default $PANIC_DB or\n"
 	"                       ~/.local/state/panic/panic.db)\n"
+	"      --bus DIR        the bus for llm events (default $PANIC_BUS or\n"
+	"                       $XDG_RUNTIME_DIR/panic-$UID/bus)\n"
 	"      --max-line BYTES longest input line accepted (default 4194304)\n"
 	"  -l, --list           print the catalogue (a table on a terminal)\n"
 	"      --json, --table  force the --list format; -q lists ids only\n"
@@ -65,6 +68,7 @@ static const struct option longopts[] = {
 	{ "json", no_argument, 0, O_JSON },
 	{ "table", no_argument, 0, O_TABLE },
 	PROG_OPTIONS,
+	PROG_BUS_OPTION,
 	{ 0, 0, 0, 0 },
 };
 
@@ -82,6 +86,7 @@ static struct {
 	const char *from;
 	int timeout_ms;
 	struct db *db;
+	struct bus *bus; /* NULL if it could not be opened */
 	struct engine *eng;
 	struct slot *q; /* ring of pending records, in input order */
 	int qcap, qhead, qlen;
@@ -145,6 +150,34 @@ static struct model *adhoc(char **argv, int argc, const char *types)
 	return m;
 }
 
+/* Publishes an "llm" event for the call of S: start, stop or exception.
+ * Nothing is built unless someone subscribes to it. */
+static void llm_event(const struct slot *s, const char *what)
+{
+	static const char *const link_names[] = { "network", "run_id", "step", "agent" };
+	if (!g.bus || !bus_wants(g.bus, "llm"))
+		return;
+	const struct call *c = &s->call;
+	jv d = jv_object();
+	d = json_set(d, "event", jv_string(what));
+	d = json_set(d, "call_id", jv_string(c->id));
+	d = json_set(d, "model", jv_string(c->model->id));
+	d = json_set(d, "platform", jv_string(c->model->platform->name));
+	unsigned links = json_key_mask(s->rec, link_names, 4);
+	for (int i = 0; i < 4; i++)
+		if (links & (1u << i))
+			d = json_set(d, link_names[i], json_get(s->rec, link_names[i]));
+	if (strcmp(what, "start")) {
+		d = json_set(d, "duration_ms", jv_number((double)c->duration_ms));
+		d = json_set(d, "usage", jv_copy(c->usage));
+		if (jv_get_kind(c->error) != JV_KIND_NULL)
+			d = json_set(d, "error", jv_copy(c->error));
+	}
+	if (bus_publish(g.bus, "llm", d, g.db) < 0 && prog_verbose > 0)
+		pwarn("bus: %s", err_msg());
+	jv_free(d);
+}
+
 static void log_call(const struct slot *s)
 {
 	static const char *const link_names[] = { "network", "run_id", "step", "agent" };
@@ -193,6 +226,7 @@ static void emit(struct slot *s)
 	char started[32];
 	int ok = jv_get_kind(c->error) == JV_KIND_NULL;
 	log_call(s);
+	llm_event(s, ok ? "stop" : "exception");
 	jv none = jv_null();
 	struct json_field f[] = {
 		{ "model", none, c->model->id },
@@ -281,6 +315,7 @@ static void take(jv rec, const char *raw, size_t rawlen, long lineno)
 	call_init(&s->call, m, input);
 	s->call.timeout_ms = g.timeout_ms;
 	engine_start(g.eng, &s->call);
+	llm_event(s, "start");
 }
 
 /* Commits the call log, then flushes stdout: what a reader sees is stored. */
@@ -392,6 +427,14 @@ int main(int argc, char **argv)
 		if (rc < 0)
 			pdie(PX_CONFIG, "state: %s", err_msg());
 	}
+	char *bus = path_bus(prog_bus);
+	if (!bus || bus_open(&g.bus, bus, 0) < 0) {
+		/* The bus only tells; the calls go on without it. */
+		if (prog_verbose >= 0)
+			pwarn("bus: %s (no llm events)", err_msg());
+		g.bus = NULL;
+	}
+	free(bus);
 	struct nd_reader *r = nd_new(0, (size_t)maxline);
 	g.eng = engine_new();
 	g.qcap = jobs * 2 + 16;
@@ -403,6 +446,7 @@ int main(int argc, char **argv)
 
 	nd_free(r);
 	engine_free(g.eng);
+	bus_close(g.bus);
 	free(g.q);
 	if (db_close(g.db) < 0)
 		pdie(PX_CONFIG, "call log: %s", err_msg());

@@ -6,6 +6,10 @@
  * a new peer; a fifo removed: a departed one) and by the errors writes
  * return. A peer killed without removing its fifo is found by its write
  * end's POLLERR, checked at most every PEER_CHECK_MS, or by the next write.
+ *
+ * ".gen" in the directory holds a counter, shared by mmap, that subscribers
+ * increment after they come or go: a publisher reads inotify only when it
+ * has moved, so a publish that finds nothing new makes no system call.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -19,6 +23,7 @@
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -51,6 +56,9 @@ struct bus {
 	struct peer *peers;
 	int n, cap;
 	int64_t checked; /* last POLLERR check, monotonic ms */
+	uint64_t *gen;   /* the directory's generation counter (mmap'd), or NULL */
+	uint64_t seen;   /* its value when the cache was last brought up to date */
+	uint64_t read_at; /* its value when inotify was last read */
 	FILE *mem;       /* event lines are built here */
 	char *membuf;
 	size_t memsize;
@@ -132,6 +140,17 @@ int bus_open(struct bus **out, const char *dir, int flags)
 		err_errno("bus");
 		goto fail;
 	}
+	/* Without the counter (a read-only bus, say) every publish looks. */
+	int gfd = openat(b->dfd, ".gen", O_RDWR | O_CREAT | O_CLOEXEC, b->shared ? 0660 : 0600);
+	if (gfd >= 0) {
+		struct stat st;
+		if (fstat(gfd, &st) == 0 && (st.st_size >= 64 || ftruncate(gfd, 64) == 0)) {
+			void *m = mmap(NULL, 64, PROT_READ | PROT_WRITE, MAP_SHARED, gfd, 0);
+			if (m != MAP_FAILED)
+				b->gen = m;
+		}
+		close(gfd);
+	}
 	*out = b;
 	return 0;
 fail:
@@ -155,6 +174,8 @@ void bus_close(struct bus *b)
 	for (int i = 0; i < b->n; i++)
 		peer_free(&b->peers[i]);
 	free(b->peers);
+	if (b->gen)
+		munmap(b->gen, 64);
 	if (b->mem)
 		fclose(b->mem);
 	free(b->membuf);
@@ -302,9 +323,21 @@ static void scan(struct bus *b)
 		peer_open(b, i);
 }
 
+/* Tells publishers that subscribers came or went. */
+static void bump(struct bus *b)
+{
+	if (b->gen)
+		__atomic_add_fetch(b->gen, 1, __ATOMIC_SEQ_CST);
+}
+
 /* Brings the peer cache up to date. */
 static void refresh(struct bus *b)
 {
+	if (b->scanned && b->gen && !b->n &&
+	    __atomic_load_n(b->gen, __ATOMIC_SEQ_CST) == b->seen)
+		return; /* nothing came or went, and nobody to check on */
+	if (b->gen)
+		b->seen = __atomic_load_n(b->gen, __ATOMIC_SEQ_CST);
 	if (!b->scanned) {
 		b->watch = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 		if (b->watch >= 0 &&
@@ -317,9 +350,11 @@ static void refresh(struct bus *b)
 		scan(b);
 		return;
 	}
+	int64_t now = time_mono_ms();
 	if (b->watch < 0) { /* no inotify: look again every time */
 		scan(b);
-	} else {
+	} else if (!b->gen || b->seen != b->read_at) {
+		b->read_at = b->seen;
 		char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
 		ssize_t k;
 		while ((k = read(b->watch, buf, sizeof buf)) > 0) {
@@ -340,7 +375,6 @@ static void refresh(struct bus *b)
 			}
 		}
 	}
-	int64_t now = time_mono_ms();
 	if (b->n && now - b->checked >= PEER_CHECK_MS) {
 		b->checked = now;
 		struct pollfd pfd[64];
@@ -527,6 +561,7 @@ int bus_subscribe(struct bus *b, const char *const patterns[], int n, struct bus
 		unlinkat(b->dfd, info, 0);
 		goto fail;
 	}
+	bump(b);
 	*out = s;
 	return 0;
 fail:
@@ -585,6 +620,7 @@ void bus_unsubscribe(struct bus_sub *s)
 	if (!s)
 		return;
 	unlink_sub(s->b->dfd, s->name);
+	bump(s->b);
 	close(s->rfd);
 	close(s->wfd);
 	free(s->buf);
