@@ -332,11 +332,14 @@ static int cmd_clean(int argc)
 	return PX_OK;
 }
 
-int main(int argc, char **argv)
+static int flags, table;
+static double timeout;
+
+/* Options come before the command and after it (up to its first operand,
+ * so that listen's -- and PROGRAM stay as they are). */
+static void options(int argc, char **argv)
 {
-	prog_init("panic-bus");
-	int flags = 0, table = isatty(1), c;
-	double timeout = 0;
+	int c;
 	while ((c = getopt_long(argc, argv, "+n:qvh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'n': g.count = prog_atol("-n", optarg, 1, 1L << 40); break;
@@ -353,14 +356,23 @@ int main(int argc, char **argv)
 		default: prog_option(c, usage);
 		}
 	}
+}
+
+int main(int argc, char **argv)
+{
+	prog_init("panic-bus");
+	table = isatty(1);
+	options(argc, argv);
 	if (optind >= argc)
 		pusage("no command (pub, sub, listen, ls or clean)");
 	const char *cmd = argv[optind++];
-	int rest = argc - optind;
-	char **args = argv + optind;
 	if (strcmp(cmd, "pub") && strcmp(cmd, "sub") && strcmp(cmd, "listen") &&
 	    strcmp(cmd, "ls") && strcmp(cmd, "clean"))
 		pusage("unknown command '%s' (pub, sub, listen, ls or clean)", cmd);
+	if (optind < argc && strcmp(argv[optind], "--"))
+		options(argc, argv);
+	int rest = argc - optind;
+	char **args = argv + optind;
 
 	char *dir = path_bus(prog_bus);
 	int rc = dir ? bus_open(&g.bus, dir, flags) : -1;

@@ -7,7 +7,7 @@ _panic_invoke() {
 	-m|--model)
 		COMPREPLY=($(compgen -W "$(panic-invoke --list -q 2>/dev/null)" -- "$cur"))
 		return ;;
-	--models|--db)
+	--models|--db|--bus)
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return ;;
 	--types)
@@ -24,7 +24,7 @@ _panic_invoke() {
 		fi
 	done
 	COMPREPLY=($(compgen -W "-m --model -j --jobs --from --timeout --types --models
-		--no-log --db --max-line -l --list --json --table -q --quiet -v --verbose
+		--no-log --db --bus --max-line -l --list --json --table -q --quiet -v --verbose
 		-h --help --version --" -- "$cur"))
 }
 complete -F _panic_invoke panic-invoke

@@ -19,6 +19,9 @@ setup() {
 }
 
 teardown() {
+	# a test that failed half-way may leave subscribers running
+	local j
+	for j in $(jobs -p); do kill "$j" 2>/dev/null || true; done
 	cd /
 	rm -rf "$T"
 }
