@@ -112,7 +112,7 @@ static void publish(const char *topic, jv data, long lineno)
 			pwarn("%s", err_msg());
 		g.status = PX_FAIL;
 	} else if (prog_verbose > 0) {
-		pwarn("%s: reached %d subscriber%s", topic, n, n == 1 ? "" : "s");
+		pwarn("%s: for %d subscriber%s", topic, n, n == 1 ? "" : "s");
 	}
 }
 
@@ -147,7 +147,13 @@ static int cmd_pub(int argc, char **argv)
 	struct nd_reader *r = nd_new(0, 0);
 	jv rec;
 	int rc;
-	while ((rc = nd_next(r, &rec, 1)) != ND_EOF) {
+	for (;;) {
+		if ((rc = nd_next(r, &rec, 0)) == ND_AGAIN) {
+			bus_flush(g.bus); /* about to wait: deliver what we have */
+			rc = nd_next(r, &rec, 1);
+		}
+		if (rc == ND_EOF)
+			break;
 		if (rc == ND_RECORD) {
 			publish(topic, rec, nd_lineno(r));
 			jv_free(rec);

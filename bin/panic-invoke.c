@@ -318,12 +318,15 @@ static void take(jv rec, const char *raw, size_t rawlen, long lineno)
 	llm_event(s, "start");
 }
 
-/* Commits the call log, then flushes stdout: what a reader sees is stored. */
+/* Commits the call log, then flushes stdout and the bus: what a reader
+ * sees is stored. */
 static void flush(void)
 {
 	if (g.db && db_flush(g.db) < 0)
 		pdie(PX_CONFIG, "call log: %s", err_msg());
 	g.status = prog_flush(g.status);
+	if (g.bus)
+		bus_flush(g.bus);
 }
 
 /* Room for one more record: a call slot free and a place in the queue. */

@@ -45,6 +45,10 @@ struct peer {
 	int fd; /* write end, -1 until first needed */
 	char **pat;
 	int npat;
+	int match; /* its patterns match b->topic */
+	char *out;  /* whole events waiting to be written, at most PIPE_BUF */
+	size_t outlen;
+	int outn;   /* how many events that is */
 };
 
 struct bus {
@@ -63,6 +67,9 @@ struct bus {
 	char *membuf;
 	size_t memsize;
 	long dropped, gone;
+	char topic[256];  /* the topic every peer's match flag is for */
+	int matched;      /* peers whose flag is set */
+	int64_t pending;  /* when the oldest unwritten event was queued, or 0 */
 };
 
 struct bus_sub {
@@ -160,6 +167,7 @@ fail:
 
 static void peer_free(struct peer *p)
 {
+	free(p->out);
 	if (p->fd >= 0)
 		close(p->fd);
 	for (int i = 0; i < p->npat; i++)
@@ -171,6 +179,7 @@ void bus_close(struct bus *b)
 {
 	if (!b)
 		return;
+	bus_flush(b);
 	for (int i = 0; i < b->n; i++)
 		peer_free(&b->peers[i]);
 	free(b->peers);
@@ -241,6 +250,7 @@ static void drop_peer(struct bus *b, int i)
 {
 	peer_free(&b->peers[i]);
 	b->peers[i] = b->peers[--b->n];
+	b->topic[0] = 0; /* match flags must be worked out again */
 }
 
 /* The subscriber is gone: forget it and sweep its files. */
@@ -286,6 +296,7 @@ static void add_peer(struct bus *b, const char *name)
 	}
 	jv_free(pats);
 	b->n++;
+	b->topic[0] = 0;
 }
 
 /* Opens peer I's fifo for writing. 0, or -1 if it is gone (removed). */
@@ -399,45 +410,90 @@ static int peer_wants(const struct peer *p, const char *topic)
 	return 0;
 }
 
-int bus_wants(struct bus *b, const char *topic)
+/* Sets every peer's match flag for TOPIC; returns how many match. Topics
+ * repeat, so the flags are kept until the topic or the peers change. */
+static int match(struct bus *b, const char *topic)
 {
 	refresh(b);
+	if (b->topic[0] && !strcmp(b->topic, topic))
+		return b->matched;
+	b->matched = 0;
 	for (int i = 0; i < b->n; i++)
-		if (peer_wants(&b->peers[i], topic))
-			return 1;
-	return 0;
+		b->matched += b->peers[i].match = peer_wants(&b->peers[i], topic);
+	snprintf(b->topic, sizeof b->topic, "%s", topic);
+	return b->matched;
 }
 
-static void count_drop(struct bus *b, const char *name)
+int bus_wants(struct bus *b, const char *topic)
 {
-	char path[NAME_MAX_LEN + 8];
+	return match(b, topic) > 0;
+}
+
+static void count_drops(struct bus *b, const char *name, int n)
+{
+	char path[NAME_MAX_LEN + 8], ones[PIPE_BUF];
 	snprintf(path, sizeof path, "%s.drops", name);
 	int fd = openat(b->dfd, path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
 	                b->shared ? 0660 : 0600);
 	if (fd >= 0) {
-		if (write(fd, "x", 1) < 0) {
-			/* the count is best effort; the drop itself is certain */
+		memset(ones, 'x', (size_t)n);
+		if (write(fd, ones, (size_t)n) < 0) {
+			/* the count is best effort; the drops themselves are certain */
 		}
 		close(fd);
 	}
-	b->dropped++;
+	b->dropped += n;
 }
 
-/* Writes the event line in b->mem (LEN bytes) to every matching peer. */
-static int deliver(struct bus *b, const char *topic, const char *line, size_t len)
+/* Writes peer I's waiting events in one write(2). */
+static void flush_peer(struct bus *b, int i)
+{
+	struct peer *p = &b->peers[i];
+	if (!p->outlen)
+		return;
+	ssize_t k = write(p->fd, p->out, p->outlen);
+	int n = p->outn;
+	p->outlen = 0;
+	p->outn = 0;
+	if (k < 0 && errno == EAGAIN)
+		count_drops(b, p->name, n);
+	else if (k < 0 && errno == EPIPE)
+		peer_gone(b, i);
+}
+
+void bus_flush(struct bus *b)
+{
+	for (int i = b->n - 1; i >= 0; i--)
+		flush_peer(b, i);
+	b->pending = 0;
+}
+
+/* Queues the event line (LEN bytes) for every peer whose flag is set. */
+static int deliver(struct bus *b, const char *line, size_t len)
 {
 	int reached = 0;
 	for (int i = b->n - 1; i >= 0; i--) {
-		if (!peer_wants(&b->peers[i], topic) || peer_open(b, i) < 0)
+		struct peer *p = &b->peers[i];
+		if (!p->match || peer_open(b, i) < 0)
 			continue;
-		ssize_t k = write(b->peers[i].fd, line, len);
-		if (k == (ssize_t)len)
-			reached++;
-		else if (k < 0 && errno == EAGAIN)
-			count_drop(b, b->peers[i].name);
-		else if (k < 0 && errno == EPIPE)
-			peer_gone(b, i);
+		p = &b->peers[i];
+		if (!p->out && !(p->out = malloc(PIPE_BUF)))
+			continue;
+		if (p->outlen + len > PIPE_BUF) {
+			flush_peer(b, i);
+			if (i >= b->n || b->peers[i].fd < 0 || strcmp(b->peers[i].name, p->name))
+				continue; /* it was gone */
+		}
+		memcpy(p->out + p->outlen, line, len);
+		p->outlen += len;
+		p->outn++;
+		reached++;
 	}
+	int64_t now = time_mono_ms();
+	if (!b->pending)
+		b->pending = now;
+	else if (now - b->pending >= BUS_FLUSH_MS)
+		bus_flush(b);
 	return reached;
 }
 
@@ -446,15 +502,16 @@ static size_t format(struct bus *b, const char *topic, const char *ref, size_t s
 {
 	char at[32];
 	rewind(b->mem);
-	fputs("{\"topic\":", b->mem);
+	fputs_unlocked("{\"topic\":", b->mem);
 	json_put_string(b->mem, topic, strlen(topic));
-	fprintf(b->mem, ",\"at\":\"%s\",", time_rfc3339(time_now_ms(), at));
+	fputs_unlocked(",\"at\":\"", b->mem);
+	fputs_unlocked(time_rfc3339(time_now_ms(), at), b->mem);
 	if (ref) {
-		fprintf(b->mem, "\"ref\":\"%s\",\"size\":%zu}\n", ref, size);
+		fprintf(b->mem, "\",\"ref\":\"%s\",\"size\":%zu}\n", ref, size);
 	} else {
-		fputs("\"data\":", b->mem);
+		fputs_unlocked("\",\"data\":", b->mem);
 		json_put(b->mem, data);
-		fputs("}\n", b->mem);
+		fputs_unlocked("}\n", b->mem);
 	}
 	fflush(b->mem);
 	return (size_t)ftell(b->mem);
@@ -462,9 +519,10 @@ static size_t format(struct bus *b, const char *topic, const char *ref, size_t s
 
 int bus_publish(struct bus *b, const char *topic, jv data, struct db *db)
 {
-	if (bus_check_topic(topic, strlen(topic)) < 0)
+	if (!(b->topic[0] && !strcmp(b->topic, topic)) &&
+	    bus_check_topic(topic, strlen(topic)) < 0)
 		return -1;
-	if (!bus_wants(b, topic))
+	if (!match(b, topic))
 		return 0;
 	size_t len = format(b, topic, NULL, 0, data);
 	if (len > PIPE_BUF) {
@@ -476,7 +534,7 @@ int bus_publish(struct bus *b, const char *topic, jv data, struct db *db)
 			return -1;
 		len = format(b, topic, id, len - 1, data);
 	}
-	return deliver(b, topic, b->membuf, len);
+	return deliver(b, b->membuf, len);
 }
 
 int bus_resolve(struct db *db, const char *line, size_t len, char **out, size_t *n)

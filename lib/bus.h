@@ -13,11 +13,16 @@
  * publisher that sees the fifo can read its patterns.
  *
  * Publishing: for each subscriber whose patterns (globs, fnmatch(3)) match
- * the topic, open its fifo O_WRONLY|O_NONBLOCK and write the event in one
- * write(2) of at most PIPE_BUF bytes, so events are never torn or merged.
+ * the topic, open its fifo O_WRONLY|O_NONBLOCK and queue the event for it.
+ * Queued events are written whole, several to a write(2) but never more
+ * than PIPE_BUF bytes, so no event is ever torn or merged with another:
+ * when the queue would pass PIPE_BUF, when the program calls bus_flush()
+ * (every program does whenever it is about to wait, as with stdout), and
+ * on a publish BUS_FLUSH_MS after the oldest queued event. A burst costs a
+ * system call (and a subscriber wake-up) per PIPE_BUF, not per event.
  * ENXIO or EPIPE: the subscriber is gone; its files are unlinked. EAGAIN:
- * it is slow; the event is dropped for it and counted. A publisher never
- * blocks. A long-lived publisher keeps the fifos open and learns of
+ * it is slow; the events of that write are dropped for it and counted. A
+ * publisher never blocks. A long-lived publisher keeps the fifos open and learns of
  * subscribers coming and going with inotify, without scanning the directory
  * per event; with no subscriber a publish costs one non-blocking read(2).
  *
@@ -38,6 +43,7 @@
 #include <sys/types.h>
 
 #define BUS_PIPE_SIZE (1 << 20)
+#define BUS_FLUSH_MS 10
 
 struct bus;
 struct db;
@@ -46,6 +52,7 @@ enum { BUS_SHARED = 1 }; /* directory 2770 and fifos 0660, for a group */
 
 /* Opens the bus at DIR, creating it (0700, or shared) if need be. */
 int bus_open(struct bus **out, const char *dir, int flags);
+/* Flushes, then closes. */
 void bus_close(struct bus *b);
 const char *bus_dir(const struct bus *b);
 
@@ -55,11 +62,14 @@ int bus_check_topic(const char *topic, size_t n);
 /* 1 if some subscriber's patterns match TOPIC. */
 int bus_wants(struct bus *b, const char *topic);
 /* Publishes DATA on TOPIC to every matching subscriber. DB stores an event
- * too large for a fifo. Returns the number of subscribers it reached, -1 on
+ * too large for a fifo. Returns the number of subscribers it is queued for
+ * (see bus_flush()), -1 on
  * error, or BUS_NEED_DB if the event is too large and DB is NULL (the caller
  * may open the state file and publish again). */
 #define BUS_NEED_DB (-2)
 int bus_publish(struct bus *b, const char *topic, jv data, struct db *db);
+/* Writes every queued event now. */
+void bus_flush(struct bus *b);
 /* Events dropped for slow subscribers, and subscribers found gone, by this
  * bus handle so far. */
 void bus_counts(const struct bus *b, long *dropped, long *gone);
