@@ -83,8 +83,13 @@ demo: deps all
 	tools/demo build/bin
 
 bench: deps all
-	@tools/deps hyperfine
+	@tools/deps hyperfine mosquitto nats-server libmosquitto-dev libnats-dev
+	$(MAKE) $(B)/busbench
 	bench/run build/bin
+	bench/bus build
+
+$(B)/busbench: bench/busbench.c $(B)/libpanic.a $(B)/flags
+	$(CC) $(CFLAGS) -o $@ $< $(B)/libpanic.a -lmosquitto -lnats $(LDLIBS)
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7 \

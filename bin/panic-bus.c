@@ -99,12 +99,15 @@ static struct db *state(void)
 	return g.db;
 }
 
-static void publish(const char *topic, jv data, long lineno)
+/* Publishes DATA (borrowed), or its compact text RAW if not NULL. */
+static void publish(const char *topic, jv data, const char *raw, size_t rawlen, long lineno)
 {
 	/* The state file only when the event is too large for a fifo. */
-	int n = bus_publish(g.bus, topic, data, g.db);
+	int n = raw ? bus_publish_text(g.bus, topic, raw, rawlen, g.db)
+	            : bus_publish(g.bus, topic, data, g.db);
 	if (n == BUS_NEED_DB)
-		n = bus_publish(g.bus, topic, data, state());
+		n = raw ? bus_publish_text(g.bus, topic, raw, rawlen, state())
+		        : bus_publish(g.bus, topic, data, state());
 	if (n < 0) {
 		if (lineno)
 			pwarn("stdin:%ld: %s", lineno, err_msg());
@@ -138,7 +141,7 @@ static int cmd_pub(int argc, char **argv)
 			}
 		}
 		for (int i = 1; i < argc; i++) {
-			publish(topic, data[i], 0);
+			publish(topic, data[i], NULL, 0, 0);
 			jv_free(data[i]);
 		}
 		free(data);
@@ -155,7 +158,9 @@ static int cmd_pub(int argc, char **argv)
 		if (rc == ND_EOF)
 			break;
 		if (rc == ND_RECORD) {
-			publish(topic, rec, nd_lineno(r));
+			size_t rawlen;
+			const char *raw = nd_raw(r, &rawlen);
+			publish(topic, rec, raw, rawlen, nd_lineno(r));
 			jv_free(rec);
 		} else if (rc == ND_BAD) {
 			pwarn("stdin:%ld: %s", nd_lineno(r), err_msg());

@@ -68,6 +68,10 @@ struct bus {
 	size_t memsize;
 	long dropped, gone;
 	char topic[256];  /* the topic every peer's match flag is for */
+	char prefix[600]; /* {"topic":TOPIC,"at":"  for that topic */
+	size_t prefixlen;
+	char *line;       /* the event line being sent */
+	size_t linecap;
 	int matched;      /* peers whose flag is set */
 	int64_t pending;  /* when the oldest unwritten event was queued, or 0 */
 };
@@ -188,6 +192,7 @@ void bus_close(struct bus *b)
 	if (b->mem)
 		fclose(b->mem);
 	free(b->membuf);
+	free(b->line);
 	if (b->watch >= 0)
 		close(b->watch);
 	if (b->dfd >= 0)
@@ -421,6 +426,16 @@ static int match(struct bus *b, const char *topic)
 	for (int i = 0; i < b->n; i++)
 		b->matched += b->peers[i].match = peer_wants(&b->peers[i], topic);
 	snprintf(b->topic, sizeof b->topic, "%s", topic);
+	/* A checked topic has no controls: only " and \ need escaping. */
+	char *p = b->prefix;
+	p += sprintf(p, "{\"topic\":\"");
+	for (const char *t = topic; *t; t++) {
+		if (*t == '"' || *t == '\\')
+			*p++ = '\\';
+		*p++ = *t;
+	}
+	p += sprintf(p, "\",\"at\":\"");
+	b->prefixlen = (size_t)(p - b->prefix);
 	return b->matched;
 }
 
@@ -497,44 +512,75 @@ static int deliver(struct bus *b, const char *line, size_t len)
 	return reached;
 }
 
-/* Formats the event in b->mem; returns its length (with the newline). */
-static size_t format(struct bus *b, const char *topic, const char *ref, size_t size, jv data)
+/* Builds the event line in b->line: the data DATA (N bytes of JSON), or,
+ * if REF, a reference to SIZE bytes stored under REF. Returns its length. */
+static size_t build(struct bus *b, const char *data, size_t n, const char *ref, size_t size)
 {
-	char at[32];
-	rewind(b->mem);
-	fputs_unlocked("{\"topic\":", b->mem);
-	json_put_string(b->mem, topic, strlen(topic));
-	fputs_unlocked(",\"at\":\"", b->mem);
-	fputs_unlocked(time_rfc3339(time_now_ms(), at), b->mem);
-	if (ref) {
-		fprintf(b->mem, "\",\"ref\":\"%s\",\"size\":%zu}\n", ref, size);
-	} else {
-		fputs_unlocked("\",\"data\":", b->mem);
-		json_put(b->mem, data);
-		fputs_unlocked("}\n", b->mem);
+	size_t need = b->prefixlen + n + 128;
+	if (need > b->linecap) {
+		char *l = realloc(b->line, need);
+		if (!l)
+			return 0;
+		b->line = l;
+		b->linecap = need;
 	}
-	fflush(b->mem);
-	return (size_t)ftell(b->mem);
+	char at[32], *p = b->line;
+	memcpy(p, b->prefix, b->prefixlen);
+	p += b->prefixlen;
+	memcpy(p, time_rfc3339(time_now_ms(), at), 24);
+	p += 24;
+	if (ref) {
+		p += sprintf(p, "\",\"ref\":\"%s\",\"size\":%zu}\n", ref, size);
+	} else {
+		memcpy(p, "\",\"data\":", 9);
+		p += 9;
+		memcpy(p, data, n);
+		p += n;
+		memcpy(p, "}\n", 2);
+		p += 2;
+	}
+	return (size_t)(p - b->line);
 }
 
-int bus_publish(struct bus *b, const char *topic, jv data, struct db *db)
+/* The topic is checked once, when it changes. */
+static int topic_ok(struct bus *b, const char *topic)
 {
-	if (!(b->topic[0] && !strcmp(b->topic, topic)) &&
-	    bus_check_topic(topic, strlen(topic)) < 0)
+	return (b->topic[0] && !strcmp(b->topic, topic)) ||
+	       bus_check_topic(topic, strlen(topic)) == 0;
+}
+
+int bus_publish_text(struct bus *b, const char *topic, const char *data, size_t n,
+                     struct db *db)
+{
+	if (!topic_ok(b, topic))
 		return -1;
 	if (!match(b, topic))
 		return 0;
-	size_t len = format(b, topic, NULL, 0, data);
+	size_t len = build(b, data, n, NULL, 0);
+	if (!len)
+		return err_errno("bus");
 	if (len > PIPE_BUF) {
 		char id[ID_LEN + 1];
 		if (!db)
 			return BUS_NEED_DB;
 		id_new(id);
-		if (db_payload_put(db, id, topic, b->membuf, len - 1) < 0)
+		if (db_payload_put(db, id, topic, b->line, len - 1) < 0)
 			return -1;
-		len = format(b, topic, id, len - 1, data);
+		len = build(b, NULL, 0, id, len - 1);
 	}
-	return deliver(b, b->membuf, len);
+	return deliver(b, b->line, len);
+}
+
+int bus_publish(struct bus *b, const char *topic, jv data, struct db *db)
+{
+	if (!topic_ok(b, topic))
+		return -1;
+	if (!match(b, topic))
+		return 0; /* nobody listens: the data is not even written out */
+	rewind(b->mem);
+	json_put(b->mem, data);
+	fflush(b->mem);
+	return bus_publish_text(b, topic, b->membuf, (size_t)ftell(b->mem), db);
 }
 
 int bus_resolve(struct db *db, const char *line, size_t len, char **out, size_t *n)

@@ -67,6 +67,9 @@ int bus_wants(struct bus *b, const char *topic);
  * error, or BUS_NEED_DB if the event is too large and DB is NULL (the caller
  * may open the state file and publish again). */
 #define BUS_NEED_DB (-2)
+/* The same, with the data already as compact JSON text (N bytes). */
+int bus_publish_text(struct bus *b, const char *topic, const char *data, size_t n,
+                     struct db *db);
 int bus_publish(struct bus *b, const char *topic, jv data, struct db *db);
 /* Writes every queued event now. */
 void bus_flush(struct bus *b);
