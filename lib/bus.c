@@ -49,6 +49,7 @@ struct peer {
 	char *out;  /* whole events waiting to be written, at most PIPE_BUF */
 	size_t outlen;
 	int outn;   /* how many events that is */
+	int64_t stalled; /* until when it gets no grace (monotonic ms), or 0 */
 };
 
 struct bus {
@@ -467,12 +468,24 @@ static void flush_peer(struct bus *b, int i)
 	if (!p->outlen)
 		return;
 	ssize_t k = write(p->fd, p->out, p->outlen);
+	if (k < 0 && errno == EAGAIN && time_mono_ms() >= p->stalled) {
+		/* Full: a reader that is only busy gets BUS_GRACE_MS to make room. */
+		struct pollfd pfd = { .fd = p->fd, .events = POLLOUT };
+		if (poll(&pfd, 1, BUS_GRACE_MS) == 1 && (pfd.revents & POLLOUT))
+			k = write(p->fd, p->out, p->outlen);
+		else
+			errno = EAGAIN;
+		if (k < 0 && errno == EAGAIN)
+			p->stalled = time_mono_ms() + BUS_STALL_MS;
+	}
 	int n = p->outn;
 	p->outlen = 0;
 	p->outn = 0;
-	if (k < 0 && errno == EAGAIN)
+	if (k >= 0)
+		p->stalled = 0;
+	else if (errno == EAGAIN)
 		count_drops(b, p->name, n);
-	else if (k < 0 && errno == EPIPE)
+	else if (errno == EPIPE)
 		peer_gone(b, i);
 }
 

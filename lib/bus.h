@@ -21,8 +21,11 @@
  * on a publish BUS_FLUSH_MS after the oldest queued event. A burst costs a
  * system call (and a subscriber wake-up) per PIPE_BUF, not per event.
  * ENXIO or EPIPE: the subscriber is gone; its files are unlinked. EAGAIN:
- * it is slow; the events of that write are dropped for it and counted. A
- * publisher never blocks. A long-lived publisher keeps the fifos open and learns of
+ * its fifo is full. A reader that is merely busy (descheduled while a burst
+ * arrives) gets BUS_GRACE_MS for room to appear; if none does, the events
+ * of that write are dropped for it and counted, and for BUS_STALL_MS more
+ * it gets no grace: a stopped subscriber costs a publisher at most
+ * BUS_GRACE_MS a BUS_STALL_MS, and never blocks it. A long-lived publisher keeps the fifos open and learns of
  * subscribers coming and going with inotify, without scanning the directory
  * per event; with no subscriber a publish costs one non-blocking read(2).
  *
@@ -44,6 +47,8 @@
 
 #define BUS_PIPE_SIZE (1 << 20)
 #define BUS_FLUSH_MS 10
+#define BUS_GRACE_MS 5
+#define BUS_STALL_MS 1000
 
 struct bus;
 struct db;
