@@ -89,13 +89,8 @@ static void on_signal(int sig)
 
 static struct db *state(void)
 {
-	if (!g.db) {
-		char *path = path_db(prog_db);
-		int rc = path ? db_open(&g.db, path, DB_CREATE) : -1;
-		free(path);
-		if (rc < 0)
-			pdie(PX_CONFIG, "state: %s", err_msg());
-	}
+	if (!g.db)
+		g.db = prog_state(DB_CREATE);
 	return g.db;
 }
 

@@ -424,11 +424,7 @@ int main(int argc, char **argv)
 		pdie(PX_CONFIG, "unknown model '%s' (see panic-invoke --list)", model);
 
 	if (!nolog) {
-		char *path = path_db(prog_db);
-		int rc = path ? db_open(&g.db, path, DB_CREATE) : -1;
-		free(path);
-		if (rc < 0)
-			pdie(PX_CONFIG, "state: %s", err_msg());
+		g.db = prog_state(DB_CREATE);
 	}
 	char *bus = path_bus(prog_bus);
 	if (!bus || bus_open(&g.bus, bus, 0) < 0) {

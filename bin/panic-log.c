@@ -123,13 +123,8 @@ int main(int argc, char **argv)
 	else if (getenv("COLUMNS"))
 		width = atoi(getenv("COLUMNS")) > 0 ? atoi(getenv("COLUMNS")) : width;
 
-	char *path = path_db(prog_db);
-	struct db *db;
-	int rc = path ? db_open(&db, path, 0) : -1;
-	free(path);
-	if (rc < 0)
-		pdie(PX_CONFIG, "state: %s", err_msg());
-	rc = db_call_list(db, &f, table ? print_line : print_json, NULL);
+	struct db *db = prog_state(0);
+	int rc = db_call_list(db, &f, table ? print_line : print_json, NULL);
 	db_close(db);
 	if (rc < 0)
 		pdie(PX_CONFIG, "state: %s", err_msg());

@@ -461,12 +461,13 @@ static void count_drops(struct bus *b, const char *name, int n)
 	b->dropped += n;
 }
 
-/* Writes peer I's waiting events in one write(2). */
-static void flush_peer(struct bus *b, int i)
+/* Writes peer I's waiting events in one write(2). Returns -1 if the peer
+ * turned out to be gone (and slot I now holds another). */
+static int flush_peer(struct bus *b, int i)
 {
 	struct peer *p = &b->peers[i];
 	if (!p->outlen)
-		return;
+		return 0;
 	ssize_t k = write(p->fd, p->out, p->outlen);
 	if (k < 0 && errno == EAGAIN && time_mono_ms() >= p->stalled) {
 		/* Full: a reader that is only busy gets BUS_GRACE_MS to make room. */
@@ -481,12 +482,15 @@ static void flush_peer(struct bus *b, int i)
 	int n = p->outn;
 	p->outlen = 0;
 	p->outn = 0;
-	if (k >= 0)
+	if (k >= 0) {
 		p->stalled = 0;
-	else if (errno == EAGAIN)
+	} else if (errno == EAGAIN) {
 		count_drops(b, p->name, n);
-	else if (errno == EPIPE)
+	} else if (errno == EPIPE) {
 		peer_gone(b, i);
+		return -1;
+	}
+	return 0;
 }
 
 void bus_flush(struct bus *b)
@@ -507,11 +511,8 @@ static int deliver(struct bus *b, const char *line, size_t len)
 		p = &b->peers[i];
 		if (!p->out && !(p->out = malloc(PIPE_BUF)))
 			continue;
-		if (p->outlen + len > PIPE_BUF) {
-			flush_peer(b, i);
-			if (i >= b->n || b->peers[i].fd < 0 || strcmp(b->peers[i].name, p->name))
-				continue; /* it was gone */
-		}
+		if (p->outlen + len > PIPE_BUF && flush_peer(b, i) < 0)
+			continue;
 		memcpy(p->out + p->outlen, line, len);
 		p->outlen += len;
 		p->outn++;

@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "db.h"
+#include "err.h"
+#include "path.h"
 #include "prog.h"
 
 #ifndef PANIC_VERSION
@@ -106,6 +109,17 @@ void prog_option(int c, const char *usage)
 		fprintf(stderr, "Try '%s --help'.\n", prog_name);
 		exit(PX_USAGE);
 	}
+}
+
+struct db *prog_state(int flags)
+{
+	struct db *db;
+	char *path = path_db(prog_db);
+	int rc = path ? db_open(&db, path, flags) : -1;
+	free(path);
+	if (rc < 0)
+		pdie(PX_CONFIG, "state: %s", err_msg());
+	return db;
 }
 
 long prog_atol(const char *opt, const char *s, long min, long max)

@@ -50,6 +50,10 @@ void prog_version(void) __attribute__((noreturn));
 int prog_flush(int status);
 /* prog_flush() then fclose(stdout); returns the status to exit with. */
 int prog_finish(int status);
+struct db;
+/* Opens the state file (--db, $PANIC_DB or the XDG default) with the
+ * db_open() FLAGS, or dies with "PROG: state: why" and exit 3. */
+struct db *prog_state(int flags);
 /* Parses a non-negative integer option value or dies with a usage error. */
 long prog_atol(const char *opt, const char *s, long min, long max);
 
