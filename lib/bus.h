@@ -36,6 +36,9 @@
  * Topics and patterns: 1 to 255 bytes of UTF-8 without white space or
  * control characters.
  *
+ * A program that publishes must ignore SIGPIPE (prog_init() does): a
+ * subscriber that dies is an EPIPE to handle, not a reason to die.
+ *
  * jv ownership: parameters are borrowed.
  */
 #ifndef PANIC_BUS_H

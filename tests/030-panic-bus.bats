@@ -83,6 +83,24 @@ sub_bg() {
 	assert_equal "$(ls "$PANIC_BUS")" ""
 }
 
+@test "a publisher holding a fifo open outlives its subscriber's SIGKILL (no SIGPIPE)" {
+	sub_bg out 'x'
+	sub=$!
+	mkfifo in
+	panic-bus pub x < in &
+	pub=$!
+	exec {w}>in
+	echo '{"n":1}' >&"$w"
+	wait_for grep -q '"n":1' out
+	kill -9 "$sub"
+	wait "$sub" || true
+	echo '{"n":2}' >&"$w"
+	echo '{"n":3}' >&"$w"
+	exec {w}>&-
+	wait "$pub" # fails the test unless the publisher exited 0
+	assert_equal "$(fifos)" 0
+}
+
 @test "clean removes dead subscribers and half-made leftovers, not live ones" {
 	sub_bg live 'x'
 	live=$!
