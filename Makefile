@@ -36,7 +36,7 @@ RELR := $(shell echo 'int main(void){return 0;}' | $(CC) -x c - -o /dev/null \
 	-Wl,-z,pack-relative-relocs 2>/dev/null && echo -Wl,-z,pack-relative-relocs)
 LDLIBS = -Wl,--as-needed $(RELR) $(JQ_LIBS) $(PKG_LIBS) -pthread $(SANFLAGS)
 
-PROGS = panic-invoke panic-log panic-bus
+PROGS = panic-invoke panic-log panic-bus panic-net
 LIBSRC = $(wildcard lib/*.c)
 LIBOBJ = $(LIBSRC:lib/%.c=$(B)/obj/%.o) $(B)/obj/catalogue.o
 BINS = $(PROGS:%=$(B)/bin/%)

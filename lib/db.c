@@ -15,6 +15,7 @@
 
 #include "db.h"
 #include "err.h"
+#include "id.h"
 #include "json.h"
 #include "path.h"
 #include "timeutil.h"
@@ -41,6 +42,38 @@ static const char *const migrations[] = {
 	"  topic TEXT NOT NULL,"
 	"  event TEXT NOT NULL);"
 	"CREATE INDEX bus_payloads_at ON bus_payloads(at);",
+	/* 2 -> 3: networks, their runs and invocations */
+	"CREATE TABLE networks ("
+	"  id TEXT PRIMARY KEY,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  models TEXT NOT NULL,"
+	"  lockout_seconds INTEGER NOT NULL DEFAULT 30,"
+	"  description TEXT,"
+	"  created_at TEXT NOT NULL,"
+	"  updated_at TEXT NOT NULL);"
+	"CREATE TABLE runs ("
+	"  id TEXT PRIMARY KEY,"
+	"  network_id TEXT NOT NULL REFERENCES networks(id) ON DELETE CASCADE,"
+	"  prompt TEXT NOT NULL,"
+	"  state TEXT NOT NULL,"
+	"  started_at TEXT NOT NULL,"
+	"  stopped_at TEXT,"
+	"  reason TEXT);"
+	"CREATE INDEX runs_network ON runs(network_id, started_at);"
+	"CREATE TABLE invocations ("
+	"  id TEXT PRIMARY KEY,"
+	"  network_id TEXT NOT NULL REFERENCES networks(id) ON DELETE CASCADE,"
+	"  run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+	"  seq INTEGER NOT NULL,"
+	"  model TEXT NOT NULL,"
+	"  input TEXT NOT NULL,"
+	"  output TEXT,"
+	"  state TEXT NOT NULL,"
+	"  error TEXT,"
+	"  started_at TEXT, finished_at TEXT,"
+	"  usage TEXT, metadata TEXT,"
+	"  UNIQUE (run_id, seq));"
+	"CREATE INDEX invocations_network ON invocations(network_id, started_at);",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof *migrations))
 
@@ -581,4 +614,163 @@ char *db_payload_get(struct db *db, const char *id, size_t *n)
 	}
 	sqlite3_finalize(st);
 	return out;
+}
+
+/* ---- networks ---- */
+
+static const char net_cols[] =
+	"id, name, models, lockout_seconds, description, created_at, updated_at";
+
+/* The network in the current row of ST (columns as net_cols). */
+static jv net_row(sqlite3_stmt *st)
+{
+	jv n = jv_object();
+	for (int i = 0; i < 7; i++) {
+		const char *name = sqlite3_column_name(st, i);
+		jv v = column(st, i);
+		if (!strcmp(name, "models") && jv_get_kind(v) == JV_KIND_STRING) {
+			jv parsed = jv_parse(jv_string_value(v));
+			jv_free(v);
+			v = parsed;
+		}
+		n = json_set(n, name, v);
+	}
+	return n;
+}
+
+jv db_net_get(struct db *db, const char *name)
+{
+	char sql[160];
+	sqlite3_stmt *st;
+	snprintf(sql, sizeof sql, "SELECT %s FROM networks WHERE name = ?", net_cols);
+	if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK)
+		return fail(db, "networks"), jv_invalid();
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	jv n = rc == SQLITE_ROW ? net_row(st) : rc == SQLITE_DONE ? jv_null() : jv_invalid();
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		fail(db, "networks");
+	sqlite3_finalize(st);
+	return n;
+}
+
+int db_net_list(struct db *db, int (*fn)(jv net, void *ctx), void *ctx)
+{
+	char sql[160];
+	sqlite3_stmt *st;
+	snprintf(sql, sizeof sql, "SELECT %s FROM networks ORDER BY name", net_cols);
+	if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK)
+		return fail(db, "networks");
+	int rc, stop = 0;
+	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		stop = fn(net_row(st), ctx) != 0;
+	sqlite3_finalize(st);
+	return stop || rc == SQLITE_DONE ? 0 : fail(db, "networks");
+}
+
+/* Runs SQL with the text/integer parameters of NET (borrowed) bound by
+ * name (:id :name :models :lockout :description :now). */
+static int net_exec(struct db *db, const char *sql, jv net)
+{
+	sqlite3_stmt *st;
+	char now[32], id[ID_LEN + 1];
+	if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK)
+		return fail(db, "networks");
+	int64_t t = time_now_ms();
+	jv models = json_get(net, "models");
+	jv mtext = jv_is_valid(models) ? jv_dump_string(models, 0) : (jv_free(models), jv_null());
+	jv lock = json_get(net, "lockout_seconds");
+	const char *desc = json_str(net, "description", NULL);
+	int i;
+	if ((i = sqlite3_bind_parameter_index(st, ":id")))
+		sqlite3_bind_text(st, i, id_new_at(t, id), -1, SQLITE_STATIC);
+	if ((i = sqlite3_bind_parameter_index(st, ":name")))
+		sqlite3_bind_text(st, i, json_str(net, "name", NULL), -1, SQLITE_STATIC);
+	if ((i = sqlite3_bind_parameter_index(st, ":models")) && jv_get_kind(mtext) == JV_KIND_STRING)
+		sqlite3_bind_text(st, i, jv_string_value(mtext), -1, SQLITE_TRANSIENT);
+	if ((i = sqlite3_bind_parameter_index(st, ":lockout")) && jv_get_kind(lock) == JV_KIND_NUMBER)
+		sqlite3_bind_int64(st, i, (sqlite3_int64)jv_number_value(lock));
+	if ((i = sqlite3_bind_parameter_index(st, ":description")) && desc)
+		sqlite3_bind_text(st, i, desc, -1, SQLITE_STATIC);
+	if ((i = sqlite3_bind_parameter_index(st, ":now")))
+		sqlite3_bind_text(st, i, time_rfc3339(t, now), -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	jv_free(mtext);
+	jv_free(lock);
+	if (rc == SQLITE_CONSTRAINT)
+		return err_set("network '%s' already exists", json_str(net, "name", NULL));
+	if (rc != SQLITE_DONE)
+		return fail(db, "networks");
+	return sqlite3_changes(db->h);
+}
+
+int db_net_create(struct db *db, jv net)
+{
+	int rc = net_exec(db, "INSERT INTO networks (id, name, models, lockout_seconds,"
+	                      " description, created_at, updated_at) VALUES (:id, :name,"
+	                      " :models, coalesce(:lockout, 30), :description, :now, :now)",
+	                  net);
+	return rc < 0 ? -1 : 0;
+}
+
+int db_net_update(struct db *db, jv net)
+{
+	/* Only the fields NET has change; a description of "" clears it. */
+	int rc = net_exec(db, "UPDATE networks SET models = coalesce(:models, models),"
+	                      " lockout_seconds = coalesce(:lockout, lockout_seconds),"
+	                      " description = CASE WHEN :description IS NULL THEN description"
+	                      " WHEN :description = '' THEN NULL ELSE :description END,"
+	                      " updated_at = :now WHERE name = :name",
+	                  net);
+	if (rc == 0)
+		return err_set("no network '%s'", json_str(net, "name", NULL));
+	return rc < 0 ? -1 : 0;
+}
+
+int db_net_delete(struct db *db, const char *name, int force)
+{
+	sqlite3_stmt *st;
+	if (exec(db, "BEGIN IMMEDIATE") < 0)
+		return -1;
+	if (sqlite3_prepare_v2(db->h, "SELECT (SELECT count(*) FROM runs WHERE network_id = n.id)"
+	                              " FROM networks n WHERE name = ?", -1, &st, NULL) != SQLITE_OK) {
+		fail(db, "networks");
+		goto fail;
+	}
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	long runs = rc == SQLITE_ROW ? (long)sqlite3_column_int64(st, 0) : -1;
+	sqlite3_finalize(st);
+	if (rc == SQLITE_DONE) {
+		err_set("no network '%s'", name);
+		goto fail;
+	}
+	if (rc != SQLITE_ROW) {
+		fail(db, "networks");
+		goto fail;
+	}
+	if (runs > 0 && !force) {
+		err_set("network '%s' has %ld run%s: --force deletes them and their invocations too",
+		        name, runs, runs == 1 ? "" : "s");
+		goto fail;
+	}
+	if (sqlite3_prepare_v2(db->h, "DELETE FROM networks WHERE name = ?", -1, &st, NULL) !=
+	    SQLITE_OK) {
+		fail(db, "networks");
+		goto fail;
+	}
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		fail(db, "networks");
+		goto fail;
+	}
+	return exec(db, "COMMIT");
+fail:;
+	char why[512];
+	snprintf(why, sizeof why, "%s", err_msg());
+	exec(db, "ROLLBACK");
+	return err_set("%s", why);
 }

@@ -72,4 +72,19 @@ int db_payload_put(struct db *db, const char *id, const char *topic, const char 
  * or NULL with err_msg(). */
 char *db_payload_get(struct db *db, const char *id, size_t *n);
 
+/* Networks, as objects {id, name, models: [ids], lockout_seconds,
+ * description, created_at, updated_at}. NET parameters are borrowed. */
+/* Creates NET (name, models, and optionally lockout_seconds, description). */
+int db_net_create(struct db *db, jv net);
+/* The network NAME, jv_null() if there is none, jv_invalid() on error. */
+jv db_net_get(struct db *db, const char *name);
+/* Calls FN for each network, by name; FN owns the jv and returns 0 to go on. */
+int db_net_list(struct db *db, int (*fn)(jv net, void *ctx), void *ctx);
+/* Changes network NET.name: the models, lockout_seconds and description NET
+ * has (a description of "" removes it). */
+int db_net_update(struct db *db, jv net);
+/* Deletes network NAME; one with runs only with FORCE (its runs and
+ * invocations go with it). */
+int db_net_delete(struct db *db, const char *name, int force);
+
 #endif

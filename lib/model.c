@@ -219,3 +219,40 @@ void catalogue_free(struct catalogue *c)
 	free(c->v);
 	free(c);
 }
+
+int catalogue_chain(struct catalogue *c, jv ids)
+{
+	int n = jv_get_kind(ids) == JV_KIND_ARRAY ? jv_array_length(jv_copy(ids)) : -1;
+	if (n < 0)
+		return err_set("the models must be an array of model ids");
+	if (n == 0)
+		return err_set("a network needs at least one model");
+	struct model *first = NULL, *prev = NULL;
+	for (int i = 0; i < n; i++) {
+		jv id = jv_array_get(jv_copy(ids), i);
+		struct model *m = jv_get_kind(id) == JV_KIND_STRING
+		                          ? catalogue_find(c, jv_string_value(id)) : NULL;
+		if (!m) {
+			int rc = jv_get_kind(id) == JV_KIND_STRING
+			                 ? err_set("model %d: unknown model '%s'", i + 1, jv_string_value(id))
+			                 : err_set("model %d: not a model id", i + 1);
+			jv_free(id);
+			return rc;
+		}
+		jv_free(id);
+		if (!prev && m->input != MT_TEXT)
+			return err_set("model 1 (%s) takes %s: the first model must take text (the prompt)",
+			               m->id, mtype_name(m->input));
+		if (prev && prev->output != m->input)
+			return err_set("model %d (%s) gives %s but model %d (%s) takes %s", i, prev->id,
+			               mtype_name(prev->output), i + 1, m->id, mtype_name(m->input));
+		if (!first)
+			first = m;
+		prev = m;
+	}
+	if (prev->output != first->input)
+		return err_set("model %d (%s) gives %s but the cycle goes back to model 1 (%s), "
+		               "which takes %s", n, prev->id, mtype_name(prev->output), first->id,
+		               mtype_name(first->input));
+	return 0;
+}

@@ -45,4 +45,10 @@ struct model *catalogue_at(struct catalogue *c, size_t i);
  * WHERE names its origin in error messages. */
 struct model *catalogue_add(struct catalogue *c, jv entry, const char *where);
 
+/* 0 if IDS (an array of model ids, borrowed) makes a network: not empty,
+ * every model known, the first taking text, each output the next model's
+ * input, and the last output the first input (a closed cycle). Else -1,
+ * err_msg() naming the first bad link. */
+int catalogue_chain(struct catalogue *c, jv ids);
+
 #endif

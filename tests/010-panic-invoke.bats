@@ -362,11 +362,27 @@ Try 'panic-invoke --help'."
 }
 
 @test "a state file from a newer version is a state error" {
-	mkdir -p "$(dirname "$PANIC_DB")"
+	panic-invoke -m dummy-t2t <<<x > /dev/null
+	current=$(sql 'pragma user_version')
+	[ "$current" -ge 3 ]
 	sqlite3 "$PANIC_DB" 'pragma user_version = 999'
 	run --separate-stderr panic-invoke -m dummy-t2t <<<x
 	assert_failure 3
-	assert_equal "$stderr" "panic-invoke: state: $PANIC_DB: schema version 999 is newer than this program knows (2)"
+	assert_equal "$stderr" "panic-invoke: state: $PANIC_DB: schema version 999 is newer than this program knows ($current)"
+}
+
+@test "an older state file is migrated forward, keeping its rows" {
+	mkdir -p "$(dirname "$PANIC_DB")"
+	# a version 1 file: the call log only, with one call in it
+	echo x | panic-invoke -m dummy-t2t --db "$T/new.db" > /dev/null
+	sqlite3 "$T/new.db" '.schema calls' > schema1.sql
+	sqlite3 "$PANIC_DB" < schema1.sql
+	sqlite3 "$PANIC_DB" "insert into calls (id, model, platform, state, started_at, prompt) values ('old', 'dummy-t2t', 'dummy', 'completed', 't', 'kept'); pragma user_version = 1"
+	run --separate-stderr panic-log --json
+	assert_success
+	assert_equal "$(echo "$output" | jq -r .input)" kept
+	assert_equal "$(sql 'pragma user_version')" "$(sqlite3 "$T/new.db" 'pragma user_version')"
+	assert_equal "$(sql "select count(*) from sqlite_master where name in ('networks', 'runs', 'invocations', 'bus_payloads')")" 4
 }
 
 @test "many processes log to one state file at once" {
