@@ -13,6 +13,7 @@ BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
 DATADIR ?= $(PREFIX)/share/panic
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+UNITDIR ?= $(PREFIX)/lib/systemd/user
 VERSION = 0.1.0
 
 B ?= build
@@ -36,7 +37,7 @@ RELR := $(shell echo 'int main(void){return 0;}' | $(CC) -x c - -o /dev/null \
 	-Wl,-z,pack-relative-relocs 2>/dev/null && echo -Wl,-z,pack-relative-relocs)
 LDLIBS = -Wl,--as-needed $(RELR) $(JQ_LIBS) $(PKG_LIBS) -pthread $(SANFLAGS)
 
-PROGS = panic-invoke panic-log panic-bus panic-net
+PROGS = panic-invoke panic-log panic-bus panic-net panic-loop
 LIBSRC = $(wildcard lib/*.c)
 LIBOBJ = $(LIBSRC:lib/%.c=$(B)/obj/%.o) $(B)/obj/catalogue.o
 BINS = $(PROGS:%=$(B)/bin/%)
@@ -87,17 +88,19 @@ bench: deps all
 	$(MAKE) $(B)/busbench
 	bench/run build/bin
 	bench/bus build
+	bench/loop build/bin
 
 $(B)/busbench: bench/busbench.c $(B)/libpanic.a $(B)/flags
 	$(CC) $(CFLAGS) -o $@ $< $(B)/libpanic.a -lmosquitto -lnats $(LDLIBS)
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7 \
-	  $(DESTDIR)$(DATADIR) $(DESTDIR)$(BASHCOMPDIR)
+	  $(DESTDIR)$(DATADIR) $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(UNITDIR)
 	install -m 755 $(BINS) $(DESTDIR)$(BINDIR)
 	install -m 644 docs/*.1 $(DESTDIR)$(MANDIR)/man1
 	install -m 644 docs/*.7 $(DESTDIR)$(MANDIR)/man7
 	install -m 644 share/panic/models.json $(DESTDIR)$(DATADIR)
+	sed 's|/usr/local/bin|$(BINDIR)|' share/systemd/panic-loop@.service > $(DESTDIR)$(UNITDIR)/panic-loop@.service
 	for p in $(PROGS); do install -m 644 completions/$$p.bash $(DESTDIR)$(BASHCOMPDIR)/$$p; done
 
 clean:

@@ -181,42 +181,14 @@ static void llm_event(const struct slot *s, const char *what)
 static void log_call(const struct slot *s)
 {
 	static const char *const link_names[] = { "network", "run_id", "step", "agent" };
-	const struct call *c = &s->call;
-	unsigned links = json_key_mask(s->rec, link_names, 4);
 	if (!g.db)
 		return;
-	char started[32], finished[32];
-	jv kind = json_get(c->error, "kind"), msg = json_get(c->error, "message");
-	int plen = jv_string_length_bytes(jv_copy(c->input));
-	int olen = jv_get_kind(c->output) == JV_KIND_STRING
-	                   ? jv_string_length_bytes(jv_copy(c->output)) : 0;
-	struct db_call row = {
-		.id = c->id,
-		.model = c->model->id,
-		.platform = c->model->platform->name,
-		.input_type = mtype_name(c->model->input),
-		.output_type = mtype_name(c->model->output),
-		.prompt = jv_string_value(c->input),
-		.prompt_len = plen,
-		.response = jv_get_kind(c->output) == JV_KIND_STRING
-		                    ? jv_string_value(c->output) : NULL,
-		.response_len = olen,
-		.state = jv_get_kind(c->error) == JV_KIND_NULL ? "completed" : "failed",
-		.error_kind = jv_is_valid(kind) ? jv_string_value(kind) : NULL,
-		.error_message = jv_is_valid(msg) ? jv_string_value(msg) : NULL,
-		.usage = c->usage,
-		.duration_ms = c->duration_ms,
-		.started_at = time_rfc3339(c->started_at, started),
-		.finished_at = time_rfc3339(c->started_at + c->duration_ms, finished),
-		.network = links & 1 ? json_str(s->rec, "network", NULL) : NULL,
-		.run_id = links & 2 ? json_str(s->rec, "run_id", NULL) : NULL,
-		.step = links & 4 ? json_str(s->rec, "step", NULL) : NULL,
-		.agent = links & 8 ? json_str(s->rec, "agent", NULL) : NULL,
-	};
-	if (db_call_log(g.db, &row) < 0)
+	unsigned mask = json_key_mask(s->rec, link_names, 4);
+	const char *links[4];
+	for (int i = 0; i < 4; i++)
+		links[i] = mask & (1u << i) ? json_str(s->rec, link_names[i], NULL) : NULL;
+	if (call_log(g.db, &s->call, links) < 0)
 		pdie(PX_CONFIG, "call log: %s", err_msg());
-	jv_free(kind);
-	jv_free(msg);
 }
 
 /* Writes the record of a finished call and frees the slot's contents. */
@@ -364,7 +336,8 @@ static void run(struct nd_reader *r, int jobs)
 		/* Every unfinished record's call is in flight, so this waits for
 		 * something: a call, or input if there is room for it. */
 		flush();
-		if (engine_wait(g.eng, !eof && room(jobs) ? nd_fd(r) : -1, -1) < 0)
+		struct pollfd in = { .fd = nd_fd(r), .events = POLLIN };
+		if (engine_wait(g.eng, &in, !eof && room(jobs), -1) < 0)
 			pdie(PX_FAIL, "%s", err_msg());
 		emit_ready();
 	}

@@ -10,6 +10,7 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -773,4 +774,257 @@ fail:;
 	snprintf(why, sizeof why, "%s", err_msg());
 	exec(db, "ROLLBACK");
 	return err_set("%s", why);
+}
+
+/* ---- runs and invocations ---- */
+
+int db_begin(struct db *db)
+{
+	return exec(db, "BEGIN IMMEDIATE");
+}
+
+int db_commit(struct db *db)
+{
+	if (exec(db, "COMMIT") == 0)
+		return 0;
+	char why[512];
+	snprintf(why, sizeof why, "%s", err_msg());
+	exec(db, "ROLLBACK");
+	return err_set("commit: %s", why);
+}
+
+void db_rollback(struct db *db)
+{
+	exec(db, "ROLLBACK");
+}
+
+/* Binds the fields of OBJ (borrowed) to ST's named parameters :KEY; an
+ * object or array value is bound as its JSON text. */
+static void bind_obj(sqlite3_stmt *st, jv obj)
+{
+	int n = sqlite3_bind_parameter_count(st);
+	for (int i = 1; i <= n; i++) {
+		const char *name = sqlite3_bind_parameter_name(st, i);
+		jv v = json_get(obj, name + 1);
+		switch (jv_get_kind(v)) {
+		case JV_KIND_STRING:
+			sqlite3_bind_text(st, i, jv_string_value(v), jv_string_length_bytes(jv_copy(v)),
+			                  SQLITE_TRANSIENT);
+			break;
+		case JV_KIND_NUMBER:
+			sqlite3_bind_int64(st, i, (sqlite3_int64)jv_number_value(v));
+			break;
+		case JV_KIND_OBJECT:
+		case JV_KIND_ARRAY: {
+			jv t = jv_dump_string(jv_copy(v), 0);
+			sqlite3_bind_text(st, i, jv_string_value(t), -1, SQLITE_TRANSIENT);
+			jv_free(t);
+			break;
+		}
+		default:
+			sqlite3_bind_null(st, i);
+		}
+		jv_free(v);
+	}
+}
+
+/* Runs SQL with OBJ bound; -1 on error. */
+static int run_sql(struct db *db, const char *sql, jv obj, const char *what)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK)
+		return fail(db, what);
+	bind_obj(st, obj);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : fail(db, what);
+}
+
+/* The rows of SQL (OBJ bound) as objects; JSON text in the columns named
+ * in JSONCOLS is parsed. An array, or jv_invalid() on error. */
+static jv rows(struct db *db, const char *sql, jv obj, const char *jsoncols)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK)
+		return fail(db, "query"), jv_invalid();
+	bind_obj(st, obj);
+	jv out = jv_array();
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		jv r = jv_object();
+		for (int i = 0; i < sqlite3_column_count(st); i++) {
+			const char *name = sqlite3_column_name(st, i);
+			jv v = column(st, i);
+			if (jv_get_kind(v) == JV_KIND_STRING && strstr(jsoncols, name)) {
+				jv parsed = jv_parse(jv_string_value(v));
+				jv_free(v);
+				v = parsed;
+			}
+			r = json_set(r, name, v);
+		}
+		out = jv_array_append(out, r);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		jv_free(out);
+		return fail(db, "query"), jv_invalid();
+	}
+	return out;
+}
+
+/* The first row of rows(), jv_null() if none. */
+static jv row(struct db *db, const char *sql, jv obj, const char *jsoncols)
+{
+	jv all = rows(db, sql, obj, jsoncols);
+	if (!jv_is_valid(all))
+		return all;
+	jv r = jv_array_length(jv_copy(all)) ? jv_array_get(jv_copy(all), 0) : jv_null();
+	jv_free(all);
+	return r;
+}
+
+int db_run_put(struct db *db, jv run)
+{
+	return run_sql(db, "INSERT INTO runs (id, network_id, prompt, state, started_at, stopped_at,"
+	                   " reason) VALUES (:id, :network_id, :prompt, :state, :started_at,"
+	                   " :stopped_at, :reason) ON CONFLICT (id) DO UPDATE SET"
+	                   " state = excluded.state, stopped_at = excluded.stopped_at,"
+	                   " reason = excluded.reason", run, "runs");
+}
+
+jv db_run_current(struct db *db, const char *network_id)
+{
+	jv q = json_set(jv_object(), "network_id", jv_string(network_id));
+	jv r = row(db, "SELECT id, network_id, prompt, state, started_at, stopped_at, reason"
+	               " FROM runs WHERE network_id = :network_id AND state = 'running'"
+	               " ORDER BY started_at DESC LIMIT 1", q, "");
+	jv_free(q);
+	return r;
+}
+
+int db_inv_put(struct db *db, jv inv)
+{
+	return run_sql(db, "INSERT INTO invocations (id, network_id, run_id, seq, model, input,"
+	                   " output, state, error, started_at, finished_at, usage, metadata)"
+	                   " VALUES (:id, :network_id, :run_id, :seq, :model, :input, :output,"
+	                   " :state, :error, :started_at, :finished_at, :usage, :metadata)"
+	                   " ON CONFLICT (run_id, seq) DO UPDATE SET output = excluded.output,"
+	                   " state = excluded.state, error = excluded.error,"
+	                   " started_at = excluded.started_at, finished_at = excluded.finished_at,"
+	                   " usage = excluded.usage, metadata = excluded.metadata", inv,
+	               "invocations");
+}
+
+jv db_inv_last(struct db *db, const char *run_id)
+{
+	jv q = json_set(jv_object(), "run_id", jv_string(run_id));
+	jv r = row(db, "SELECT id, network_id, run_id, seq, model, input, output, state, error,"
+	               " started_at, finished_at, usage, metadata FROM invocations"
+	               " WHERE run_id = :run_id ORDER BY seq DESC LIMIT 1", q,
+	           "error usage metadata");
+	jv_free(q);
+	return r;
+}
+
+jv db_inv_recent(struct db *db, const char *network_id, long limit)
+{
+	jv q = json_set(json_set(jv_object(), "network_id", jv_string(network_id)), "limit",
+	                jv_number((double)limit));
+	jv r = rows(db, "SELECT * FROM (SELECT i.id, i.network_id, i.run_id, i.seq, i.model,"
+	                " i.input, i.output, i.state, i.error, i.started_at, i.finished_at,"
+	                " i.usage, i.metadata, i.rowid AS n FROM invocations i"
+	                " WHERE network_id = :network_id ORDER BY rowid DESC LIMIT :limit)"
+	                " ORDER BY n", q, "error usage metadata");
+	jv_free(q);
+	return r;
+}
+
+/* ---- locks ---- */
+
+/* A lock is a file beside the state file, held with flock(2); its content
+ * is the holder's note (one JSON line). The kernel drops the lock when the
+ * holder dies, however it dies. */
+struct db_lock {
+	int fd;
+};
+
+static char *lock_path(struct db *db, const char *name)
+{
+	char *p;
+	if (asprintf(&p, "%s-lock-%s", db->path, name) < 0)
+		return NULL;
+	return p;
+}
+
+int db_lock(struct db *db, const char *name, struct db_lock **out)
+{
+	*out = NULL;
+	char *path = lock_path(db, name);
+	if (!path)
+		return err_errno("lock");
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	free(path);
+	if (fd < 0)
+		return err_errno("lock");
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		char buf[512] = "";
+		ssize_t k = pread(fd, buf, sizeof buf - 1, 0);
+		close(fd);
+		jv note = jv_parse_sized(buf, k > 0 ? (int)k : 0);
+		jv pid = json_get(note, "pid");
+		int rc = jv_get_kind(pid) == JV_KIND_NUMBER
+		                 ? err_set("held by process %.0f", jv_number_value(pid))
+		                 : err_set("held by another process");
+		jv_free(pid);
+		jv_free(note);
+		return rc;
+	}
+	if (!(*out = malloc(sizeof **out))) {
+		close(fd);
+		return err_errno("lock");
+	}
+	(*out)->fd = fd;
+	return 0;
+}
+
+int db_lock_note(struct db_lock *l, jv note)
+{
+	jv t = jv_dump_string(jv_copy(note), 0);
+	size_t n = (size_t)jv_string_length_bytes(jv_copy(t));
+	ssize_t k = pwrite(l->fd, jv_string_value(t), n, 0);
+	jv_free(t);
+	if (k != (ssize_t)n || ftruncate(l->fd, (off_t)n) < 0)
+		return err_errno("lock note");
+	return 0;
+}
+
+void db_unlock(struct db_lock *l)
+{
+	if (!l)
+		return;
+	ftruncate(l->fd, 0);
+	close(l->fd);
+	free(l);
+}
+
+jv db_lock_peek(struct db *db, const char *name)
+{
+	char *path = lock_path(db, name);
+	int fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+	free(path);
+	if (fd < 0)
+		return jv_null();
+	if (flock(fd, LOCK_SH | LOCK_NB) == 0) { /* nobody holds it */
+		close(fd);
+		return jv_null();
+	}
+	char buf[4096];
+	ssize_t k = pread(fd, buf, sizeof buf - 1, 0);
+	close(fd);
+	jv note = jv_parse_sized(buf, k > 0 ? (int)k : 0);
+	if (jv_get_kind(note) != JV_KIND_OBJECT) {
+		jv_free(note);
+		return jv_object();
+	}
+	return note;
 }

@@ -87,4 +87,33 @@ int db_net_update(struct db *db, jv net);
  * invocations go with it). */
 int db_net_delete(struct db *db, const char *name, int force);
 
+/* Transactions around several writes (BEGIN IMMEDIATE ... COMMIT). */
+int db_begin(struct db *db);
+int db_commit(struct db *db); /* rolls back if the commit fails */
+void db_rollback(struct db *db);
+
+/* Runs and invocations, as objects whose fields are the columns (error,
+ * usage and metadata as JSON values). Parameters are borrowed. */
+/* Inserts RUN, or updates its state, stopped_at and reason. */
+int db_run_put(struct db *db, jv run);
+/* The running run of network NETWORK_ID, or jv_null(); jv_invalid() on error. */
+jv db_run_current(struct db *db, const char *network_id);
+/* Inserts INV, or updates the invocation (run_id, seq) to INV's state. */
+int db_inv_put(struct db *db, jv inv);
+/* The invocation of RUN_ID with the highest seq, or jv_null(). */
+jv db_inv_last(struct db *db, const char *run_id);
+/* The last LIMIT invocations of a network, oldest first, as an array. */
+jv db_inv_recent(struct db *db, const char *network_id, long limit);
+
+/* Named locks, one holder at a time across processes, released when the
+ * holder exits however it exits; the holder may leave a note (a JSON
+ * object) that others can read while it holds the lock. */
+struct db_lock;
+/* Takes lock NAME, or -1 with err_msg() saying who holds it. */
+int db_lock(struct db *db, const char *name, struct db_lock **out);
+int db_lock_note(struct db_lock *l, jv note);
+void db_unlock(struct db_lock *l);
+/* The note of lock NAME if someone holds it, else jv_null(). */
+jv db_lock_peek(struct db *db, const char *name);
+
 #endif

@@ -162,15 +162,15 @@ static int grow_pfd(struct engine *e, int need)
 	return 0;
 }
 
-int engine_wait(struct engine *e, int extra_fd, int timeout_ms)
+int engine_wait(struct engine *e, struct pollfd *extra, int nextra, int timeout_ms)
 {
 	enum { PER_CALL = 8 };
-	if (grow_pfd(e, e->n * PER_CALL + 1) < 0)
+	if (grow_pfd(e, e->n * PER_CALL + nextra) < 0)
 		return err_errno("engine");
 	int64_t now = time_mono_ms(), deadline = -1;
 	int np = 0;
-	if (extra_fd >= 0) {
-		e->pfd[np] = (struct pollfd){ .fd = extra_fd, .events = POLLIN };
+	for (int i = 0; i < nextra; i++) {
+		e->pfd[np] = extra[i];
 		e->owner[np++] = -1;
 	}
 	int *first = calloc((size_t)e->n + 1, sizeof *first);
@@ -197,6 +197,8 @@ int engine_wait(struct engine *e, int extra_fd, int timeout_ms)
 		free(first);
 		return err_errno("poll");
 	}
+	for (int i = 0; i < nextra; i++)
+		extra[i].revents = e->pfd[i].revents;
 	now = time_mono_ms();
 	int finished = 0;
 	/* Step every call; iterate backwards so drop() keeps indexes valid. */

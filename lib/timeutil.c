@@ -48,3 +48,15 @@ char *time_rfc3339(int64_t ms, char buf[static 32])
 	buf[24] = 0;
 	return buf;
 }
+
+int64_t time_parse_rfc3339(const char *s)
+{
+	struct tm tm = { 0 };
+	int ms = 0;
+	if (!s || sscanf(s, "%d-%d-%dT%d:%d:%d.%dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+	                 &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms) != 7)
+		return -1;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	return (int64_t)timegm(&tm) * 1000 + ms;
+}

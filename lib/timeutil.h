@@ -13,4 +13,7 @@ int64_t time_mono_ms(void);  /* monotonic clock, ms */
 /* Writes the RFC 3339 form of MS into BUF (at least 32 bytes). */
 char *time_rfc3339(int64_t ms, char buf[static 32]);
 
+/* The time in ms of a stamp as time_rfc3339() writes it, or -1. */
+int64_t time_parse_rfc3339(const char *s);
+
 #endif

@@ -1,0 +1,656 @@
+/* panic-loop: the runner of one network (DESIGN.md §6).
+ *
+ * A prompt (a record or line on stdin, or an event on prompt:NETWORK)
+ * starts a run: invocation 0 takes the prompt, invocation n+1 takes
+ * invocation n's output and uses model models[(n+1) mod len], until the run
+ * is stopped or replaced. Each invocation goes ready -> invoking ->
+ * completed | failed; every change is stored (one short transaction),
+ * published on invocation:NETWORK and written to stdout, in that order.
+ *
+ * Invariants:
+ *   - one runner per network (a lock in the state file);
+ *   - the running run's invocations have seq 0..n with no gap, n the only
+ *     one that may be unfinished; a restart carries on from there;
+ *   - at most one call is in flight, and it belongs to the current run and
+ *     invocation: a new run cancels it first, and a result is taken only if
+ *     its run and seq are still the current ones (no stale step fires).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "bus.h"
+#include "db.h"
+#include "err.h"
+#include "id.h"
+#include "json.h"
+#include "model.h"
+#include "ndjson.h"
+#include "notify.h"
+#include "path.h"
+#include "platform.h"
+#include "prog.h"
+#include "timeutil.h"
+
+static const char usage[] =
+	"usage: panic-loop [OPTION]... NETWORK\n"
+	"       panic-loop --status NETWORK\n"
+	"Run a network: each prompt starts a run in which every output is the\n"
+	"next model's input, until it is stopped or a new prompt replaces it.\n"
+	"Prompts come from stdin (records or lines) and from the bus topic\n"
+	"prompt:NETWORK; {\"command\":\"stop\"} on run:NETWORK stops the run.\n"
+	"\n"
+	"      --pace SECS      between invocations (default PANIC!'s: 1 s for a\n"
+	"                       run's first 10 min, 15 s to 1 h, then 10 min)\n"
+	"      --max N          end after N invocations have completed\n"
+	"      --retries N      retry a failed invocation N times (default 3)\n"
+	"      --backoff SECS   before the first retry, doubling (default 1)\n"
+	"      --exit-on-eof    at the end of stdin, finish the invocation in\n"
+	"                       flight, stop the run and exit\n"
+	"      --status         print the runner's state as JSON and exit\n"
+	"      --models FILE    user catalogue (default $PANIC_MODELS or\n"
+	"                       ~/.config/panic/models.json)\n"
+	"      --db PATH        state file (default $PANIC_DB)\n"
+	"      --bus DIR        the bus (default $PANIC_BUS)\n"
+	"  -q, --quiet          less on stderr    -v, --verbose  more on stderr\n"
+	"  -h, --help           this help         --version      the version\n"
+	"\n"
+	"Exit: 0 ok, 1 some input rejected or a run failed, 2 usage, 3 unknown\n"
+	"or invalid network, another runner, or a state error.\n";
+
+enum { O_PACE = 256, O_MAX, O_RETRIES, O_BACKOFF, O_EOF, O_STATUS, O_MODELS };
+
+static const struct option longopts[] = {
+	{ "pace", required_argument, 0, O_PACE },
+	{ "max", required_argument, 0, O_MAX },
+	{ "retries", required_argument, 0, O_RETRIES },
+	{ "backoff", required_argument, 0, O_BACKOFF },
+	{ "exit-on-eof", no_argument, 0, O_EOF },
+	{ "status", no_argument, 0, O_STATUS },
+	{ "models", required_argument, 0, O_MODELS },
+	PROG_OPTIONS,
+	PROG_BUS_OPTION,
+	{ 0, 0, 0, 0 },
+};
+
+static struct {
+	double pace; /* seconds, < 0: PANIC!'s schedule */
+	long max, retries;
+	double backoff;
+	int exit_on_eof;
+} opt = { .pace = -1, .retries = 3, .backoff = 1 };
+
+static struct {
+	struct db *db;
+	struct db_lock *lock;
+	struct bus *bus;
+	struct bus_sub *sub;
+	struct catalogue *cat;
+	struct engine *eng;
+	const char *name;
+	char net_id[ID_LEN + 1];
+	struct model **models;
+	int nmodels;
+	long lockout_s;
+	jv run;            /* the running run, or null */
+	int64_t run_start; /* its start, wall ms */
+	jv inv;            /* its current invocation, or null */
+	struct call call;  /* the call in flight for inv, if calling */
+	int calling;
+	int retrying;      /* inv failed and waits for its retry */
+	int64_t due;       /* monotonic ms when inv is to be invoked, 0: not */
+	long finished;     /* invocations completed by this process */
+	int eof, stopping;
+	int status;
+} g;
+
+static double number(const char *opt_name, const char *s)
+{
+	char *end;
+	double v = strtod(s, &end);
+	if (end == s || *end || !(v >= 0) || v > 86400 * 365)
+		pusage("%s: expected seconds, got '%s'", opt_name, s);
+	return v;
+}
+
+static char *now_text(char buf[static 32])
+{
+	return time_rfc3339(time_now_ms(), buf);
+}
+
+/* ---- reporting: stored first, then published and printed ---- */
+
+static void note(const char *state)
+{
+	jv n = jv_object();
+	n = json_set(n, "pid", jv_number(getpid()));
+	n = json_set(n, "network", jv_string(g.name));
+	n = json_set(n, "state", jv_string(state));
+	if (jv_get_kind(g.run) == JV_KIND_OBJECT) {
+		n = json_set(n, "run_id", json_get(g.run, "id"));
+		n = json_set(n, "run_started_ms", jv_number((double)g.run_start));
+		n = json_set(n, "lockout_seconds", jv_number((double)g.lockout_s));
+	}
+	if (jv_get_kind(g.inv) == JV_KIND_OBJECT)
+		n = json_set(n, "seq", json_get(g.inv, "seq"));
+	if (g.due)
+		n = json_set(n, "next_at_ms",
+		             jv_number((double)(time_now_ms() + (g.due - time_mono_ms()))));
+	n = json_set(n, "updated_ms", jv_number((double)time_now_ms()));
+	db_lock_note(g.lock, n);
+	char status[128];
+	snprintf(status, sizeof status, "STATUS=%s", state);
+	notify(status);
+	jv_free(n);
+}
+
+/* Prints REC (consumed), a record of TYPE, and publishes it on TOPIC:NAME. */
+static void report(const char *type, const char *topic, jv rec)
+{
+	char t[300];
+	jv out = json_set(json_set(jv_object(), "type", jv_string(type)), "network",
+	                  jv_string(g.name));
+	for (int i = jv_object_iter(rec); jv_object_iter_valid(rec, i);
+	     i = jv_object_iter_next(rec, i))
+		out = jv_object_set(out, jv_object_iter_key(rec, i), jv_object_iter_value(rec, i));
+	jv_free(rec);
+	json_write(stdout, out);
+	snprintf(t, sizeof t, "%s:%s", topic, g.name);
+	if (g.bus && bus_publish(g.bus, t, out, g.db) < 0 && prog_verbose > 0)
+		pwarn("bus: %s", err_msg());
+	jv_free(out);
+}
+
+static void store_inv(void)
+{
+	if (db_flush(g.db) < 0 || db_begin(g.db) < 0 || db_inv_put(g.db, g.inv) < 0 ||
+	    db_commit(g.db) < 0)
+		pdie(PX_CONFIG, "state: %s", err_msg());
+	report("invocation", "invocation", jv_copy(g.inv));
+}
+
+static void store_run(const char *event)
+{
+	if (db_begin(g.db) < 0 || db_run_put(g.db, g.run) < 0 || db_commit(g.db) < 0)
+		pdie(PX_CONFIG, "state: %s", err_msg());
+	report("run", "run", json_set(jv_copy(g.run), "event", jv_string(event)));
+}
+
+/* ---- invocations ---- */
+
+static struct model *model_at(long seq)
+{
+	return g.models[seq % g.nmodels];
+}
+
+/* Makes invocation SEQ of the current run, ready, with INPUT (consumed). */
+static void make_inv(long seq, jv input)
+{
+	char id[ID_LEN + 1];
+	jv_free(g.inv);
+	g.inv = jv_object();
+	g.inv = json_set(g.inv, "id", jv_string(id_new(id)));
+	g.inv = json_set(g.inv, "network_id", jv_string(g.net_id));
+	g.inv = json_set(g.inv, "run_id", json_get(g.run, "id"));
+	g.inv = json_set(g.inv, "seq", jv_number((double)seq));
+	g.inv = json_set(g.inv, "model", jv_string(model_at(seq)->id));
+	g.inv = json_set(g.inv, "input", input);
+	g.inv = json_set(g.inv, "output", jv_null());
+	g.inv = json_set(g.inv, "state", jv_string("ready"));
+	g.inv = json_set(g.inv, "error", jv_null());
+	g.inv = json_set(g.inv, "metadata", json_set(jv_object(), "attempt", jv_number(0)));
+	store_inv();
+}
+
+static long inv_seq(void)
+{
+	jv s = json_get(g.inv, "seq");
+	long n = (long)jv_number_value(s);
+	jv_free(s);
+	return n;
+}
+
+static long inv_attempt(void)
+{
+	jv m = json_get(g.inv, "metadata");
+	jv a = json_get(m, "attempt");
+	long n = jv_get_kind(a) == JV_KIND_NUMBER ? (long)jv_number_value(a) : 0;
+	jv_free(a);
+	jv_free(m);
+	return n;
+}
+
+/* The pause before the next invocation, by the run's age (PANIC!'s). */
+static int64_t pace_ms(void)
+{
+	if (opt.pace >= 0)
+		return (int64_t)(opt.pace * 1000);
+	int64_t age = time_now_ms() - g.run_start;
+	return age < 600000 ? 1000 : age < 3600000 ? 15000 : 600000;
+}
+
+static void complete(void);
+
+static void invoke(void)
+{
+	char at[32];
+	g.due = 0;
+	g.retrying = 0;
+	g.inv = json_set(g.inv, "state", jv_string("invoking"));
+	g.inv = json_set(g.inv, "started_at", jv_string(now_text(at)));
+	g.inv = json_set(g.inv, "error", jv_null());
+	g.inv = json_set(g.inv, "metadata",
+	                 json_set(jv_object(), "attempt", jv_number((double)inv_attempt() + 1)));
+	store_inv();
+	note("invoking");
+	call_init(&g.call, model_at(inv_seq()), json_get(g.inv, "input"));
+	g.calling = 1;
+	engine_start(g.eng, &g.call);
+	if (g.call.done)
+		complete();
+}
+
+/* Ends the run: STATE stopped, failed or superseded, with REASON. */
+static void end_run(const char *state, const char *reason)
+{
+	char at[32];
+	if (jv_get_kind(g.run) != JV_KIND_OBJECT)
+		return;
+	if (g.calling) { /* abandon the call: its result must never land */
+		engine_cancel(g.eng, &g.call);
+		call_clear(&g.call);
+		g.calling = 0;
+		g.inv = json_set(g.inv, "state", jv_string("failed"));
+		g.inv = json_set(g.inv, "finished_at", jv_string(now_text(at)));
+		g.inv = json_set(g.inv, "error",
+		                 json_set(json_set(jv_object(), "kind", jv_string(state)), "message",
+		                          jv_string(reason)));
+		store_inv();
+	}
+	g.due = 0;
+	g.retrying = 0;
+	g.run = json_set(g.run, "state", jv_string(state));
+	g.run = json_set(g.run, "stopped_at", jv_string(now_text(at)));
+	g.run = json_set(g.run, "reason", jv_string(reason));
+	store_run(state);
+	jv_free(g.run);
+	jv_free(g.inv);
+	g.run = g.inv = jv_null();
+	note("idle");
+}
+
+/* A call finished: take its result into the current invocation. */
+static void complete(void)
+{
+	char at[32];
+	g.calling = 0;
+	int ok = jv_get_kind(g.call.error) == JV_KIND_NULL;
+	g.inv = json_set(g.inv, "state", jv_string(ok ? "completed" : "failed"));
+	g.inv = json_set(g.inv, "output", jv_copy(g.call.output));
+	g.inv = json_set(g.inv, "error", jv_copy(g.call.error));
+	g.inv = json_set(g.inv, "usage", jv_copy(g.call.usage));
+	g.inv = json_set(g.inv, "finished_at", jv_string(now_text(at)));
+	const char *links[4] = { g.name, json_str(g.run, "id", NULL), NULL, NULL };
+	if (call_log(g.db, &g.call, links) < 0)
+		pdie(PX_CONFIG, "call log: %s", err_msg());
+	call_clear(&g.call);
+	store_inv(); /* flushes the call log first: the call is stored before its result */
+	if (ok && opt.max && ++g.finished >= opt.max) {
+		end_run("stopped", "max");
+		g.stopping = 1;
+		return;
+	}
+	if (ok) {
+		if (g.eof && opt.exit_on_eof) {
+			end_run("stopped", "end of input");
+			g.stopping = 1;
+			return;
+		}
+		make_inv(inv_seq() + 1, json_get(g.inv, "output"));
+		g.due = time_mono_ms() + pace_ms();
+		note("waiting");
+		return;
+	}
+	long attempt = inv_attempt();
+	if (attempt <= opt.retries) {
+		g.retrying = 1;
+		g.inv = json_set(g.inv, "state", jv_string("ready"));
+		g.due = time_mono_ms() + (int64_t)(opt.backoff * 1000 * pow(2, (double)attempt - 1));
+		note("waiting");
+		return;
+	}
+	jv m = json_get(g.inv, "error");
+	jv msg = json_get(m, "message");
+	char reason[600];
+	snprintf(reason, sizeof reason, "invocation %ld failed %ld times: %s", inv_seq(), attempt,
+	         jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "?");
+	jv_free(msg);
+	jv_free(m);
+	end_run("failed", reason);
+	g.status = PX_FAIL;
+	if (opt.exit_on_eof && g.eof)
+		g.stopping = 1;
+}
+
+/* ---- prompts ---- */
+
+static void prompt(const char *text)
+{
+	char at[32], id[ID_LEN + 1];
+	if (jv_get_kind(g.run) == JV_KIND_OBJECT) {
+		int64_t left = g.run_start + g.lockout_s * 1000 - time_now_ms();
+		if (left > 0) {
+			jv r = jv_object();
+			r = json_set(r, "run_id", json_get(g.run, "id"));
+			r = json_set(r, "prompt", jv_string(text));
+			r = json_set(r, "seconds_left", jv_number(ceil((double)left / 1000)));
+			report("lockout", "run", r);
+			return;
+		}
+		end_run("superseded", "a new prompt");
+	}
+	g.run_start = time_now_ms();
+	g.run = jv_object();
+	g.run = json_set(g.run, "id", jv_string(id_new_at(g.run_start, id)));
+	g.run = json_set(g.run, "network_id", jv_string(g.net_id));
+	g.run = json_set(g.run, "prompt", jv_string(text));
+	g.run = json_set(g.run, "state", jv_string("running"));
+	g.run = json_set(g.run, "started_at", jv_string(time_rfc3339(g.run_start, at)));
+	g.run = json_set(g.run, "stopped_at", jv_null());
+	g.run = json_set(g.run, "reason", jv_null());
+	store_run("started");
+	make_inv(0, jv_string(text));
+	invoke();
+}
+
+static void stdin_record(jv rec, long lineno)
+{
+	const char *text = json_str(rec, "input", NULL);
+	if (!text) {
+		pwarn("stdin:%ld: no \"input\" (the prompt) as a string", lineno);
+		g.status = PX_FAIL;
+	} else {
+		prompt(text);
+	}
+	jv_free(rec);
+}
+
+static int bus_event(const char *line, size_t n, void *ctx)
+{
+	(void)ctx;
+	jv ev = jv_parse_sized(line, (int)n);
+	const char *topic = json_str(ev, "topic", NULL);
+	jv data = json_get(ev, "data");
+	if (topic && !strncmp(topic, "prompt:", 7)) {
+		const char *text = json_str(data, "input", NULL);
+		if (text)
+			prompt(text);
+		else if (prog_verbose >= 0)
+			pwarn("bus: prompt:%s event without \"input\" (the prompt) as a string", g.name);
+	} else if (topic && !strncmp(topic, "run:", 4)) {
+		const char *cmd = json_str(data, "command", NULL);
+		if (cmd && !strcmp(cmd, "stop"))
+			end_run("stopped", "a stop request");
+	}
+	jv_free(data);
+	jv_free(ev);
+	return 0;
+}
+
+/* ---- start-up: the network, the lock, a run to carry on ---- */
+
+static void load_network(void)
+{
+	jv net = db_net_get(g.db, g.name);
+	if (!jv_is_valid(net))
+		pdie(PX_CONFIG, "state: %s", err_msg());
+	if (jv_get_kind(net) == JV_KIND_NULL)
+		pdie(PX_CONFIG, "no network '%s' (see panic-net list)", g.name);
+	jv models = json_get(net, "models");
+	if (catalogue_chain(g.cat, models) < 0)
+		pdie(PX_CONFIG, "network '%s' is invalid: %s", g.name, err_msg());
+	g.nmodels = jv_array_length(jv_copy(models));
+	g.models = calloc((size_t)g.nmodels, sizeof *g.models);
+	for (int i = 0; g.models && i < g.nmodels; i++) {
+		jv id = jv_array_get(jv_copy(models), i);
+		g.models[i] = catalogue_find(g.cat, jv_string_value(id));
+		jv_free(id);
+	}
+	jv lock = json_get(net, "lockout_seconds");
+	g.lockout_s = (long)jv_number_value(lock);
+	snprintf(g.net_id, sizeof g.net_id, "%s", json_str(net, "id", NULL));
+	jv_free(lock);
+	jv_free(models);
+	jv_free(net);
+	if (!g.models)
+		pdie(PX_FAIL, "out of memory");
+}
+
+/* Carries on the run a killed runner left, from what the state file holds. */
+static void resume(void)
+{
+	g.run = db_run_current(g.db, g.net_id);
+	if (jv_get_kind(g.run) != JV_KIND_OBJECT) {
+		jv_free(g.run);
+		g.run = jv_null();
+		return;
+	}
+	g.run_start = time_parse_rfc3339(json_str(g.run, "started_at", NULL));
+	if (g.run_start < 0)
+		g.run_start = time_now_ms();
+	store_run("resumed");
+	jv_free(g.inv);
+	g.inv = db_inv_last(g.db, json_str(g.run, "id", NULL));
+	const char *state = json_str(g.inv, "state", NULL);
+	if (!state) { /* killed before invocation 0 was stored */
+		jv_free(g.inv);
+		g.inv = jv_null();
+		make_inv(0, json_get(g.run, "prompt"));
+		invoke();
+	} else if (!strcmp(state, "completed")) {
+		make_inv(inv_seq() + 1, json_get(g.inv, "output"));
+		g.due = time_mono_ms() + pace_ms();
+	} else if (!strcmp(state, "failed") && inv_attempt() > opt.retries) {
+		end_run("failed", "its last invocation had failed");
+	} else { /* ready, invoking (its result lost with the runner), failed */
+		g.due = time_mono_ms();
+	}
+}
+
+static int status(void)
+{
+	jv net = db_net_get(g.db, g.name);
+	if (jv_get_kind(net) != JV_KIND_OBJECT)
+		pdie(PX_CONFIG, "no network '%s' (see panic-net list)", g.name);
+	char lockname[80];
+	snprintf(lockname, sizeof lockname, "loop-%s", json_str(net, "id", NULL));
+	jv_free(net);
+	jv n = db_lock_peek(g.db, lockname);
+	if (jv_get_kind(n) == JV_KIND_NULL) {
+		n = json_set(json_set(jv_object(), "network", jv_string(g.name)), "state",
+		             jv_string("not running"));
+	} else {
+		int64_t now = time_now_ms();
+		jv start = json_get(n, "run_started_ms"), lock = json_get(n, "lockout_seconds");
+		jv next = json_get(n, "next_at_ms");
+		if (jv_get_kind(start) == JV_KIND_NUMBER) {
+			double left = ceil((jv_number_value(start) + jv_number_value(lock) * 1000 -
+			                    (double)now) / 1000);
+			n = json_set(n, "in_lockout", jv_bool(left > 0));
+			n = json_set(n, "lockout_seconds_left", jv_number(left > 0 ? left : 0));
+		}
+		if (jv_get_kind(next) == JV_KIND_NUMBER) {
+			char at[32];
+			n = json_set(n, "next_at", jv_string(time_rfc3339((int64_t)jv_number_value(next), at)));
+			n = json_set(n, "next_in_ms",
+			             jv_number(fmax(0, jv_number_value(next) - (double)now)));
+		}
+		n = jv_object_delete(n, jv_string("next_at_ms"));
+		jv_free(start);
+		jv_free(lock);
+		jv_free(next);
+	}
+	json_write(stdout, n);
+	jv_free(n);
+	return PX_OK;
+}
+
+/* ---- the loop ---- */
+
+static int signal_fd(void)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
+static void run(void)
+{
+	struct nd_reader *r = nd_new(0, 0);
+	int sfd = signal_fd();
+	int64_t watchdog = notify_watchdog_ms(), pinged = time_mono_ms();
+	while (!g.stopping) {
+		/* Take every prompt that is there now, in order. */
+		while (!g.eof && !g.stopping) {
+			jv rec;
+			int rc = nd_next(r, &rec, 0);
+			if (rc == ND_AGAIN)
+				break;
+			if (rc == ND_RECORD) {
+				stdin_record(rec, nd_lineno(r));
+			} else if (rc == ND_BAD) {
+				pwarn("stdin:%ld: %s", nd_lineno(r), err_msg());
+				g.status = PX_FAIL;
+			} else {
+				g.eof = 1;
+				/* An invocation in flight (or awaiting a retry) finishes first. */
+				if (opt.exit_on_eof && !g.calling && !g.retrying) {
+					end_run("stopped", "end of input");
+					g.stopping = 1;
+				}
+			}
+		}
+		if (g.sub && bus_sub_read(g.sub, bus_event, NULL) < 0)
+			pdie(PX_CONFIG, "bus: %s", err_msg());
+		if (!g.calling && g.due && time_mono_ms() >= g.due)
+			invoke();
+		if (g.stopping)
+			break;
+		g.status = prog_flush(g.status);
+		if (g.bus)
+			bus_flush(g.bus);
+		int64_t now = time_mono_ms();
+		int wait = -1;
+		if (!g.calling && g.due)
+			wait = (int)(g.due > now ? g.due - now : 0);
+		if (watchdog) {
+			if (now - pinged >= watchdog) {
+				notify("WATCHDOG=1");
+				pinged = now;
+			}
+			int left = (int)(pinged + watchdog - now);
+			if (wait < 0 || left < wait)
+				wait = left;
+		}
+		struct pollfd p[3] = { { .fd = g.eof ? -1 : 0, .events = POLLIN },
+			               { .fd = g.sub ? bus_sub_fd(g.sub) : -1, .events = POLLIN },
+			               { .fd = sfd, .events = POLLIN } };
+		if (engine_wait(g.eng, p, 3, wait) < 0)
+			pdie(PX_FAIL, "%s", err_msg());
+		if (g.calling && g.call.done)
+			complete();
+		if (p[2].revents & POLLIN) {
+			struct signalfd_siginfo si;
+			if (read(sfd, &si, sizeof si) > 0) {
+				end_run("stopped", "signal");
+				break;
+			}
+		}
+	}
+	notify("STOPPING=1");
+	nd_free(r);
+	if (sfd >= 0)
+		close(sfd);
+}
+
+int main(int argc, char **argv)
+{
+	prog_init("panic-loop");
+	const char *models = NULL;
+	int want_status = 0, c;
+	while ((c = getopt_long(argc, argv, "qvh", longopts, NULL)) != -1) {
+		switch (c) {
+		case O_PACE: opt.pace = number("--pace", optarg); break;
+		case O_MAX: opt.max = prog_atol("--max", optarg, 1, 1L << 40); break;
+		case O_RETRIES: opt.retries = prog_atol("--retries", optarg, 0, 1000); break;
+		case O_BACKOFF: opt.backoff = number("--backoff", optarg); break;
+		case O_EOF: opt.exit_on_eof = 1; break;
+		case O_STATUS: want_status = 1; break;
+		case O_MODELS: models = optarg; break;
+		default: prog_option(c, usage);
+		}
+	}
+	if (optind != argc - 1)
+		pusage(optind >= argc ? "no network" : "one network at a time");
+	g.name = argv[optind];
+	g.run = g.inv = jv_null();
+	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
+	g.db = prog_state(DB_CREATE);
+	if (want_status)
+		return prog_finish(status());
+
+	if (catalogue_load(&g.cat, models) < 0)
+		pdie(PX_CONFIG, "%s", err_msg());
+	load_network();
+	char lockname[80];
+	snprintf(lockname, sizeof lockname, "loop-%s", g.net_id);
+	if (db_lock(g.db, lockname, &g.lock) < 0)
+		pdie(PX_CONFIG, "network '%s' already has a runner: %s", g.name, err_msg());
+	char *dir = path_bus(prog_bus);
+	if (!dir || bus_open(&g.bus, dir, 0) < 0) {
+		if (prog_verbose >= 0)
+			pwarn("bus: %s (no events, no bus prompts)", err_msg());
+		g.bus = NULL;
+	}
+	free(dir);
+	if (g.bus) {
+		char p1[300], p2[300];
+		snprintf(p1, sizeof p1, "prompt:%s", g.name);
+		snprintf(p2, sizeof p2, "run:%s", g.name);
+		const char *pats[] = { p1, p2 };
+		if (bus_subscribe(g.bus, pats, 2, &g.sub) < 0)
+			pdie(PX_CONFIG, "bus: %s", err_msg());
+	}
+	g.eng = engine_new();
+	notify("READY=1");
+	note("idle");
+	resume();
+
+	run();
+
+	if (g.calling) {
+		engine_cancel(g.eng, &g.call);
+		call_clear(&g.call);
+	}
+	engine_free(g.eng);
+	bus_unsubscribe(g.sub);
+	bus_close(g.bus);
+	db_unlock(g.lock);
+	jv_free(g.run);
+	jv_free(g.inv);
+	free(g.models);
+	catalogue_free(g.cat);
+	if (db_close(g.db) < 0)
+		pdie(PX_CONFIG, "state: %s", err_msg());
+	return prog_finish(g.status);
+}

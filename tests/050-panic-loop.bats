@@ -1,0 +1,254 @@
+#!/usr/bin/env bats
+# panic-loop: runs, chaining, lockout, supersede, retries, restarts, status,
+# systemd notify, bad input.
+
+bats_require_minimum_version 1.5.0
+load helper
+
+# records of TYPE in FILE, as compact [fields...]
+recs() { jq -c "select(.type == \"$2\") | $3" "$1"; }
+
+@test "a 3-model text/image/audio cycle chains each output into the next input" {
+	panic-net create art dummy-t2i dummy-i2a dummy-a2t -l 0 > /dev/null
+	run --separate-stderr timeout 20 panic-loop art --pace 0 --max 4 <<<'a cat at sea'
+	assert_success
+	echo "$output" > out
+	h0=$(md5 'a cat at sea')
+	i1="https://dummy-images.test/$h0.png"
+	a2="https://dummy-audio.test/from_image_$(md5 "${i1}_audio").ogg"
+	t3="DUMMY_TRANSCRIPT: Audio content from $(md5 "$a2" | cut -c1-8)"
+	i4="https://dummy-images.test/$(md5 "$t3").png"
+	assert_equal "$(recs out invocation 'select(.state == "completed") | [.seq, .model, .input, .output]')" \
+"[0,\"dummy-t2i\",\"a cat at sea\",\"$i1\"]
+[1,\"dummy-i2a\",\"$i1\",\"$a2\"]
+[2,\"dummy-a2t\",\"$a2\",\"$t3\"]
+[3,\"dummy-t2i\",\"$t3\",\"$i4\"]"
+	# every state change, in order
+	assert_equal "$(recs out invocation '[.seq, .state]' | head -4 | paste -sd' ')" '[0,"ready"] [0,"invoking"] [0,"completed"] [1,"ready"]'
+	assert_equal "$(recs out run '[.event, .state, .reason]' | paste -sd' ')" '["started","running",null] ["stopped","stopped","max"]'
+	# and stored: contiguous seqs, one row each
+	assert_equal "$(sql 'select group_concat(seq) from (select seq from invocations order by seq)')" "0,1,2,3"
+	assert_equal "$(sql 'select state, reason from runs')" "stopped|max"
+}
+
+@test "invocations are published on invocation:NETWORK" {
+	panic-net create art dummy-t2t -l 0 > /dev/null
+	run --separate-stderr panic-bus listen 'invocation:art' -- sh -c 'echo hi | panic-loop art --pace 0 --max 2 > /dev/null'
+	assert_success
+	assert_equal "$(echo "$output" | jq -c '.data | [.seq, .state]' | paste -sd' ')" \
+		'[0,"ready"] [0,"invoking"] [0,"completed"] [1,"ready"] [1,"invoking"] [1,"completed"]'
+}
+
+@test "a prompt within the lockout is refused with the seconds left" {
+	panic-net create art dummy-t2t -l 30 > /dev/null
+	run --separate-stderr timeout 20 panic-loop art --pace 0 --max 3 < <(printf '%s\n' first second)
+	assert_success
+	echo "$output" > out
+	assert_equal "$(recs out lockout '[.prompt, .seconds_left]')" '["second",30]'
+	assert_equal "$(sql 'select count(*), min(prompt) from runs')" "1|first"
+}
+
+@test "a prompt after the lockout supersedes the run; the slow call's late result is never stored" {
+	panic-net create slow dummy-t2t -l 0 > /dev/null
+	mkfifo in
+	PANIC_DUMMY_DELAY_MS=700 panic-loop slow --pace 0 < in > out 2> err &
+	pid=$!
+	exec {w}>in
+	echo first >&"$w"
+	wait_for grep -q '"state":"invoking"' out
+	echo second >&"$w"
+	wait_for grep -q '"input":"second","output":null,"state":"invoking"' out
+	sleep 1.2 # past the first call's delay: its result would have come
+	kill -TERM "$pid"
+	wait "$pid"
+	exec {w}>&-
+	assert_equal "$(sql "select r.prompt, r.state, i.seq, i.state, json_extract(i.error, '$.kind') from runs r join invocations i on i.run_id = r.id where r.prompt = 'first'")" \
+		"first|superseded|0|failed|superseded"
+	# nothing completed in the first run, ever
+	assert_equal "$(sql "select count(*) from invocations i join runs r on r.id = i.run_id where r.prompt = 'first' and i.state = 'completed'")" 0
+	assert_equal "$(recs out invocation 'select(.input == "first") | .state' | paste -sd' ')" '"ready" "invoking" "failed"'
+}
+
+@test "no step of a stopped run fires later" {
+	panic-net create art dummy-t2t -l 0 > /dev/null
+	mkfifo in
+	panic-loop art --pace 0.5 < in > out 2> err &
+	pid=$!
+	exec {w}>in
+	echo go >&"$w"
+	wait_for grep -q '"seq":1,"model":"dummy-t2t","input":"DUMMY_TEXT: og","output":null,"state":"ready"' out
+	panic-bus pub run:art '{"command":"stop"}'
+	wait_for grep -q '"event":"stopped"' out
+	sleep 1 # two paces: a stale timer would have invoked seq 1 by now
+	kill -TERM "$pid"
+	wait "$pid"
+	exec {w}>&-
+	assert_equal "$(sql 'select max(seq) from invocations')" 1
+	assert_equal "$(sql "select count(*) from invocations where state in ('invoking', 'completed') and seq = 1")" 0
+	assert_equal "$(sql 'select state, reason from runs')" "stopped|a stop request"
+}
+
+@test "a failing invocation is retried with backoff, then the run fails clearly; the runner serves on" {
+	panic-net create art dummy-t2t -l 0 > /dev/null
+	# the first 3 calls of this process fail: 1 try + 2 retries, then success
+	PANIC_DUMMY_FAIL_FIRST=3 run --separate-stderr timeout 10 panic-loop art --pace 0 --retries 2 --backoff 0 --exit-on-eof <<<p
+	assert_failure 1
+	echo "$output" > out
+	assert_equal "$(recs out invocation '[.state, .metadata.attempt]' | paste -sd' ')" \
+		'["ready",0] ["invoking",1] ["failed",1] ["invoking",2] ["failed",2] ["invoking",3] ["failed",3]'
+	assert_equal "$(recs out run '[.state, .reason]' | tail -1)" '["failed","invocation 0 failed 3 times: dummy: injected failure (call 3 of the first 3)"]'
+	# with one retry more it would have worked; and a new prompt gets a new run
+	PANIC_DUMMY_FAIL_FIRST=1 run --separate-stderr timeout 10 panic-loop art --pace 0 --retries 1 --backoff 0 --max 1 <<<again
+	assert_success
+	assert_equal "$(echo "$output" | recs /dev/stdin invocation '.state' | tail -1)" '"completed"'
+}
+
+@test "--exit-on-eof ends cleanly at the end of stdin" {
+	panic-net create art dummy-t2t -l 0 > /dev/null
+	run --separate-stderr timeout 10 panic-loop art --pace 0 --exit-on-eof <<<p
+	assert_success
+	assert_equal "$(sql 'select state, reason from runs')" "stopped|end of input"
+	assert_equal "$(sql "select count(*) from invocations where state = 'invoking'")" 0
+}
+
+@test "killed with SIGKILL and restarted, the run carries on: no invocation lost or doubled" {
+	panic-net create art dummy-t2i dummy-i2t -l 0 > /dev/null
+	for round in 1 2 3 4 5; do
+		if [ "$round" = 1 ]; then echo start > in; else : > in; fi
+		PANIC_DUMMY_DELAY_MS=20 panic-loop art --pace 0 < in > "out$round" 2>> err &
+		pid=$!
+		sleep "0.$((RANDOM % 4 + 2))"
+		kill -9 "$pid"
+		wait "$pid" || true
+	done
+	PANIC_DUMMY_DELAY_MS=20 run --separate-stderr timeout 20 panic-loop art --pace 0 --max 3 < /dev/null
+	assert_success
+	assert_equal "$(sql 'select count(*) from runs')" 1
+	n=$(sql 'select count(*) from invocations')
+	[ "$n" -gt 10 ]
+	# seqs 0..n-1, each once; all but the last completed; each input the output before
+	assert_equal "$(sql 'select count(distinct seq), min(seq), max(seq) from invocations')" "$n|0|$((n - 1))"
+	assert_equal "$(sql "select count(*) from invocations where state != 'completed' and seq < $((n - 1))")" 0
+	assert_equal "$(sql 'select count(*) from invocations a join invocations b on b.seq = a.seq + 1 where b.input != a.output')" 0
+	assert_equal "$(sql "select count(*) from invocations where model != case seq % 2 when 0 then 'dummy-t2i' else 'dummy-i2t' end")" 0
+	assert_equal "$(cat out2 out3 | jq -r 'select(.type == "run") | .event' | sort -u)" resumed
+}
+
+@test "--status tells idle, invoking or waiting, lockout and when the next is due" {
+	panic-net create art dummy-t2t -l 60 > /dev/null
+	run --separate-stderr panic-loop --status art
+	assert_success
+	assert_equal "$(echo "$output" | jq -c '[.network, .state]')" '["art","not running"]'
+	mkfifo in
+	panic-loop art --pace 30 < in > out 2> err &
+	pid=$!
+	exec {w}>in
+	wait_for bash -c "panic-loop --status art | grep -q idle"
+	echo go >&"$w"
+	wait_for grep -q '"seq":1' out
+	run --separate-stderr panic-loop --status art
+	assert_equal "$(echo "$output" | jq -c '[.state, .seq, .in_lockout, .pid == '"$pid"']')" '["waiting",1,true,true]'
+	left=$(echo "$output" | jq .lockout_seconds_left)
+	next=$(echo "$output" | jq .next_in_ms)
+	[ "$left" -ge 55 ] && [ "$left" -le 60 ]
+	[ "$next" -ge 25000 ] && [ "$next" -le 30000 ]
+	kill -TERM "$pid"
+	wait "$pid"
+	exec {w}>&-
+	run --separate-stderr panic-loop --status art
+	assert_equal "$(echo "$output" | jq -r .state)" "not running"
+}
+
+@test "one runner per network" {
+	panic-net create art dummy-t2t > /dev/null
+	mkfifo in
+	panic-loop art < in > out 2> err &
+	pid=$!
+	exec {w}>in
+	wait_for bash -c "panic-loop --status art | grep -q idle"
+	run --separate-stderr panic-loop art < /dev/null
+	assert_failure 3
+	assert_equal "$stderr" "panic-loop: network 'art' already has a runner: held by process $pid"
+	kill -TERM "$pid"
+	wait "$pid"
+	exec {w}>&-
+}
+
+@test "systemd: READY=1, watchdog pings, STATUS and STOPPING=1 on a notify socket" {
+	panic-net create art dummy-t2t -l 0 > /dev/null
+	notify-listen "$T/notify.sock" > notes &
+	listener=$!
+	wait_for test -S "$T/notify.sock"
+	NOTIFY_SOCKET=$T/notify.sock WATCHDOG_USEC=200000 run --separate-stderr \
+		timeout 10 panic-loop art --pace 0.3 --max 3 <<<go
+	assert_success
+	sleep 0.2
+	kill "$listener"
+	assert_equal "$(head -1 notes)" "READY=1"
+	grep -qx 'WATCHDOG=1' notes
+	grep -qx 'STATUS=invoking' notes
+	grep -qx 'STATUS=waiting' notes
+	assert_equal "$(tail -1 notes)" "STOPPING=1"
+}
+
+@test "SIGTERM stops the run cleanly and records it" {
+	panic-net create art dummy-t2t -l 0 > /dev/null
+	mkfifo in
+	panic-loop art --pace 10 < in > out 2> err &
+	pid=$!
+	exec {w}>in
+	echo go >&"$w"
+	wait_for grep -q '"seq":1' out
+	kill -TERM "$pid"
+	wait "$pid"
+	exec {w}>&-
+	assert_equal "$(sql 'select state, reason from runs')" "stopped|signal"
+	assert_equal "$(tail -1 out | jq -c '[.type, .event]')" '["run","stopped"]'
+}
+
+@test "bad input: unknown or invalid network; garbage prompts on stdin and the bus" {
+	run --separate-stderr panic-loop nope < /dev/null
+	assert_failure 3
+	assert_equal "$stderr" "panic-loop: no network 'nope' (see panic-net list)"
+	panic-net create art dummy-t2t -l 0 > /dev/null
+	sql "update networks set models = '[\"dummy-t2i\"]' where name = 'art'"
+	run --separate-stderr panic-loop art < /dev/null
+	assert_failure 3
+	assert_equal "$stderr" "panic-loop: network 'art' is invalid: model 1 (dummy-t2i) gives image but the cycle goes back to model 1 (dummy-t2i), which takes text"
+	sql "update networks set models = '[\"dummy-t2t\"]' where name = 'art'"
+	# garbage on stdin: reported, skipped; the good prompt still runs
+	{ echo '{"input":'; printf 'a\0b\n'; echo '{"prompt":"x"}'; echo '[1]'; echo good; } > in
+	run --separate-stderr timeout 20 panic-loop art --pace 0 --max 2 < in
+	assert_failure 1
+	assert_equal "$stderr" "panic-loop: stdin:1: invalid JSON: Unfinished JSON term at EOF at line 1, column 9
+panic-loop: stdin:2: NUL byte at column 2
+panic-loop: stdin:3: no \"input\" (the prompt) as a string
+panic-loop: stdin:4: expected an object, got an array"
+	assert_equal "$(sql 'select prompt from runs')" good
+	# garbage on the bus: reported, the runner still serves
+	mkfifo in2
+	panic-loop art --pace 0 < in2 > out 2> err &
+	pid=$!
+	exec {w}>in2
+	wait_for bash -c "panic-loop --status art | grep -q idle"
+	panic-bus pub prompt:art '{"text":"no input field"}'
+	panic-bus pub prompt:art '{"input":"from the bus"}'
+	wait_for grep -q '"prompt":"from the bus"' out
+	kill -TERM "$pid"
+	wait "$pid"
+	exec {w}>&-
+	assert_equal "$(cat err)" 'panic-loop: bus: prompt:art event without "input" (the prompt) as a string'
+}
+
+@test "usage errors exit 2" {
+	run --separate-stderr panic-loop
+	assert_failure 2
+	run --separate-stderr panic-loop a b
+	assert_failure 2
+	run --separate-stderr panic-loop --pace -1 art
+	assert_failure 2
+	run --separate-stderr panic-loop --max 0 art
+	assert_failure 2
+	run --separate-stderr panic-loop --help
+	assert_success
+}
