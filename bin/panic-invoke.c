@@ -187,7 +187,7 @@ static void log_call(const struct slot *s)
 	const char *links[4];
 	for (int i = 0; i < 4; i++)
 		links[i] = mask & (1u << i) ? json_str(s->rec, link_names[i], NULL) : NULL;
-	if (call_log(g.db, &s->call, links) < 0)
+	if (call_log(g.db, &s->call, links, 0) < 0)
 		pdie(PX_CONFIG, "call log: %s", err_msg());
 }
 

@@ -79,6 +79,8 @@ static const struct option longopts[] = {
 	{ 0, 0, 0, 0 },
 };
 
+#define LOOK_MS 10
+
 static struct {
 	double pace; /* seconds, < 0: PANIC!'s schedule */
 	long max, retries;
@@ -104,6 +106,7 @@ static struct {
 	struct call call;  /* the call in flight for inv, if calling */
 	int calling;
 	int retrying;      /* inv failed and waits for its retry */
+	int start;         /* inv is stored as invoking: call its model */
 	int64_t due;       /* monotonic ms when inv is to be invoked, 0: not */
 	long finished;     /* invocations completed by this process */
 	int eof, stopping;
@@ -128,6 +131,14 @@ static char *now_text(char buf[static 32])
 
 static void note(const char *state)
 {
+	/* Rewritten when the state changes, else at most every 100 ms. */
+	static const char *last;
+	static int64_t at;
+	int64_t t = time_mono_ms();
+	if (last == state && t - at < 100)
+		return;
+	last = state;
+	at = t;
 	jv n = jv_object();
 	n = json_set(n, "pid", jv_number(getpid()));
 	n = json_set(n, "network", jv_string(g.name));
@@ -160,18 +171,50 @@ static void report(const char *type, const char *topic, jv rec)
 	     i = jv_object_iter_next(rec, i))
 		out = jv_object_set(out, jv_object_iter_key(rec, i), jv_object_iter_value(rec, i));
 	jv_free(rec);
-	json_write(stdout, out);
+	/* Written out once, for stdout and for the bus. */
+	static FILE *mem;
+	static char *buf;
+	static size_t size;
+	if (!mem && !(mem = open_memstream(&buf, &size)))
+		pdie(PX_FAIL, "out of memory");
+	rewind(mem);
+	json_put(mem, out);
+	fflush(mem);
+	size_t n = (size_t)ftell(mem);
+	fwrite(buf, 1, n, stdout);
+	putchar('\n');
 	snprintf(t, sizeof t, "%s:%s", topic, g.name);
-	if (g.bus && bus_publish(g.bus, t, out, g.db) < 0 && prog_verbose > 0)
+	if (g.bus && bus_publish_text(g.bus, t, buf, n, g.db) < 0 && prog_verbose > 0)
 		pwarn("bus: %s", err_msg());
 	jv_free(out);
 }
 
+static void tx_begin(void)
+{
+	if (db_begin(g.db) < 0)
+		pdie(PX_CONFIG, "state: %s", err_msg());
+}
+
+static void tx_commit(void)
+{
+	if (db_commit(g.db) < 0)
+		pdie(PX_CONFIG, "state: %s", err_msg());
+}
+
+/* Writes the current invocation in the open transaction. */
+static void put_inv(void)
+{
+	if (db_inv_put(g.db, g.inv) < 0) {
+		db_rollback(g.db);
+		pdie(PX_CONFIG, "state: %s", err_msg());
+	}
+}
+
 static void store_inv(void)
 {
-	if (db_flush(g.db) < 0 || db_begin(g.db) < 0 || db_inv_put(g.db, g.inv) < 0 ||
-	    db_commit(g.db) < 0)
-		pdie(PX_CONFIG, "state: %s", err_msg());
+	tx_begin();
+	put_inv();
+	tx_commit();
 	report("invocation", "invocation", jv_copy(g.inv));
 }
 
@@ -189,8 +232,9 @@ static struct model *model_at(long seq)
 	return g.models[seq % g.nmodels];
 }
 
-/* Makes invocation SEQ of the current run, ready, with INPUT (consumed). */
-static void make_inv(long seq, jv input)
+/* Makes invocation SEQ of the current run, ready, with INPUT (consumed);
+ * the caller stores it. */
+static void new_inv(long seq, jv input)
 {
 	char id[ID_LEN + 1];
 	jv_free(g.inv);
@@ -205,6 +249,11 @@ static void make_inv(long seq, jv input)
 	g.inv = json_set(g.inv, "state", jv_string("ready"));
 	g.inv = json_set(g.inv, "error", jv_null());
 	g.inv = json_set(g.inv, "metadata", json_set(jv_object(), "attempt", jv_number(0)));
+}
+
+static void make_inv(long seq, jv input)
+{
+	new_inv(seq, input);
 	store_inv();
 }
 
@@ -237,7 +286,8 @@ static int64_t pace_ms(void)
 
 static void complete(void);
 
-static void invoke(void)
+/* Marks the current invocation invoking (the caller stores it). */
+static void mark_invoking(void)
 {
 	char at[32];
 	g.due = 0;
@@ -247,13 +297,25 @@ static void invoke(void)
 	g.inv = json_set(g.inv, "error", jv_null());
 	g.inv = json_set(g.inv, "metadata",
 	                 json_set(jv_object(), "attempt", jv_number((double)inv_attempt() + 1)));
-	store_inv();
+}
+
+/* Calls the model of the current invocation, stored as invoking. */
+static void call(void)
+{
+	g.start = 0;
 	note("invoking");
 	call_init(&g.call, model_at(inv_seq()), json_get(g.inv, "input"));
 	g.calling = 1;
 	engine_start(g.eng, &g.call);
 	if (g.call.done)
 		complete();
+}
+
+static void invoke(void)
+{
+	mark_invoking();
+	store_inv();
+	call();
 }
 
 /* Ends the run: STATE stopped, failed or superseded, with REASON. */
@@ -275,6 +337,15 @@ static void end_run(const char *state, const char *reason)
 	}
 	g.due = 0;
 	g.retrying = 0;
+	if (g.start) { /* stored as invoking, never called */
+		g.start = 0;
+		g.inv = json_set(g.inv, "state", jv_string("failed"));
+		g.inv = json_set(g.inv, "finished_at", jv_string(now_text(at)));
+		g.inv = json_set(g.inv, "error",
+		                 json_set(json_set(jv_object(), "kind", jv_string(state)), "message",
+		                          jv_string(reason)));
+		store_inv();
+	}
 	g.run = json_set(g.run, "state", jv_string(state));
 	g.run = json_set(g.run, "stopped_at", jv_string(now_text(at)));
 	g.run = json_set(g.run, "reason", jv_string(reason));
@@ -285,7 +356,8 @@ static void end_run(const char *state, const char *reason)
 	note("idle");
 }
 
-/* A call finished: take its result into the current invocation. */
+/* A call finished: take its result into the current invocation. Its
+ * calls row, its end, and the next invocation (ready) are one transaction. */
 static void complete(void)
 {
 	char at[32];
@@ -297,24 +369,44 @@ static void complete(void)
 	g.inv = json_set(g.inv, "usage", jv_copy(g.call.usage));
 	g.inv = json_set(g.inv, "finished_at", jv_string(now_text(at)));
 	const char *links[4] = { g.name, json_str(g.run, "id", NULL), NULL, NULL };
-	if (call_log(g.db, &g.call, links) < 0)
+	tx_begin();
+	if (call_log(g.db, &g.call, links, 1) < 0) {
+		db_rollback(g.db);
 		pdie(PX_CONFIG, "call log: %s", err_msg());
+	}
 	call_clear(&g.call);
-	store_inv(); /* flushes the call log first: the call is stored before its result */
-	if (ok && opt.max && ++g.finished >= opt.max) {
-		end_run("stopped", "max");
-		g.stopping = 1;
+	put_inv();
+	int more = ok && !(opt.max && ++g.finished >= opt.max) && !(g.eof && opt.exit_on_eof);
+	jv done = jv_copy(g.inv), ready = jv_null();
+	int64_t pace = more ? pace_ms() : 0;
+	if (more) {
+		new_inv(inv_seq() + 1, json_get(g.inv, "output"));
+		put_inv();
+		if (!pace) { /* due now: invoking goes in the same transaction */
+			ready = jv_copy(g.inv);
+			mark_invoking();
+			put_inv();
+		}
+	}
+	tx_commit();
+	report("invocation", "invocation", done);
+	if (jv_is_valid(ready) && jv_get_kind(ready) == JV_KIND_OBJECT)
+		report("invocation", "invocation", ready);
+	else
+		jv_free(ready);
+	if (more) {
+		report("invocation", "invocation", jv_copy(g.inv));
+		if (pace) {
+			g.due = time_mono_ms() + pace;
+			note("waiting");
+		} else {
+			g.start = 1; /* the loop calls it: no recursion through complete() */
+		}
 		return;
 	}
 	if (ok) {
-		if (g.eof && opt.exit_on_eof) {
-			end_run("stopped", "end of input");
-			g.stopping = 1;
-			return;
-		}
-		make_inv(inv_seq() + 1, json_get(g.inv, "output"));
-		g.due = time_mono_ms() + pace_ms();
-		note("waiting");
+		end_run("stopped", opt.max && g.finished >= opt.max ? "max" : "end of input");
+		g.stopping = 1;
 		return;
 	}
 	long attempt = inv_attempt();
@@ -519,7 +611,16 @@ static void run(void)
 	struct nd_reader *r = nd_new(0, 0);
 	int sfd = signal_fd();
 	int64_t watchdog = notify_watchdog_ms(), pinged = time_mono_ms();
+	int64_t looked = 0;
 	while (!g.stopping) {
+		/* Invocations back to back (pace 0): look at stdin, the bus and
+		 * signals every LOOK_MS, not between every two calls. */
+		int64_t now = time_mono_ms();
+		if (!g.calling && g.start && now - looked < LOOK_MS) {
+			call();
+			continue;
+		}
+		looked = now;
 		/* Take every prompt that is there now, in order. */
 		while (!g.eof && !g.stopping) {
 			jv rec;
@@ -542,15 +643,14 @@ static void run(void)
 		}
 		if (g.sub && bus_sub_read(g.sub, bus_event, NULL) < 0)
 			pdie(PX_CONFIG, "bus: %s", err_msg());
-		if (!g.calling && g.due && time_mono_ms() >= g.due)
+		if (!g.calling && g.start)
+			call();
+		else if (!g.calling && g.due && time_mono_ms() >= g.due)
 			invoke();
 		if (g.stopping)
 			break;
-		g.status = prog_flush(g.status);
-		if (g.bus)
-			bus_flush(g.bus);
-		int64_t now = time_mono_ms();
-		int wait = -1;
+		now = time_mono_ms();
+		int wait = g.start ? 0 : -1;
 		if (!g.calling && g.due)
 			wait = (int)(g.due > now ? g.due - now : 0);
 		if (watchdog) {
@@ -561,6 +661,11 @@ static void run(void)
 			int left = (int)(pinged + watchdog - now);
 			if (wait < 0 || left < wait)
 				wait = left;
+		}
+		if (wait) { /* about to wait: show what we have */
+			g.status = prog_flush(g.status);
+			if (g.bus)
+				bus_flush(g.bus);
 		}
 		struct pollfd p[3] = { { .fd = g.eof ? -1 : 0, .events = POLLIN },
 			               { .fd = g.sub ? bus_sub_fd(g.sub) : -1, .events = POLLIN },

@@ -6,7 +6,7 @@
 #include "platform.h"
 #include "timeutil.h"
 
-int call_log(struct db *db, const struct call *c, const char *const links[4])
+int call_log(struct db *db, const struct call *c, const char *const links[4], int now)
 {
 	char started[32], finished[32];
 	jv kind = json_get(c->error, "kind"), msg = json_get(c->error, "message");
@@ -33,7 +33,7 @@ int call_log(struct db *db, const struct call *c, const char *const links[4])
 		.step = links[2],
 		.agent = links[3],
 	};
-	int rc = db_call_log(db, &row);
+	int rc = now ? db_call_log_now(db, &row) : db_call_log(db, &row);
 	jv_free(kind);
 	jv_free(msg);
 	return rc;

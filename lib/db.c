@@ -34,7 +34,7 @@ static const char *const migrations[] = {
 	"  input_tokens INTEGER, output_tokens INTEGER, usage TEXT,"
 	"  duration_ms INTEGER,"
 	"  started_at TEXT NOT NULL, finished_at TEXT,"
-	"  network TEXT, run_id TEXT, step TEXT, agent TEXT);"
+	"  network TEXT, run_id TEXT, step TEXT, agent TEXT) WITHOUT ROWID;"
 	"CREATE INDEX calls_run ON calls(run_id) WHERE run_id IS NOT NULL;",
 	/* 1 -> 2: bus events too large for a fifo, sent by reference */
 	"CREATE TABLE bus_payloads ("
@@ -61,11 +61,13 @@ static const char *const migrations[] = {
 	"  stopped_at TEXT,"
 	"  reason TEXT);"
 	"CREATE INDEX runs_network ON runs(network_id, started_at);"
+	/* Keyed by (run_id, seq), clustered: an invocation is one b-tree
+	 * entry and one index entry, as a runner writes one per step. */
 	"CREATE TABLE invocations ("
-	"  id TEXT PRIMARY KEY,"
-	"  network_id TEXT NOT NULL REFERENCES networks(id) ON DELETE CASCADE,"
 	"  run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
 	"  seq INTEGER NOT NULL,"
+	"  id TEXT NOT NULL,"
+	"  network_id TEXT NOT NULL,"
 	"  model TEXT NOT NULL,"
 	"  input TEXT NOT NULL,"
 	"  output TEXT,"
@@ -73,8 +75,7 @@ static const char *const migrations[] = {
 	"  error TEXT,"
 	"  started_at TEXT, finished_at TEXT,"
 	"  usage TEXT, metadata TEXT,"
-	"  UNIQUE (run_id, seq));"
-	"CREATE INDEX invocations_network ON invocations(network_id, started_at);",
+	"  PRIMARY KEY (run_id, seq)) WITHOUT ROWID;",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof *migrations))
 
@@ -116,6 +117,12 @@ struct db {
 	sqlite3 *h;
 	char *path;
 	struct writer *w;
+	sqlite3_stmt *ins; /* db_call_log_now()'s, on h */
+	struct {
+		const char *sql; /* a static string: the key is its address */
+		sqlite3_stmt *st;
+	} cache[16];
+	struct batch now;  /* its one row */
 };
 
 int db_schema_version(void)
@@ -137,6 +144,28 @@ static int exec(struct db *db, const char *sql)
 		return -1;
 	}
 	return 0;
+}
+
+/* The prepared statement of SQL (a static string), kept for reuse; reset
+ * and unbound. NULL on error. */
+static sqlite3_stmt *cached(struct db *db, const char *sql)
+{
+	int i;
+	for (i = 0; i < 16 && db->cache[i].sql; i++)
+		if (db->cache[i].sql == sql) {
+			sqlite3_reset(db->cache[i].st);
+			sqlite3_clear_bindings(db->cache[i].st);
+			return db->cache[i].st;
+		}
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v3(db->h, sql, -1, i < 16 ? SQLITE_PREPARE_PERSISTENT : 0, &st,
+	                       NULL) != SQLITE_OK)
+		return NULL;
+	if (i < 16) {
+		db->cache[i].sql = sql;
+		db->cache[i].st = st;
+	}
+	return st;
 }
 
 static int user_version(struct db *db, int *v)
@@ -252,17 +281,20 @@ static void bind_int(sqlite3_stmt *st, int i, int64_t v)
 		sqlite3_bind_int64(st, i, v);
 }
 
-/* Inserts and commits batch B; called on the writer thread. */
-static int write_batch(struct writer *w, struct batch *b)
+static const char insert_call_sql[] =
+	"INSERT INTO calls (id, model, platform, input_type, output_type, prompt, response,"
+	" state, error_kind, error_message, input_tokens, output_tokens, usage, duration_ms,"
+	" started_at, finished_at, network, run_id, step, agent)"
+	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+
+/* Inserts the rows of batch B with ST (on connection H); no transaction of
+ * its own. Returns 0, or -1 with the reason in ERR. */
+static int insert_rows(sqlite3 *h, sqlite3_stmt *st, struct batch *b, char *err, size_t size)
 {
 	static const int order[] = { F_ID, F_MODEL, F_PLATFORM, F_ITYPE, F_OTYPE, F_PROMPT,
 		                     F_RESPONSE, F_STATE, F_EKIND, F_EMSG };
-	char *msg = NULL;
-	if (sqlite3_exec(w->h, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK)
-		goto fail;
 	for (size_t k = 0; k < b->n; k++) {
 		const struct row *r = &b->rows[k];
-		sqlite3_stmt *st = w->ins;
 		int i = 1;
 		for (size_t j = 0; j < sizeof order / sizeof *order; j++)
 			bind_field(st, i++, b, r, order[j]);
@@ -279,10 +311,22 @@ static int write_batch(struct writer *w, struct batch *b)
 		int rc = sqlite3_step(st);
 		sqlite3_reset(st);
 		if (rc != SQLITE_DONE) {
-			snprintf(w->error, sizeof w->error, "call log: %s", sqlite3_errmsg(w->h));
-			sqlite3_exec(w->h, "ROLLBACK", NULL, NULL, NULL);
+			snprintf(err, size, "call log: %s", sqlite3_errmsg(h));
 			return -1;
 		}
+	}
+	return 0;
+}
+
+/* Inserts and commits batch B; called on the writer thread. */
+static int write_batch(struct writer *w, struct batch *b)
+{
+	char *msg = NULL;
+	if (sqlite3_exec(w->h, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK)
+		goto fail;
+	if (insert_rows(w->h, w->ins, b, w->error, sizeof w->error) < 0) {
+		sqlite3_exec(w->h, "ROLLBACK", NULL, NULL, NULL);
+		return -1;
 	}
 	if (sqlite3_exec(w->h, "COMMIT", NULL, NULL, &msg) == SQLITE_OK)
 		return 0;
@@ -326,13 +370,8 @@ static int writer_start(struct db *db)
 		goto fail;
 	/* Fewer, larger checkpoints: rows arrive in streams. */
 	sqlite3_wal_autocheckpoint(w->h, 4000);
-	if (sqlite3_prepare_v3(w->h,
-	                       "INSERT INTO calls (id, model, platform, input_type,"
-	                       " output_type, prompt, response, state, error_kind,"
-	                       " error_message, input_tokens, output_tokens, usage,"
-	                       " duration_ms, started_at, finished_at, network, run_id,"
-	                       " step, agent) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-	                       -1, SQLITE_PREPARE_PERSISTENT, &w->ins, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v3(w->h, insert_call_sql, -1, SQLITE_PREPARE_PERSISTENT, &w->ins,
+	                       NULL) != SQLITE_OK) {
 		err_set("call log: %s", sqlite3_errmsg(w->h));
 		goto fail;
 	}
@@ -415,6 +454,11 @@ int db_close(struct db *db)
 	if (!db)
 		return 0;
 	int rc = writer_stop(db);
+	sqlite3_finalize(db->ins);
+	for (int i = 0; i < 16; i++)
+		sqlite3_finalize(db->cache[i].st);
+	free(db->now.rows);
+	free(db->now.arena);
 	sqlite3_close(db->h);
 	free(db->path);
 	free(db);
@@ -454,12 +498,9 @@ static int64_t usage_int(jv usage, const char *key)
 	return n;
 }
 
-int db_call_log(struct db *db, const struct db_call *c)
+/* Appends C to batch B. */
+static int pack_row(struct batch *b, const struct db_call *c)
 {
-	if (!db->w && writer_start(db) < 0)
-		return -1;
-	struct writer *w = db->w;
-	struct batch *b = w->cur;
 	if (b->n == b->cap) {
 		size_t cap = b->cap ? b->cap * 2 : 256;
 		struct row *rows = realloc(b->rows, cap * sizeof *rows);
@@ -482,7 +523,7 @@ int db_call_log(struct db *db, const struct db_call *c)
 	         pack(b, r, F_STATE, c->state, -1) |
 	         pack(b, r, F_EKIND, c->error_kind, -1) |
 	         pack(b, r, F_EMSG, c->error_message, -1) |
-	         pack(b, r, F_USAGE, jv_is_valid(usage) && jv_get_kind(usage) == JV_KIND_STRING
+	         pack(b, r, F_USAGE, jv_get_kind(usage) == JV_KIND_STRING
 	                                     ? jv_string_value(usage) : NULL, -1) |
 	         pack(b, r, F_STARTED, c->started_at, -1) |
 	         pack(b, r, F_FINISHED, c->finished_at, -1) |
@@ -495,8 +536,32 @@ int db_call_log(struct db *db, const struct db_call *c)
 	if (rc)
 		return -1;
 	b->n++;
-	if (b->n >= DB_BATCH_ROWS || time_mono_ms() - b->first_ms >= DB_BATCH_MS)
+	return 0;
+}
+
+int db_call_log(struct db *db, const struct db_call *c)
+{
+	if (!db->w && writer_start(db) < 0)
+		return -1;
+	struct writer *w = db->w;
+	if (pack_row(w->cur, c) < 0)
+		return -1;
+	if (w->cur->n >= DB_BATCH_ROWS || time_mono_ms() - w->cur->first_ms >= DB_BATCH_MS)
 		return submit(w);
+	return 0;
+}
+
+int db_call_log_now(struct db *db, const struct db_call *c)
+{
+	char why[512];
+	if (!db->ins && sqlite3_prepare_v3(db->h, insert_call_sql, -1, SQLITE_PREPARE_PERSISTENT,
+	                                   &db->ins, NULL) != SQLITE_OK)
+		return fail(db, "call log");
+	db->now.n = db->now.used = 0;
+	if (pack_row(&db->now, c) < 0)
+		return -1;
+	if (insert_rows(db->h, db->ins, &db->now, why, sizeof why) < 0)
+		return err_set("%s", why);
 	return 0;
 }
 
@@ -520,11 +585,11 @@ int db_call_list(struct db *db, const struct db_call_filter *f,
                  int (*fn)(jv row, void *ctx), void *ctx)
 {
 	static const char sql[] =
-		"SELECT * FROM (SELECT rowid AS n, id, started_at, model, platform,"
+		"SELECT * FROM (SELECT id AS n, id, started_at, model, platform,"
 		" input_type, output_type, state, prompt AS input, response AS output,"
 		" error_kind, error_message, usage, duration_ms, network, run_id, step,"
 		" agent FROM calls WHERE (?1 IS NULL OR model = ?1)"
-		" ORDER BY rowid DESC LIMIT ?2) ORDER BY n";
+		" ORDER BY id DESC LIMIT ?2) ORDER BY n";
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK)
 		return fail(db, "call log");
@@ -778,14 +843,26 @@ fail:;
 
 /* ---- runs and invocations ---- */
 
+static int step_sql(struct db *db, const char *sql)
+{
+	sqlite3_stmt *st = cached(db, sql);
+	if (!st)
+		return fail(db, sql);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : fail(db, sql);
+}
+
 int db_begin(struct db *db)
 {
-	return exec(db, "BEGIN IMMEDIATE");
+	static const char sql[] = "BEGIN IMMEDIATE";
+	return step_sql(db, sql);
 }
 
 int db_commit(struct db *db)
 {
-	if (exec(db, "COMMIT") == 0)
+	static const char sql[] = "COMMIT";
+	if (step_sql(db, sql) == 0)
 		return 0;
 	char why[512];
 	snprintf(why, sizeof why, "%s", err_msg());
@@ -828,15 +905,15 @@ static void bind_obj(sqlite3_stmt *st, jv obj)
 	}
 }
 
-/* Runs SQL with OBJ bound; -1 on error. */
+/* Runs SQL (a static string) with OBJ bound; -1 on error. */
 static int run_sql(struct db *db, const char *sql, jv obj, const char *what)
 {
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK)
+	sqlite3_stmt *st = cached(db, sql);
+	if (!st)
 		return fail(db, what);
 	bind_obj(st, obj);
 	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return rc == SQLITE_DONE ? 0 : fail(db, what);
 }
 
@@ -926,18 +1003,6 @@ jv db_inv_last(struct db *db, const char *run_id)
 	return r;
 }
 
-jv db_inv_recent(struct db *db, const char *network_id, long limit)
-{
-	jv q = json_set(json_set(jv_object(), "network_id", jv_string(network_id)), "limit",
-	                jv_number((double)limit));
-	jv r = rows(db, "SELECT * FROM (SELECT i.id, i.network_id, i.run_id, i.seq, i.model,"
-	                " i.input, i.output, i.state, i.error, i.started_at, i.finished_at,"
-	                " i.usage, i.metadata, i.rowid AS n FROM invocations i"
-	                " WHERE network_id = :network_id ORDER BY rowid DESC LIMIT :limit)"
-	                " ORDER BY n", q, "error usage metadata");
-	jv_free(q);
-	return r;
-}
 
 /* ---- locks ---- */
 
@@ -967,8 +1032,8 @@ int db_lock(struct db *db, const char *name, struct db_lock **out)
 	if (fd < 0)
 		return err_errno("lock");
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		char buf[512] = "";
-		ssize_t k = pread(fd, buf, sizeof buf - 1, 0);
+		char buf[DB_NOTE_MAX] = "";
+		ssize_t k = pread(fd, buf, sizeof buf, 0);
 		close(fd);
 		jv note = jv_parse_sized(buf, k > 0 ? (int)k : 0);
 		jv pid = json_get(note, "pid");
@@ -989,11 +1054,20 @@ int db_lock(struct db *db, const char *name, struct db_lock **out)
 
 int db_lock_note(struct db_lock *l, jv note)
 {
+	/* Padded with spaces to a fixed size: rewritten in place, never
+	 * truncated, so a reader sees the old note or the new one. */
+	char buf[DB_NOTE_MAX];
 	jv t = jv_dump_string(jv_copy(note), 0);
 	size_t n = (size_t)jv_string_length_bytes(jv_copy(t));
-	ssize_t k = pwrite(l->fd, jv_string_value(t), n, 0);
+	if (n >= sizeof buf) {
+		jv_free(t);
+		return err_set("lock note: over %d bytes", DB_NOTE_MAX);
+	}
+	memcpy(buf, jv_string_value(t), n);
+	memset(buf + n, ' ', sizeof buf - n - 1);
+	buf[sizeof buf - 1] = '\n';
 	jv_free(t);
-	if (k != (ssize_t)n || ftruncate(l->fd, (off_t)n) < 0)
+	if (pwrite(l->fd, buf, sizeof buf, 0) != (ssize_t)sizeof buf)
 		return err_errno("lock note");
 	return 0;
 }
@@ -1018,8 +1092,8 @@ jv db_lock_peek(struct db *db, const char *name)
 		close(fd);
 		return jv_null();
 	}
-	char buf[4096];
-	ssize_t k = pread(fd, buf, sizeof buf - 1, 0);
+	char buf[DB_NOTE_MAX];
+	ssize_t k = pread(fd, buf, sizeof buf, 0);
 	close(fd);
 	jv note = jv_parse_sized(buf, k > 0 ? (int)k : 0);
 	if (jv_get_kind(note) != JV_KIND_OBJECT) {

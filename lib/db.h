@@ -53,6 +53,10 @@ struct db_call {
 	const char *network, *run_id, *step, *agent;
 };
 int db_call_log(struct db *db, const struct db_call *c);
+/* The same, inserted now on the program's own connection: inside the
+ * caller's transaction if it has one (a runner stores a call with the
+ * invocation it finishes). */
+int db_call_log_now(struct db *db, const struct db_call *c);
 
 /* The most recent LIMIT calls (0: all), oldest first, optionally of one
  * MODEL; FN gets each as an object and returns 0 to go on. */
@@ -102,13 +106,12 @@ jv db_run_current(struct db *db, const char *network_id);
 int db_inv_put(struct db *db, jv inv);
 /* The invocation of RUN_ID with the highest seq, or jv_null(). */
 jv db_inv_last(struct db *db, const char *run_id);
-/* The last LIMIT invocations of a network, oldest first, as an array. */
-jv db_inv_recent(struct db *db, const char *network_id, long limit);
 
 /* Named locks, one holder at a time across processes, released when the
  * holder exits however it exits; the holder may leave a note (a JSON
  * object) that others can read while it holds the lock. */
 struct db_lock;
+#define DB_NOTE_MAX 1024
 /* Takes lock NAME, or -1 with err_msg() saying who holds it. */
 int db_lock(struct db *db, const char *name, struct db_lock **out);
 int db_lock_note(struct db_lock *l, jv note);

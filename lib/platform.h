@@ -77,8 +77,10 @@ void call_fail(struct call *c, const char *kind, const char *fmt, ...)
 
 struct db;
 /* Logs the finished call C in the call log of DB, linked to LINKS: the
- * network, run_id, step and agent it was made for (each may be NULL). */
-int call_log(struct db *db, const struct call *c, const char *const links[4]);
+ * network, run_id, step and agent it was made for (each may be NULL).
+ * NOW: at once, in the caller's transaction (db_call_log_now()), else in
+ * the next batch (db_call_log()). */
+int call_log(struct db *db, const struct call *c, const char *const links[4], int now);
 
 struct engine;
 

@@ -110,11 +110,11 @@ load helper
 
 @test "every call is a row in calls, committed, with the record's links" {
 	printf '%s\n' '{"input":"one","run_id":"r1","network":"n1"}' two | panic-invoke -m dummy-t2t > out
-	assert_equal "$(sql "select model, platform, input_type, output_type, prompt, response, state, run_id, network, error_kind is null from calls order by rowid")" \
+	assert_equal "$(sql "select model, platform, input_type, output_type, prompt, response, state, run_id, network, error_kind is null from calls order by id")" \
 "dummy-t2t|dummy|text|text|one|DUMMY_TEXT: eno|completed|r1|n1|1
 dummy-t2t|dummy|text|text|two|DUMMY_TEXT: owt|completed|||1"
 	# the row's id is the record's call_id, a UUIDv7
-	assert_equal "$(sql "select id from calls order by rowid" | paste -sd,)" "$(jq -r .call_id out | paste -sd,)"
+	assert_equal "$(sql "select id from calls order by id" | paste -sd,)" "$(jq -r .call_id out | paste -sd,)"
 	[[ $(jq -r .call_id out | head -1) =~ ^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$ ]]
 	# the state file is private
 	assert_equal "$(stat -c %a "$PANIC_DB")" 600
@@ -134,7 +134,7 @@ dummy-t2t|dummy|text|text|two|DUMMY_TEXT: owt|completed|||1"
 	assert_equal "$(echo "$output" | jq -c '[.input, .state, .error.kind, .output]' | paste -sd' ')" \
 		'["a","failed","injected",null] ["b","failed","injected",null] ["c","completed",null,"DUMMY_TEXT: c"]'
 	assert_equal "$(echo "$stderr" | head -1)" "panic-invoke: dummy-t2t: dummy: injected failure (call 1 of the first 2)"
-	assert_equal "$(sql "select state, error_kind from calls order by rowid" | paste -sd' ')" \
+	assert_equal "$(sql "select state, error_kind from calls order by id" | paste -sd' ')" \
 		"failed|injected failed|injected completed|"
 }
 

@@ -214,7 +214,7 @@ panic-bus: sh: exited with status 3"
 	assert_equal "$(echo "$output" | jq -c '.data | [.event, .model, .run_id, .error.kind]' | paste -sd' ')" \
 		'["start","dummy-t2t",null,null] ["stop","dummy-t2t",null,null] ["start","dummy-t2t","r1",null] ["exception","dummy-t2t","r1","injected"]'
 	# the events name the calls in the log
-	assert_equal "$(echo "$output" | jq -r .data.call_id | uniq | paste -sd,)" "$(sql 'select id from calls order by rowid' | paste -sd,)"
+	assert_equal "$(echo "$output" | jq -r .data.call_id | uniq | paste -sd,)" "$(sql 'select id from calls order by id' | paste -sd,)"
 }
 
 @test "usage errors exit 2" {
