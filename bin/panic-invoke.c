@@ -399,14 +399,7 @@ int main(int argc, char **argv)
 	if (!nolog) {
 		g.db = prog_state(DB_CREATE);
 	}
-	char *bus = path_bus(prog_bus);
-	if (!bus || bus_open(&g.bus, bus, 0) < 0) {
-		/* The bus only tells; the calls go on without it. */
-		if (prog_verbose >= 0)
-			pwarn("bus: %s (no llm events)", err_msg());
-		g.bus = NULL;
-	}
-	free(bus);
+	g.bus = prog_bus_open("no llm events"); /* the bus only tells: calls go on */
 	struct nd_reader *r = nd_new(0, (size_t)maxline);
 	g.eng = engine_new();
 	g.qcap = jobs * 2 + 16;

@@ -324,21 +324,16 @@ static void end_run(const char *state, const char *reason)
 	char at[32];
 	if (jv_get_kind(g.run) != JV_KIND_OBJECT)
 		return;
+	int unfinished = g.calling || g.start; /* stored as invoking */
 	if (g.calling) { /* abandon the call: its result must never land */
 		engine_cancel(g.eng, &g.call);
 		call_clear(&g.call);
 		g.calling = 0;
-		g.inv = json_set(g.inv, "state", jv_string("failed"));
-		g.inv = json_set(g.inv, "finished_at", jv_string(now_text(at)));
-		g.inv = json_set(g.inv, "error",
-		                 json_set(json_set(jv_object(), "kind", jv_string(state)), "message",
-		                          jv_string(reason)));
-		store_inv();
 	}
 	g.due = 0;
 	g.retrying = 0;
-	if (g.start) { /* stored as invoking, never called */
-		g.start = 0;
+	g.start = 0;
+	if (unfinished) {
 		g.inv = json_set(g.inv, "state", jv_string("failed"));
 		g.inv = json_set(g.inv, "finished_at", jv_string(now_text(at)));
 		g.inv = json_set(g.inv, "error",
@@ -721,13 +716,7 @@ int main(int argc, char **argv)
 	snprintf(lockname, sizeof lockname, "loop-%s", g.net_id);
 	if (db_lock(g.db, lockname, &g.lock) < 0)
 		pdie(PX_CONFIG, "network '%s' already has a runner: %s", g.name, err_msg());
-	char *dir = path_bus(prog_bus);
-	if (!dir || bus_open(&g.bus, dir, 0) < 0) {
-		if (prog_verbose >= 0)
-			pwarn("bus: %s (no events, no bus prompts)", err_msg());
-		g.bus = NULL;
-	}
-	free(dir);
+	g.bus = prog_bus_open("no events, no bus prompts");
 	if (g.bus) {
 		char p1[300], p2[300];
 		snprintf(p1, sizeof p1, "prompt:%s", g.name);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bus.h"
 #include "db.h"
 #include "err.h"
 #include "path.h"
@@ -120,6 +121,19 @@ struct db *prog_state(int flags)
 	if (rc < 0)
 		pdie(PX_CONFIG, "state: %s", err_msg());
 	return db;
+}
+
+struct bus *prog_bus_open(const char *without)
+{
+	struct bus *b = NULL;
+	char *dir = path_bus(prog_bus);
+	if (!dir || bus_open(&b, dir, 0) < 0) {
+		if (prog_verbose >= 0)
+			pwarn("bus: %s (%s)", err_msg(), without);
+		b = NULL;
+	}
+	free(dir);
+	return b;
 }
 
 long prog_atol(const char *opt, const char *s, long min, long max)

@@ -54,6 +54,11 @@ struct db;
 /* Opens the state file (--db, $PANIC_DB or the XDG default) with the
  * db_open() FLAGS, or dies with "PROG: state: why" and exit 3. */
 struct db *prog_state(int flags);
+struct bus;
+/* Opens the bus (--bus, $PANIC_BUS or the default), or reports why not on
+ * stderr ("PROG: bus: why (WITHOUT)") and returns NULL: the bus only
+ * tells, so a program goes on without it. */
+struct bus *prog_bus_open(const char *without);
 /* Parses a non-negative integer option value or dies with a usage error. */
 long prog_atol(const char *opt, const char *s, long min, long max);
 
