@@ -34,7 +34,7 @@ static const char *const migrations[] = {
 	"  input_tokens INTEGER, output_tokens INTEGER, usage TEXT,"
 	"  duration_ms INTEGER,"
 	"  started_at TEXT NOT NULL, finished_at TEXT,"
-	"  network TEXT, run_id TEXT, step TEXT, agent TEXT) WITHOUT ROWID;"
+	"  network TEXT, run_id TEXT, step TEXT, agent TEXT);"
 	"CREATE INDEX calls_run ON calls(run_id) WHERE run_id IS NOT NULL;",
 	/* 1 -> 2: bus events too large for a fifo, sent by reference */
 	"CREATE TABLE bus_payloads ("
