@@ -67,7 +67,6 @@ struct bus {
 	FILE *mem;       /* event lines are built here */
 	char *membuf;
 	size_t memsize;
-	long dropped, gone;
 	char topic[256];  /* the topic every peer's match flag is for */
 	char prefix[600]; /* {"topic":TOPIC,"at":"  for that topic */
 	size_t prefixlen;
@@ -202,16 +201,7 @@ void bus_close(struct bus *b)
 	free(b);
 }
 
-const char *bus_dir(const struct bus *b)
-{
-	return b->dir;
-}
 
-void bus_counts(const struct bus *b, long *dropped, long *gone)
-{
-	*dropped = b->dropped;
-	*gone = b->gone;
-}
 
 /* The info of subscriber NAME (its JSON object), or jv_invalid(). */
 static jv read_info(struct bus *b, const char *name)
@@ -264,7 +254,6 @@ static void peer_gone(struct bus *b, int i)
 {
 	unlink_sub(b->dfd, b->peers[i].name);
 	drop_peer(b, i);
-	b->gone++;
 }
 
 static void add_peer(struct bus *b, const char *name)
@@ -458,7 +447,6 @@ static void count_drops(struct bus *b, const char *name, int n)
 		}
 		close(fd);
 	}
-	b->dropped += n;
 }
 
 /* Writes peer I's waiting events in one write(2). Returns -1 if the peer

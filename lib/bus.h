@@ -62,7 +62,6 @@ enum { BUS_SHARED = 1 }; /* directory 2770 and fifos 0660, for a group */
 int bus_open(struct bus **out, const char *dir, int flags);
 /* Flushes, then closes. */
 void bus_close(struct bus *b);
-const char *bus_dir(const struct bus *b);
 
 /* 0 if TOPIC (N bytes) may name a topic or pattern, else -1 with err_msg(). */
 int bus_check_topic(const char *topic, size_t n);
@@ -81,9 +80,6 @@ int bus_publish_text(struct bus *b, const char *topic, const char *data, size_t 
 int bus_publish(struct bus *b, const char *topic, jv data, struct db *db);
 /* Writes every queued event now. */
 void bus_flush(struct bus *b);
-/* Events dropped for slow subscribers, and subscribers found gone, by this
- * bus handle so far. */
-void bus_counts(const struct bus *b, long *dropped, long *gone);
 
 /* A subscription. */
 struct bus_sub;

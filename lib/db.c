@@ -125,10 +125,6 @@ struct db {
 	struct batch now;  /* its one row */
 };
 
-int db_schema_version(void)
-{
-	return NMIGRATIONS;
-}
 
 static int fail(struct db *db, const char *what)
 {

@@ -38,8 +38,6 @@ int db_open(struct db **out, const char *path, int flags);
 int db_close(struct db *db);
 /* Commits the open batch, if any. */
 int db_flush(struct db *db);
-/* The schema version this build knows. */
-int db_schema_version(void);
 
 /* One row of the call log. Strings may be NULL (stored as NULL). */
 struct db_call {

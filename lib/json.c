@@ -60,15 +60,7 @@ jv json_set(jv obj, const char *name, jv val)
 	return jv_object_set(obj, key(name), val);
 }
 
-jv json_strn(const char *s, size_t n)
-{
-	return s ? jv_string_sized(s, (int)n) : jv_null();
-}
 
-jv json_str_or_null(const char *s)
-{
-	return s ? jv_string(s) : jv_null();
-}
 
 /* Bytes a JSON string must escape: controls, '"', '\\' and DEL, as jq does. */
 static unsigned char needs_escape[256];

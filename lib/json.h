@@ -18,9 +18,6 @@ jv json_get(jv obj, const char *key);
 const char *json_str(jv obj, const char *key, int *len);
 /* OBJ (consumed) with KEY set to VAL (consumed). */
 jv json_set(jv obj, const char *key, jv val);
-/* The string S of N bytes, or null if S is NULL. */
-jv json_strn(const char *s, size_t n);
-jv json_str_or_null(const char *s);
 /* Writes OBJ (borrowed) compactly, and a newline, to F: the bytes
  * `jq -c .` would write. */
 void json_write(FILE *f, jv obj);

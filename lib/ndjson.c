@@ -240,30 +240,3 @@ int nd_next(struct nd_reader *r, jv *rec, int wait)
 	}
 }
 
-int nd_loop(struct nd_reader *r, const struct nd_loop *loop)
-{
-	for (;;) {
-		jv rec;
-		int rc = nd_next(r, &rec, 0);
-		if (rc == ND_AGAIN) {
-			if (loop->on_idle && loop->on_idle(loop->ctx) < 0)
-				return -1;
-			rc = nd_next(r, &rec, 1);
-		}
-		switch (rc) {
-		case ND_RECORD:
-			if (loop->on_record(rec, loop->ctx) < 0)
-				return -1;
-			break;
-		case ND_BAD:
-			loop->on_bad(nd_lineno(r), err_msg(), loop->ctx);
-			break;
-		case ND_EOF:
-			if (loop->on_idle && loop->on_idle(loop->ctx) < 0)
-				return -1;
-			return 0;
-		default:
-			return -1;
-		}
-	}
-}

@@ -50,16 +50,4 @@ const char *nd_raw(const struct nd_reader *r, size_t *len);
 long nd_lineno(const struct nd_reader *r);
 int nd_fd(const struct nd_reader *r);
 
-/* The shared loop for simple filters: calls on_record for each record
- * (REC consumed by it), on_bad for each bad line, and on_idle just before
- * the reader would block and once at the end. Returns 0 at end of input or
- * -1 on a read error or when a callback returns -1. */
-struct nd_loop {
-	int (*on_record)(jv rec, void *ctx);
-	void (*on_bad)(long lineno, const char *why, void *ctx);
-	int (*on_idle)(void *ctx);
-	void *ctx;
-};
-int nd_loop(struct nd_reader *r, const struct nd_loop *loop);
-
 #endif
