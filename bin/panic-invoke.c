@@ -77,6 +77,7 @@ struct slot {
 	jv rec;
 	char *raw; /* the record's text as read (nd_raw), or NULL */
 	size_t rawlen;
+	unsigned links; /* which of link_names the record has */
 	struct call call;
 };
 
@@ -152,9 +153,11 @@ static struct model *adhoc(char **argv, int argc, const char *types)
 
 /* Publishes an "llm" event for the call of S: start, stop or exception.
  * Nothing is built unless someone subscribes to it. */
+/* Fields of a record that link its call to what it was made for. */
+static const char *const link_names[] = { "network", "run_id", "step", "agent" };
+
 static void llm_event(const struct slot *s, const char *what)
 {
-	static const char *const link_names[] = { "network", "run_id", "step", "agent" };
 	if (!g.bus || !bus_wants(g.bus, "llm"))
 		return;
 	const struct call *c = &s->call;
@@ -163,9 +166,8 @@ static void llm_event(const struct slot *s, const char *what)
 	d = json_set(d, "call_id", jv_string(c->id));
 	d = json_set(d, "model", jv_string(c->model->id));
 	d = json_set(d, "platform", jv_string(c->model->platform->name));
-	unsigned links = json_key_mask(s->rec, link_names, 4);
 	for (int i = 0; i < 4; i++)
-		if (links & (1u << i))
+		if (s->links & (1u << i))
 			d = json_set(d, link_names[i], json_get(s->rec, link_names[i]));
 	if (strcmp(what, "start")) {
 		d = json_set(d, "duration_ms", jv_number((double)c->duration_ms));
@@ -180,13 +182,11 @@ static void llm_event(const struct slot *s, const char *what)
 
 static void log_call(const struct slot *s)
 {
-	static const char *const link_names[] = { "network", "run_id", "step", "agent" };
 	if (!g.db)
 		return;
-	unsigned mask = json_key_mask(s->rec, link_names, 4);
 	const char *links[4];
 	for (int i = 0; i < 4; i++)
-		links[i] = mask & (1u << i) ? json_str(s->rec, link_names[i], NULL) : NULL;
+		links[i] = s->links & (1u << i) ? json_str(s->rec, link_names[i], NULL) : NULL;
 	if (call_log(g.db, &s->call, links, 0) < 0)
 		pdie(PX_CONFIG, "call log: %s", err_msg());
 }
@@ -280,6 +280,7 @@ static void take(jv rec, const char *raw, size_t rawlen, long lineno)
 	struct slot *s = &g.q[(g.qhead + g.qlen) % g.qcap];
 	g.qlen++;
 	s->rec = rec;
+	s->links = json_key_mask(rec, link_names, 4);
 	s->raw = raw ? malloc(rawlen) : NULL;
 	s->rawlen = s->raw ? rawlen : 0;
 	if (s->raw)

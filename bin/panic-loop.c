@@ -220,8 +220,12 @@ static void store_inv(void)
 
 static void store_run(const char *event)
 {
-	if (db_begin(g.db) < 0 || db_run_put(g.db, g.run) < 0 || db_commit(g.db) < 0)
+	tx_begin();
+	if (db_run_put(g.db, g.run) < 0) {
+		db_rollback(g.db);
 		pdie(PX_CONFIG, "state: %s", err_msg());
+	}
+	tx_commit();
 	report("run", "run", json_set(jv_copy(g.run), "event", jv_string(event)));
 }
 
@@ -385,10 +389,8 @@ static void complete(void)
 	}
 	tx_commit();
 	report("invocation", "invocation", done);
-	if (jv_is_valid(ready) && jv_get_kind(ready) == JV_KIND_OBJECT)
+	if (jv_get_kind(ready) == JV_KIND_OBJECT)
 		report("invocation", "invocation", ready);
-	else
-		jv_free(ready);
 	if (more) {
 		report("invocation", "invocation", jv_copy(g.inv));
 		if (pace) {
@@ -407,7 +409,6 @@ static void complete(void)
 	long attempt = inv_attempt();
 	if (attempt <= opt.retries) {
 		g.retrying = 1;
-		g.inv = json_set(g.inv, "state", jv_string("ready"));
 		g.due = time_mono_ms() + (int64_t)(opt.backoff * 1000 * pow(2, (double)attempt - 1));
 		note("waiting");
 		return;
@@ -490,15 +491,29 @@ static int bus_event(const char *line, size_t n, void *ctx)
 	return 0;
 }
 
-/* ---- start-up: the network, the lock, a run to carry on ---- */
+/* ---- start-up: the network, its lock, a run to carry on ---- */
 
-static void load_network(void)
+/* The network g.name, or exit 3. */
+static jv network(void)
 {
 	jv net = db_net_get(g.db, g.name);
 	if (!jv_is_valid(net))
 		pdie(PX_CONFIG, "state: %s", err_msg());
 	if (jv_get_kind(net) == JV_KIND_NULL)
 		pdie(PX_CONFIG, "no network '%s' (see panic-net list)", g.name);
+	return net;
+}
+
+/* The name of the lock a runner of NET (borrowed) holds. */
+static char *lock_name(jv net, char buf[static 80])
+{
+	snprintf(buf, 80, "loop-%s", json_str(net, "id", NULL));
+	return buf;
+}
+
+static void load_network(void)
+{
+	jv net = network();
 	jv models = json_get(net, "models");
 	if (catalogue_chain(g.cat, models) < 0)
 		pdie(PX_CONFIG, "network '%s' is invalid: %s", g.name, err_msg());
@@ -512,6 +527,9 @@ static void load_network(void)
 	jv lock = json_get(net, "lockout_seconds");
 	g.lockout_s = (long)jv_number_value(lock);
 	snprintf(g.net_id, sizeof g.net_id, "%s", json_str(net, "id", NULL));
+	char name[80];
+	if (db_lock(g.db, lock_name(net, name), &g.lock) < 0)
+		pdie(PX_CONFIG, "network '%s' already has a runner: %s", g.name, err_msg());
 	jv_free(lock);
 	jv_free(models);
 	jv_free(net);
@@ -552,13 +570,10 @@ static void resume(void)
 
 static int status(void)
 {
-	jv net = db_net_get(g.db, g.name);
-	if (jv_get_kind(net) != JV_KIND_OBJECT)
-		pdie(PX_CONFIG, "no network '%s' (see panic-net list)", g.name);
-	char lockname[80];
-	snprintf(lockname, sizeof lockname, "loop-%s", json_str(net, "id", NULL));
+	jv net = network();
+	char name[80];
+	jv n = db_lock_peek(g.db, lock_name(net, name));
 	jv_free(net);
-	jv n = db_lock_peek(g.db, lockname);
 	if (jv_get_kind(n) == JV_KIND_NULL) {
 		n = json_set(json_set(jv_object(), "network", jv_string(g.name)), "state",
 		             jv_string("not running"));
@@ -711,11 +726,7 @@ int main(int argc, char **argv)
 
 	if (catalogue_load(&g.cat, models) < 0)
 		pdie(PX_CONFIG, "%s", err_msg());
-	load_network();
-	char lockname[80];
-	snprintf(lockname, sizeof lockname, "loop-%s", g.net_id);
-	if (db_lock(g.db, lockname, &g.lock) < 0)
-		pdie(PX_CONFIG, "network '%s' already has a runner: %s", g.name, err_msg());
+	load_network(); /* and take its runner's lock */
 	g.bus = prog_bus_open("no events, no bus prompts");
 	if (g.bus) {
 		char p1[300], p2[300];

@@ -310,20 +310,54 @@ static int peer_open(struct bus *b, int i)
 	return -1;
 }
 
-static void scan(struct bus *b)
+/* Calls FN for each directory entry name. */
+static int each_entry(struct bus *b, void (*fn)(struct bus *b, const char *name, void *ctx),
+                      void *ctx)
 {
 	int fd = dup(b->dfd);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 	if (!d) {
 		if (fd >= 0)
 			close(fd);
-		return;
+		return err_errno(b->dir);
 	}
 	rewinddir(d);
 	struct dirent *e;
-	while ((e = readdir(d)))
-		add_peer(b, e->d_name);
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	/* Collect first: FN may unlink entries. */
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.' && (!e->d_name[1] || !strcmp(e->d_name, "..")))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 32;
+			char **v = realloc(names, cap * sizeof *v);
+			if (!v)
+				break;
+			names = v;
+		}
+		if (!(names[n] = strdup(e->d_name)))
+			break;
+		n++;
+	}
 	closedir(d);
+	for (size_t i = 0; i < n; i++) {
+		fn(b, names[i], ctx);
+		free(names[i]);
+	}
+	free(names);
+	return 0;
+}
+
+static void scan_one(struct bus *b, const char *name, void *ctx)
+{
+	(void)ctx;
+	add_peer(b, name);
+}
+
+static void scan(struct bus *b)
+{
+	each_entry(b, scan_one, NULL);
 	/* Open every peer now: a dead one is swept by this publish. */
 	for (int i = b->n - 1; i >= 0; i--)
 		peer_open(b, i);
@@ -731,45 +765,6 @@ void bus_unsubscribe(struct bus_sub *s)
 	close(s->wfd);
 	free(s->buf);
 	free(s);
-}
-
-/* Calls FN for each directory entry name. */
-static int each_entry(struct bus *b, void (*fn)(struct bus *b, const char *name, void *ctx),
-                      void *ctx)
-{
-	int fd = dup(b->dfd);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
-		return err_errno(b->dir);
-	}
-	rewinddir(d);
-	struct dirent *e;
-	char **names = NULL;
-	size_t n = 0, cap = 0;
-	/* Collect first: FN may unlink entries. */
-	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.' && (!e->d_name[1] || !strcmp(e->d_name, "..")))
-			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 32;
-			char **v = realloc(names, cap * sizeof *v);
-			if (!v)
-				break;
-			names = v;
-		}
-		if (!(names[n] = strdup(e->d_name)))
-			break;
-		n++;
-	}
-	closedir(d);
-	for (size_t i = 0; i < n; i++) {
-		fn(b, names[i], ctx);
-		free(names[i]);
-	}
-	free(names);
-	return 0;
 }
 
 /* 1 if fifo NAME has a reader, 0 if not, -1 if it is not there. */

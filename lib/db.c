@@ -577,6 +577,109 @@ static jv column(sqlite3_stmt *st, int i)
 	}
 }
 
+/* ---- queries: objects in, objects out ---- */
+
+/* Binds the fields of OBJ (borrowed) to ST's named parameters :KEY; an
+ * object or array value is bound as its JSON text. */
+static void bind_obj(sqlite3_stmt *st, jv obj)
+{
+	int n = sqlite3_bind_parameter_count(st);
+	for (int i = 1; i <= n; i++) {
+		const char *name = sqlite3_bind_parameter_name(st, i);
+		jv v = json_get(obj, name + 1);
+		switch (jv_get_kind(v)) {
+		case JV_KIND_STRING:
+			sqlite3_bind_text(st, i, jv_string_value(v), jv_string_length_bytes(jv_copy(v)),
+			                  SQLITE_TRANSIENT);
+			break;
+		case JV_KIND_NUMBER:
+			sqlite3_bind_int64(st, i, (sqlite3_int64)jv_number_value(v));
+			break;
+		case JV_KIND_OBJECT:
+		case JV_KIND_ARRAY: {
+			jv t = jv_dump_string(jv_copy(v), 0);
+			sqlite3_bind_text(st, i, jv_string_value(t), -1, SQLITE_TRANSIENT);
+			jv_free(t);
+			break;
+		}
+		default:
+			sqlite3_bind_null(st, i);
+		}
+		jv_free(v);
+	}
+}
+
+/* Runs SQL (a static string) with OBJ bound; -1 on error. */
+static int run_sql(struct db *db, const char *sql, jv obj, const char *what)
+{
+	sqlite3_stmt *st = cached(db, sql);
+	if (!st)
+		return fail(db, what);
+	bind_obj(st, obj);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : fail(db, what);
+}
+
+/* 1 if NAME is a word of the space-separated LIST. */
+static int in_list(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+	for (const char *p = list; (p = strstr(p, name)); p += n)
+		if ((p == list || p[-1] == ' ') && (p[n] == ' ' || !p[n]))
+			return 1;
+	return 0;
+}
+
+/* The current row of ST as an object of its columns; the text of the
+ * columns named in JSONCOLS is parsed as JSON. */
+static jv row_object(sqlite3_stmt *st, const char *jsoncols)
+{
+	jv r = jv_object();
+	for (int i = 0; i < sqlite3_column_count(st); i++) {
+		const char *name = sqlite3_column_name(st, i);
+		jv v = column(st, i);
+		if (jv_get_kind(v) == JV_KIND_STRING && in_list(jsoncols, name)) {
+			jv parsed = jv_parse(jv_string_value(v));
+			jv_free(v);
+			v = parsed;
+		}
+		r = json_set(r, name, v);
+	}
+	return r;
+}
+
+/* The rows of SQL (OBJ bound) as objects (see row_object()). An array, or
+ * jv_invalid() on error. */
+static jv rows(struct db *db, const char *sql, jv obj, const char *jsoncols)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK)
+		return fail(db, "query"), jv_invalid();
+	bind_obj(st, obj);
+	jv out = jv_array();
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		out = jv_array_append(out, row_object(st, jsoncols));
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		jv_free(out);
+		return fail(db, "query"), jv_invalid();
+	}
+	return out;
+}
+
+/* The first row of rows(), jv_null() if none. */
+static jv row(struct db *db, const char *sql, jv obj, const char *jsoncols)
+{
+	jv all = rows(db, sql, obj, jsoncols);
+	if (!jv_is_valid(all))
+		return all;
+	jv r = jv_array_length(jv_copy(all)) ? jv_array_get(jv_copy(all), 0) : jv_null();
+	jv_free(all);
+	return r;
+}
+
 int db_call_list(struct db *db, const struct db_call_filter *f,
                  int (*fn)(jv row, void *ctx), void *ctx)
 {
@@ -594,26 +697,15 @@ int db_call_list(struct db *db, const struct db_call_filter *f,
 	sqlite3_bind_int64(st, 2, f->limit > 0 ? f->limit : -1);
 	int rc, stop = 0;
 	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		jv row = jv_object();
-		int ncol = sqlite3_column_count(st);
-		for (int i = 1; i < ncol; i++) {
-			const char *name = sqlite3_column_name(st, i);
-			if (!strcmp(name, "error_kind") || !strcmp(name, "error_message"))
-				continue;
-			jv v = column(st, i);
-			if (!strcmp(name, "usage") && jv_get_kind(v) == JV_KIND_STRING) {
-				jv parsed = jv_parse(jv_string_value(v));
-				jv_free(v);
-				v = parsed;
-			}
-			row = json_set(row, name, v);
-		}
+		/* The error's two columns become one object, as in records. */
+		jv r = jv_object_delete(jv_object_delete(row_object(st, "usage"), jv_string("n")),
+		                        jv_string("error_kind"));
+		r = jv_object_delete(r, jv_string("error_message"));
 		jv err = jv_null();
 		if (sqlite3_column_type(st, 10) != SQLITE_NULL)
 			err = json_set(json_set(jv_object(), "kind", column(st, 10)),
 			               "message", column(st, 11));
-		row = json_set(row, "error", err);
-		stop = fn(row, ctx) != 0;
+		stop = fn(json_set(r, "error", err), ctx) != 0;
 	}
 	if (!stop && rc != SQLITE_DONE) {
 		fail(db, "call log");
@@ -680,111 +772,63 @@ char *db_payload_get(struct db *db, const char *id, size_t *n)
 
 /* ---- networks ---- */
 
-static const char net_cols[] =
-	"id, name, models, lockout_seconds, description, created_at, updated_at";
-
-/* The network in the current row of ST (columns as net_cols). */
-static jv net_row(sqlite3_stmt *st)
-{
-	jv n = jv_object();
-	for (int i = 0; i < 7; i++) {
-		const char *name = sqlite3_column_name(st, i);
-		jv v = column(st, i);
-		if (!strcmp(name, "models") && jv_get_kind(v) == JV_KIND_STRING) {
-			jv parsed = jv_parse(jv_string_value(v));
-			jv_free(v);
-			v = parsed;
-		}
-		n = json_set(n, name, v);
-	}
-	return n;
-}
+#define NET_SELECT \
+	"SELECT id, name, models, lockout_seconds, description, created_at, updated_at" \
+	" FROM networks"
 
 jv db_net_get(struct db *db, const char *name)
 {
-	char sql[160];
-	sqlite3_stmt *st;
-	snprintf(sql, sizeof sql, "SELECT %s FROM networks WHERE name = ?", net_cols);
-	if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK)
-		return fail(db, "networks"), jv_invalid();
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	jv n = rc == SQLITE_ROW ? net_row(st) : rc == SQLITE_DONE ? jv_null() : jv_invalid();
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		fail(db, "networks");
-	sqlite3_finalize(st);
+	jv q = json_set(jv_object(), "name", jv_string(name));
+	jv n = row(db, NET_SELECT " WHERE name = :name", q, "models");
+	jv_free(q);
 	return n;
 }
 
 int db_net_list(struct db *db, int (*fn)(jv net, void *ctx), void *ctx)
 {
-	char sql[160];
-	sqlite3_stmt *st;
-	snprintf(sql, sizeof sql, "SELECT %s FROM networks ORDER BY name", net_cols);
-	if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK)
-		return fail(db, "networks");
-	int rc, stop = 0;
-	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW)
-		stop = fn(net_row(st), ctx) != 0;
-	sqlite3_finalize(st);
-	return stop || rc == SQLITE_DONE ? 0 : fail(db, "networks");
+	jv all = rows(db, NET_SELECT " ORDER BY name", jv_null(), "models");
+	if (!jv_is_valid(all))
+		return -1;
+	int n = jv_array_length(jv_copy(all));
+	for (int i = 0; i < n && !fn(jv_array_get(jv_copy(all), i), ctx); i++)
+		;
+	jv_free(all);
+	return 0;
 }
 
-/* Runs SQL with the text/integer parameters of NET (borrowed) bound by
- * name (:id :name :models :lockout :description :now). */
-static int net_exec(struct db *db, const char *sql, jv net)
+/* Runs SQL with the fields of NET (borrowed) and a new :id and the time
+ * as :now bound; returns the rows changed, or -1. */
+static int net_write(struct db *db, const char *sql, jv net)
 {
-	sqlite3_stmt *st;
 	char now[32], id[ID_LEN + 1];
-	if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK)
-		return fail(db, "networks");
 	int64_t t = time_now_ms();
-	jv models = json_get(net, "models");
-	jv mtext = jv_is_valid(models) ? jv_dump_string(models, 0) : (jv_free(models), jv_null());
-	jv lock = json_get(net, "lockout_seconds");
-	const char *desc = json_str(net, "description", NULL);
-	int i;
-	if ((i = sqlite3_bind_parameter_index(st, ":id")))
-		sqlite3_bind_text(st, i, id_new_at(t, id), -1, SQLITE_STATIC);
-	if ((i = sqlite3_bind_parameter_index(st, ":name")))
-		sqlite3_bind_text(st, i, json_str(net, "name", NULL), -1, SQLITE_STATIC);
-	if ((i = sqlite3_bind_parameter_index(st, ":models")) && jv_get_kind(mtext) == JV_KIND_STRING)
-		sqlite3_bind_text(st, i, jv_string_value(mtext), -1, SQLITE_TRANSIENT);
-	if ((i = sqlite3_bind_parameter_index(st, ":lockout")) && jv_get_kind(lock) == JV_KIND_NUMBER)
-		sqlite3_bind_int64(st, i, (sqlite3_int64)jv_number_value(lock));
-	if ((i = sqlite3_bind_parameter_index(st, ":description")) && desc)
-		sqlite3_bind_text(st, i, desc, -1, SQLITE_STATIC);
-	if ((i = sqlite3_bind_parameter_index(st, ":now")))
-		sqlite3_bind_text(st, i, time_rfc3339(t, now), -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	jv_free(mtext);
-	jv_free(lock);
-	if (rc == SQLITE_CONSTRAINT)
+	jv p = json_set(json_set(jv_copy(net), "id", jv_string(id_new_at(t, id))), "now",
+	                jv_string(time_rfc3339(t, now)));
+	int rc = run_sql(db, sql, p, "networks");
+	jv_free(p);
+	if (rc < 0 && sqlite3_errcode(db->h) == SQLITE_CONSTRAINT)
 		return err_set("network '%s' already exists", json_str(net, "name", NULL));
-	if (rc != SQLITE_DONE)
-		return fail(db, "networks");
-	return sqlite3_changes(db->h);
+	return rc < 0 ? -1 : sqlite3_changes(db->h);
 }
 
 int db_net_create(struct db *db, jv net)
 {
-	int rc = net_exec(db, "INSERT INTO networks (id, name, models, lockout_seconds,"
-	                      " description, created_at, updated_at) VALUES (:id, :name,"
-	                      " :models, coalesce(:lockout, 30), :description, :now, :now)",
-	                  net);
+	int rc = net_write(db, "INSERT INTO networks (id, name, models, lockout_seconds,"
+	                       " description, created_at, updated_at) VALUES (:id, :name,"
+	                       " :models, coalesce(:lockout_seconds, 30), :description, :now, :now)",
+	                   net);
 	return rc < 0 ? -1 : 0;
 }
 
 int db_net_update(struct db *db, jv net)
 {
 	/* Only the fields NET has change; a description of "" clears it. */
-	int rc = net_exec(db, "UPDATE networks SET models = coalesce(:models, models),"
-	                      " lockout_seconds = coalesce(:lockout, lockout_seconds),"
-	                      " description = CASE WHEN :description IS NULL THEN description"
-	                      " WHEN :description = '' THEN NULL ELSE :description END,"
-	                      " updated_at = :now WHERE name = :name",
-	                  net);
+	int rc = net_write(db, "UPDATE networks SET models = coalesce(:models, models),"
+	                       " lockout_seconds = coalesce(:lockout_seconds, lockout_seconds),"
+	                       " description = CASE WHEN :description IS NULL THEN description"
+	                       " WHEN :description = '' THEN NULL ELSE :description END,"
+	                       " updated_at = :now WHERE name = :name",
+	                   net);
 	if (rc == 0)
 		return err_set("no network '%s'", json_str(net, "name", NULL));
 	return rc < 0 ? -1 : 0;
@@ -869,91 +913,6 @@ int db_commit(struct db *db)
 void db_rollback(struct db *db)
 {
 	exec(db, "ROLLBACK");
-}
-
-/* Binds the fields of OBJ (borrowed) to ST's named parameters :KEY; an
- * object or array value is bound as its JSON text. */
-static void bind_obj(sqlite3_stmt *st, jv obj)
-{
-	int n = sqlite3_bind_parameter_count(st);
-	for (int i = 1; i <= n; i++) {
-		const char *name = sqlite3_bind_parameter_name(st, i);
-		jv v = json_get(obj, name + 1);
-		switch (jv_get_kind(v)) {
-		case JV_KIND_STRING:
-			sqlite3_bind_text(st, i, jv_string_value(v), jv_string_length_bytes(jv_copy(v)),
-			                  SQLITE_TRANSIENT);
-			break;
-		case JV_KIND_NUMBER:
-			sqlite3_bind_int64(st, i, (sqlite3_int64)jv_number_value(v));
-			break;
-		case JV_KIND_OBJECT:
-		case JV_KIND_ARRAY: {
-			jv t = jv_dump_string(jv_copy(v), 0);
-			sqlite3_bind_text(st, i, jv_string_value(t), -1, SQLITE_TRANSIENT);
-			jv_free(t);
-			break;
-		}
-		default:
-			sqlite3_bind_null(st, i);
-		}
-		jv_free(v);
-	}
-}
-
-/* Runs SQL (a static string) with OBJ bound; -1 on error. */
-static int run_sql(struct db *db, const char *sql, jv obj, const char *what)
-{
-	sqlite3_stmt *st = cached(db, sql);
-	if (!st)
-		return fail(db, what);
-	bind_obj(st, obj);
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : fail(db, what);
-}
-
-/* The rows of SQL (OBJ bound) as objects; JSON text in the columns named
- * in JSONCOLS is parsed. An array, or jv_invalid() on error. */
-static jv rows(struct db *db, const char *sql, jv obj, const char *jsoncols)
-{
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK)
-		return fail(db, "query"), jv_invalid();
-	bind_obj(st, obj);
-	jv out = jv_array();
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		jv r = jv_object();
-		for (int i = 0; i < sqlite3_column_count(st); i++) {
-			const char *name = sqlite3_column_name(st, i);
-			jv v = column(st, i);
-			if (jv_get_kind(v) == JV_KIND_STRING && strstr(jsoncols, name)) {
-				jv parsed = jv_parse(jv_string_value(v));
-				jv_free(v);
-				v = parsed;
-			}
-			r = json_set(r, name, v);
-		}
-		out = jv_array_append(out, r);
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		jv_free(out);
-		return fail(db, "query"), jv_invalid();
-	}
-	return out;
-}
-
-/* The first row of rows(), jv_null() if none. */
-static jv row(struct db *db, const char *sql, jv obj, const char *jsoncols)
-{
-	jv all = rows(db, sql, obj, jsoncols);
-	if (!jv_is_valid(all))
-		return all;
-	jv r = jv_array_length(jv_copy(all)) ? jv_array_get(jv_copy(all), 0) : jv_null();
-	jv_free(all);
-	return r;
 }
 
 int db_run_put(struct db *db, jv run)
