@@ -2,10 +2,16 @@
  *
  * Reads records (or plain lines) on stdin, calls the model on each record's
  * input, and writes the record back with model, output, output_type, state,
- * error, duration_ms, started_at, usage and call_id added; every other
- * field passes through. Up to -j calls are in flight at once and records
- * still come out in input order. Each call is logged in the state file's
- * calls table (committed before output is flushed) unless --no-log.
+ * error, duration_ms, started_at, usage, cost and call_id added; every
+ * other field passes through. Up to -j calls are in flight at once and
+ * records still come out in input order. Each call is logged in the state
+ * file's calls table (committed before output is flushed) unless --no-log.
+ *
+ * What is asked of a chat model (system prompt, temperature, max tokens,
+ * schema, base URL, key variable) comes from the options, then the profile
+ * chosen with -p (profiles.json in the config directory), then the
+ * catalogue entry. --stream writes {"call_id","model","delta"} records as
+ * text arrives; --tool lets the model run programs.
  */
 #include <getopt.h>
 #include <stdarg.h>
@@ -29,11 +35,25 @@ static const char usage[] =
 	"usage: panic-invoke [-m MODEL] [OPTION]... [-- PROGRAM [ARG]...]\n"
 	"Call a model once per record of stdin; write each record with the result.\n"
 	"\n"
-	"  -m, --model ID       the model (default: each record's \"model\" field)\n"
+	"  -m, --model ID       the model (default: each record's \"model\" field);\n"
+	"                       PLATFORM:NAME names any model of openai, replicate\n"
+	"                       or gemini, as openai:gpt-4o-mini\n"
+	"  -p, --profile NAME   settings from profiles.json in the config directory\n"
 	"  -j, --jobs N         calls in flight at once (default 1); order is kept\n"
+	"      --system TEXT    system prompt\n"
+	"      --temperature T  sampling temperature (0 to 2)\n"
+	"      --max-tokens N   longest answer, in tokens\n"
+	"      --schema JSON    the answer must be JSON of this schema (@FILE reads it)\n"
+	"      --stream         write {\"delta\"} records as the text arrives\n"
+	"      --tool NAME=PROGRAM  a tool the model may call: PROGRAM gets the\n"
+	"                       arguments JSON on stdin, its stdout is the answer\n"
+	"      --tool-rounds N  tool-calling answers allowed per call (default 8)\n"
+	"      --base-url URL   the API's address (an OpenAI-compatible server)\n"
+	"      --key-env NAME   the variable (or keys file entry) holding the key\n"
+	"      --attempts N     HTTP attempts per request (default 4)\n"
 	"      --from FIELD     take the input from FIELD (default \"input\")\n"
 	"      --timeout SECS   fail a call after SECS seconds (exec: kill it)\n"
-	"      --types IN:OUT   types of an ad-hoc PROGRAM (default text:text)\n"
+	"      --types IN:OUT   types of an ad-hoc PROGRAM or a PLATFORM:NAME model\n"
 	"      --models FILE    user catalogue (default $PANIC_MODELS or\n"
 	"                       ~/.config/panic/models.json)\n"
 	"      --no-log         do not record calls in the state file\n"
@@ -50,14 +70,28 @@ static const char usage[] =
 	"With -- PROGRAM [ARG]..., PROGRAM is the model: the input on its stdin,\n"
 	"the output from its stdout, run by argv without a shell.\n"
 	"Exit: 0 ok, 1 some input rejected or some call failed, 2 usage,\n"
-	"3 configuration or state error.\n";
+	"3 configuration or state error.\n"
+	"Keys: OPENAI_API_KEY, REPLICATE_API_TOKEN, GEMINI_API_KEY, or the 0600 file\n"
+	"~/.config/panic/keys (NAME=VALUE lines).\n";
 
 enum { O_FROM = 256, O_TIMEOUT, O_TYPES, O_MODELS, O_NOLOG, O_MAXLINE, O_JSON,
-       O_TABLE };
+       O_TABLE, O_SYSTEM, O_TEMP, O_MAXTOK, O_SCHEMA, O_STREAM, O_TOOL, O_ROUNDS,
+       O_BASE, O_KEYENV, O_ATTEMPTS };
 
 static const struct option longopts[] = {
 	{ "model", required_argument, 0, 'm' },
+	{ "profile", required_argument, 0, 'p' },
 	{ "jobs", required_argument, 0, 'j' },
+	{ "system", required_argument, 0, O_SYSTEM },
+	{ "temperature", required_argument, 0, O_TEMP },
+	{ "max-tokens", required_argument, 0, O_MAXTOK },
+	{ "schema", required_argument, 0, O_SCHEMA },
+	{ "stream", no_argument, 0, O_STREAM },
+	{ "tool", required_argument, 0, O_TOOL },
+	{ "tool-rounds", required_argument, 0, O_ROUNDS },
+	{ "base-url", required_argument, 0, O_BASE },
+	{ "key-env", required_argument, 0, O_KEYENV },
+	{ "attempts", required_argument, 0, O_ATTEMPTS },
 	{ "from", required_argument, 0, O_FROM },
 	{ "timeout", required_argument, 0, O_TIMEOUT },
 	{ "types", required_argument, 0, O_TYPES },
@@ -92,7 +126,10 @@ static struct {
 	struct slot *q; /* ring of pending records, in input order */
 	int qcap, qhead, qlen;
 	int status;
-} g = { .from = "input" };
+	struct call_opts opts;
+	struct tool tools[16];
+	const char *toolprog[16];
+} g = { .from = "input", .opts = { .temperature = -1 } };
 
 static void list(int format)
 {
@@ -172,6 +209,7 @@ static void llm_event(const struct slot *s, const char *what)
 	if (strcmp(what, "start")) {
 		d = json_set(d, "duration_ms", jv_number((double)c->duration_ms));
 		d = json_set(d, "usage", jv_copy(c->usage));
+		d = json_set(d, "cost", call_cost(c));
 		if (jv_get_kind(c->error) != JV_KIND_NULL)
 			d = json_set(d, "error", jv_copy(c->error));
 	}
@@ -209,6 +247,7 @@ static void emit(struct slot *s)
 		{ "duration_ms", jv_number((double)c->duration_ms), NULL },
 		{ "started_at", none, time_rfc3339(c->started_at, started) },
 		{ "usage", jv_copy(c->usage), NULL },
+		{ "cost", call_cost(c), NULL },
 		{ "call_id", none, c->id },
 	};
 	json_write_with(stdout, s->rec, s->raw, s->rawlen, f, sizeof f / sizeof *f);
@@ -218,9 +257,13 @@ static void emit(struct slot *s)
 	if (!ok) {
 		g.status = PX_FAIL;
 		if (prog_verbose >= 0) {
-			jv m = json_get(c->error, "message");
-			pwarn("%s: %s", c->model->id, jv_string_value(m));
-			jv_free(m);
+			/* Platforms' messages may start with the model already. */
+			const char *m = json_str_or(c->error, "message", "failed");
+			size_t k = strlen(c->model->id);
+			if (!strncmp(m, c->model->id, k) && m[k] == ':')
+				pwarn("%s", m);
+			else
+				pwarn("%s: %s", c->model->id, m);
 		}
 	} else if (prog_verbose > 0) {
 		pwarn("%s: completed in %lld ms", c->model->id, (long long)c->duration_ms);
@@ -287,6 +330,7 @@ static void take(jv rec, const char *raw, size_t rawlen, long lineno)
 		memcpy(s->raw, raw, rawlen);
 	call_init(&s->call, m, input);
 	s->call.timeout_ms = g.timeout_ms;
+	s->call.opts = &g.opts;
 	engine_start(g.eng, &s->call);
 	llm_event(s, "start");
 }
@@ -345,16 +389,148 @@ static void run(struct nd_reader *r, int jobs)
 	flush();
 }
 
+/* --stream: a record for each piece of text as it arrives. */
+static void on_delta(struct call *c, const char *text, size_t n)
+{
+	fputs("{\"call_id\":", stdout);
+	json_put_string(stdout, c->id, strlen(c->id));
+	fputs(",\"model\":", stdout);
+	json_put_string(stdout, c->model->id, strlen(c->model->id));
+	fputs(",\"delta\":", stdout);
+	json_put_string(stdout, text, n);
+	fputs("}\n", stdout);
+}
+
+/* --schema JSON or @FILE: the schema object (kept for the whole run). */
+static jv schema(const char *arg)
+{
+	jv v = arg[0] == '@' ? jv_load_file(arg + 1, 0) : jv_parse(arg);
+	if (arg[0] == '@' && jv_get_kind(v) == JV_KIND_ARRAY && jv_array_length(jv_copy(v)) == 1)
+		v = jv_array_get(v, 0);
+	if (jv_get_kind(v) != JV_KIND_OBJECT) {
+		char why[300];
+		json_error_text(v, why, sizeof why);
+		pusage("--schema: expected a JSON object%s%s", jv_is_valid(v) ? "" : ": ",
+		       jv_is_valid(v) ? "" : why);
+	}
+	return v;
+}
+
+static double temperature(const char *what, const char *arg)
+{
+	char *end;
+	double t = strtod(arg, &end);
+	if (end == arg || *end || t < 0 || t > 2)
+		pusage("%s: expected a temperature from 0 to 2, got '%s'", what, arg);
+	return t;
+}
+
+/* Fills what the options left unset from the profile NAME of
+ * profiles.json; *MODEL too. */
+static jv profile_doc = { 0 };
+static void profile(const char *name, const char **model)
+{
+	const char *env = getenv("PANIC_PROFILES");
+	char *path = env && *env ? strdup(env) : path_config("profiles.json");
+	if (!path)
+		pdie(PX_CONFIG, "profiles: %s", err_msg());
+	jv all = jv_load_file(path, 0);
+	if (jv_get_kind(all) == JV_KIND_ARRAY && jv_array_length(jv_copy(all)) == 1)
+		all = jv_array_get(all, 0);
+	if (jv_get_kind(all) != JV_KIND_OBJECT) {
+		char why[300];
+		json_error_text(all, why, sizeof why);
+		pdie(PX_CONFIG, "%s: %s", path,
+		     jv_is_valid(all) ? "expected an object of profiles" : why);
+	}
+	jv p = json_get(all, name);
+	jv_free(all);
+	if (jv_get_kind(p) != JV_KIND_OBJECT)
+		pdie(PX_CONFIG, "%s: no profile '%s'", path, name);
+	free(path);
+	static const char *const strs[] = { "model", "system", "base_url", "key_env" };
+	const char **dst[] = { model, &g.opts.system, &g.opts.base_url, &g.opts.key_env };
+	for (int i = 0; i < 4; i++) {
+		jv v = json_get(p, strs[i]);
+		if (jv_is_valid(v) && jv_get_kind(v) != JV_KIND_STRING)
+			pdie(PX_CONFIG, "profile '%s': \"%s\" must be a string", name, strs[i]);
+		if (!*dst[i] && jv_is_valid(v))
+			*dst[i] = json_str(p, strs[i], NULL);
+		jv_free(v);
+	}
+	jv t = json_get(p, "temperature");
+	if (g.opts.temperature < 0 && jv_get_kind(t) == JV_KIND_NUMBER)
+		g.opts.temperature = jv_number_value(t);
+	jv_free(t);
+	jv mt = json_get(p, "max_tokens");
+	if (!g.opts.max_tokens && jv_get_kind(mt) == JV_KIND_NUMBER)
+		g.opts.max_tokens = (long)jv_number_value(mt);
+	jv_free(mt);
+	jv sc = json_get(p, "schema");
+	if (jv_get_kind(g.opts.schema) == JV_KIND_NULL && jv_get_kind(sc) == JV_KIND_OBJECT)
+		g.opts.schema = jv_copy(sc);
+	jv_free(sc);
+	profile_doc = p; /* the strings above point into it */
+}
+
+/* --tool NAME=PROGRAM, as an exec model taking the arguments JSON. */
+static void add_tool(int i, const char *name, const char *prog)
+{
+	jv e = jv_object();
+	char id[160];
+	snprintf(id, sizeof id, "tool:%s", name);
+	e = json_set(e, "id", jv_string(id));
+	e = json_set(e, "platform", jv_string("exec"));
+	e = json_set(e, "input", jv_string("text"));
+	e = json_set(e, "output", jv_string("text"));
+	e = json_set(e, "command", jv_array_append(jv_array(), jv_string(prog)));
+	struct model *m = catalogue_add(g.cat, e, "--tool");
+	if (!m)
+		pdie(PX_USAGE, "%s", err_msg());
+	g.tools[i].name = name;
+	g.tools[i].model = m;
+}
+
 int main(int argc, char **argv)
 {
 	prog_init("panic-invoke");
-	const char *model = NULL, *types = NULL, *models = NULL;
+	const char *model = NULL, *types = NULL, *models = NULL, *prof = NULL;
 	int jobs = 1, dolist = 0, format = isatty(1) ? 'T' : 'J', nolog = 0;
+	g.opts.schema = jv_null();
 	long maxline = ND_MAXLINE_DEFAULT;
 	int c;
-	while ((c = getopt_long(argc, argv, "+m:j:lqvh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+m:p:j:lqvh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'm': model = optarg; break;
+		case 'p': prof = optarg; break;
+		case O_SYSTEM: g.opts.system = optarg; break;
+		case O_TEMP: g.opts.temperature = temperature("--temperature", optarg); break;
+		case O_MAXTOK: g.opts.max_tokens = prog_atol("--max-tokens", optarg, 1, 1 << 24); break;
+		case O_SCHEMA:
+			jv_free(g.opts.schema);
+			g.opts.schema = schema(optarg);
+			break;
+		case O_STREAM: g.opts.stream = 1; break;
+		case O_TOOL: {
+			char *eq = strchr(optarg, '=');
+			if (!eq || eq == optarg || !eq[1])
+				pusage("--tool: expected NAME=PROGRAM, got '%s'", optarg);
+			if (g.opts.ntools == 16)
+				pusage("--tool: at most 16 tools");
+			*eq = 0;
+			for (const char *q = optarg; *q; q++)
+				if (!(*q == '_' || *q == '-' || (*q >= '0' && *q <= '9') ||
+				      ((*q | 32) >= 'a' && (*q | 32) <= 'z')))
+					pusage("--tool: a tool name is letters, digits, _ and -, got '%s'",
+					       optarg);
+			g.tools[g.opts.ntools].name = optarg;
+			g.toolprog[g.opts.ntools++] = eq + 1;
+			break;
+		}
+		case O_ROUNDS: g.opts.tool_rounds = (int)prog_atol("--tool-rounds", optarg, 1, 100); break;
+		case O_BASE: g.opts.base_url = optarg; break;
+		case O_KEYENV: g.opts.key_env = optarg; break;
+		case O_ATTEMPTS: g.opts.attempts = (int)prog_atol("--attempts", optarg, 1, 20); break;
 		case 'j': jobs = (int)prog_atol("-j", optarg, 1, 4096); break;
 		case O_FROM: g.from = optarg; break;
 		case O_TIMEOUT: {
@@ -381,21 +557,37 @@ int main(int argc, char **argv)
 		pusage("unexpected argument '%s' (a program goes after --)", argv[optind]);
 	if (optind < argc && model)
 		pusage("-m and a program after -- are two models: give one");
-	if (types && optind >= argc)
-		pusage("--types is for a program given after --");
+	if (types && optind >= argc && !(model && strchr(model, ':')))
+		pusage("--types is for a program given after -- or a PLATFORM:NAME model");
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 
 	if (catalogue_load(&g.cat, models) < 0)
 		pdie(PX_CONFIG, "%s", err_msg());
+	if (prof)
+		profile(prof, &model);
+	for (int i = 0; i < g.opts.ntools; i++)
+		add_tool(i, g.tools[i].name, g.toolprog[i]);
+	g.opts.tools = g.tools;
+	if (g.opts.stream)
+		g.opts.on_delta = on_delta;
 	if (dolist) {
 		list(prog_verbose < 0 ? 'q' : format);
 		catalogue_free(g.cat);
 		return prog_finish(PX_OK);
 	}
-	if (optind < argc)
+	if (optind < argc) {
 		g.model = adhoc(argv + optind, argc - optind, types);
-	else if (model && !(g.model = catalogue_find(g.cat, model)))
+	} else if (model && types) {
+		char in[16], out[16];
+		if (sscanf(types, "%15[a-z]:%15[a-z]", in, out) != 2 || mtype_parse(in) < 0 ||
+		    mtype_parse(out) < 0)
+			pusage("--types: expected IN:OUT, as text:image, got '%s'", types);
+		if (!(g.model = catalogue_platform_model(g.cat, model, mtype_parse(in),
+		                                         mtype_parse(out))))
+			pdie(PX_CONFIG, "%s", err_msg());
+	} else if (model && !(g.model = catalogue_find(g.cat, model))) {
 		pdie(PX_CONFIG, "unknown model '%s' (see panic-invoke --list)", model);
+	}
 
 	if (!nolog) {
 		g.db = prog_state(DB_CREATE);
@@ -417,5 +609,8 @@ int main(int argc, char **argv)
 	if (db_close(g.db) < 0)
 		pdie(PX_CONFIG, "call log: %s", err_msg());
 	catalogue_free(g.cat);
+	jv_free(g.opts.schema);
+	if (jv_get_kind(profile_doc) == JV_KIND_OBJECT)
+		jv_free(profile_doc);
 	return prog_finish(g.status);
 }

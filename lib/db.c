@@ -76,6 +76,8 @@ static const char *const migrations[] = {
 	"  started_at TEXT, finished_at TEXT,"
 	"  usage TEXT, metadata TEXT,"
 	"  PRIMARY KEY (run_id, seq)) WITHOUT ROWID;",
+	/* 3 -> 4: what a call cost, from the catalogue's prices */
+	"ALTER TABLE calls ADD COLUMN cost REAL;",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof *migrations))
 
@@ -88,6 +90,7 @@ struct row {
 	size_t off[NFIELDS];
 	int len[NFIELDS];
 	int64_t duration_ms, in_tokens, out_tokens; /* tokens -1: NULL */
+	double cost; /* < 0: NULL */
 };
 struct batch {
 	struct row *rows;
@@ -280,8 +283,8 @@ static void bind_int(sqlite3_stmt *st, int i, int64_t v)
 static const char insert_call_sql[] =
 	"INSERT INTO calls (id, model, platform, input_type, output_type, prompt, response,"
 	" state, error_kind, error_message, input_tokens, output_tokens, usage, duration_ms,"
-	" started_at, finished_at, network, run_id, step, agent)"
-	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+	" started_at, finished_at, network, run_id, step, agent, cost)"
+	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
 
 /* Inserts the rows of batch B with ST (on connection H); no transaction of
  * its own. Returns 0, or -1 with the reason in ERR. */
@@ -304,6 +307,10 @@ static int insert_rows(sqlite3 *h, sqlite3_stmt *st, struct batch *b, char *err,
 		bind_field(st, i++, b, r, F_RUN);
 		bind_field(st, i++, b, r, F_STEP);
 		bind_field(st, i++, b, r, F_AGENT);
+		if (r->cost < 0)
+			sqlite3_bind_null(st, i++);
+		else
+			sqlite3_bind_double(st, i++, r->cost);
 		int rc = sqlite3_step(st);
 		sqlite3_reset(st);
 		if (rc != SQLITE_DONE) {
@@ -528,6 +535,7 @@ static int pack_row(struct batch *b, const struct db_call *c)
 	r->duration_ms = c->duration_ms;
 	r->in_tokens = usage_int(c->usage, "input_tokens");
 	r->out_tokens = usage_int(c->usage, "output_tokens");
+	r->cost = c->cost;
 	jv_free(usage);
 	if (rc)
 		return -1;
@@ -686,7 +694,7 @@ int db_call_list(struct db *db, const struct db_call_filter *f,
 	static const char sql[] =
 		"SELECT * FROM (SELECT id AS n, id, started_at, model, platform,"
 		" input_type, output_type, state, prompt AS input, response AS output,"
-		" error_kind, error_message, usage, duration_ms, network, run_id, step,"
+		" error_kind, error_message, usage, cost, duration_ms, network, run_id, step,"
 		" agent FROM calls WHERE (?1 IS NULL OR model = ?1)"
 		" ORDER BY id DESC LIMIT ?2) ORDER BY n";
 	sqlite3_stmt *st;

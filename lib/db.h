@@ -46,6 +46,7 @@ struct db_call {
 	int prompt_len, response_len;
 	const char *state, *error_kind, *error_message;
 	jv usage; /* object or null; input_tokens/output_tokens are taken from it */
+	double cost; /* US dollars; < 0: unknown */
 	int64_t duration_ms;
 	const char *started_at, *finished_at;
 	const char *network, *run_id, *step, *agent;

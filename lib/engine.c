@@ -16,8 +16,11 @@
 #include "platform.h"
 #include "timeutil.h"
 
-extern const struct platform platform_dummy, platform_exec;
-static const struct platform *const platforms[] = { &platform_dummy, &platform_exec };
+extern const struct platform platform_dummy, platform_exec, platform_openai,
+	platform_replicate, platform_gemini;
+static const struct platform *const platforms[] = {
+	&platform_dummy, &platform_exec, &platform_openai, &platform_replicate, &platform_gemini,
+};
 
 const struct platform *platform_find(const char *name)
 {
@@ -162,10 +165,31 @@ static int grow_pfd(struct engine *e, int need)
 	return 0;
 }
 
+/* The shared pollers of the calls in flight, each once. */
+enum { MAX_SHARED = 4 };
+static int shared(struct engine *e, const struct platform **out)
+{
+	int n = 0;
+	for (int i = 0; i < e->n; i++) {
+		const struct platform *pf = e->v[i]->model->platform;
+		if (!pf->shared_fds)
+			continue;
+		int k;
+		for (k = 0; k < n && out[k]->shared_fds != pf->shared_fds; k++)
+			;
+		if (k == n && n < MAX_SHARED)
+			out[n++] = pf;
+	}
+	return n;
+}
+
 int engine_wait(struct engine *e, struct pollfd *extra, int nextra, int timeout_ms)
 {
 	enum { PER_CALL = 8 };
-	if (grow_pfd(e, e->n * PER_CALL + nextra) < 0)
+	const struct platform *sh[MAX_SHARED];
+	int nsh = shared(e, sh);
+	int room = nsh ? 2 * e->n + 64 : 0; /* sockets of the shared pollers */
+	if (grow_pfd(e, e->n * PER_CALL + nextra + nsh * room) < 0)
 		return err_errno("engine");
 	int64_t now = time_mono_ms(), deadline = -1;
 	int np = 0;
@@ -173,13 +197,15 @@ int engine_wait(struct engine *e, struct pollfd *extra, int nextra, int timeout_
 		e->pfd[np] = extra[i];
 		e->owner[np++] = -1;
 	}
-	int *first = calloc((size_t)e->n + 1, sizeof *first);
+	int *first = calloc((size_t)e->n + 2 + (size_t)nsh, sizeof *first);
 	if (!first)
 		return err_errno("engine");
+	int *shfirst = first + e->n + 1;
 	for (int i = 0; i < e->n; i++) {
 		int64_t d = -1;
 		first[i] = np;
-		int k = e->v[i]->model->platform->fds(e->v[i], e->pfd + np, PER_CALL, &d);
+		const struct platform *pf = e->v[i]->model->platform;
+		int k = pf->fds ? pf->fds(e->v[i], e->pfd + np, PER_CALL, &d) : 0;
 		for (int j = 0; j < k; j++)
 			e->owner[np + j] = i;
 		np += k;
@@ -187,6 +213,14 @@ int engine_wait(struct engine *e, struct pollfd *extra, int nextra, int timeout_
 			deadline = d;
 	}
 	first[e->n] = np;
+	for (int s = 0; s < nsh; s++) {
+		int64_t d = -1;
+		shfirst[s] = np;
+		np += sh[s]->shared_fds(e->pfd + np, room, &d);
+		if (d >= 0 && (deadline < 0 || d < deadline))
+			deadline = d;
+	}
+	shfirst[nsh] = np;
 	int wait = timeout_ms;
 	if (deadline >= 0) {
 		int64_t left = deadline > now ? deadline - now : 0;
@@ -200,11 +234,14 @@ int engine_wait(struct engine *e, struct pollfd *extra, int nextra, int timeout_
 	for (int i = 0; i < nextra; i++)
 		extra[i].revents = e->pfd[i].revents;
 	now = time_mono_ms();
+	for (int s = 0; s < nsh; s++)
+		sh[s]->shared_step(e->pfd + shfirst[s], shfirst[s + 1] - shfirst[s], now);
 	int finished = 0;
 	/* Step every call; iterate backwards so drop() keeps indexes valid. */
 	for (int i = e->n - 1; i >= 0; i--) {
 		struct call *c = e->v[i];
-		c->model->platform->step(c, e->pfd + first[i], first[i + 1] - first[i], now);
+		if (!c->done && c->model->platform->step)
+			c->model->platform->step(c, e->pfd + first[i], first[i + 1] - first[i], now);
 		if (c->done) {
 			drop(e, i);
 			finished++;

@@ -55,6 +55,12 @@ const char *json_str(jv obj, const char *name, int *len)
 	return s;
 }
 
+const char *json_str_or(jv obj, const char *key, const char *def)
+{
+	const char *s = json_str(obj, key, NULL);
+	return s ? s : def;
+}
+
 jv json_set(jv obj, const char *name, jv val)
 {
 	return jv_object_set(obj, key(name), val);

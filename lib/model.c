@@ -44,12 +44,47 @@ static void model_free(struct model *m)
 	free(m);
 }
 
-struct model *catalogue_find(struct catalogue *c, const char *id)
+static struct model *lookup(struct catalogue *c, const char *id)
 {
 	for (size_t i = 0; i < c->n; i++)
 		if (!strcmp(c->v[i]->id, id))
 			return c->v[i];
 	return NULL;
+}
+
+struct model *catalogue_platform_model(struct catalogue *c, const char *id, int in, int out)
+{
+	const char *colon = strchr(id, ':');
+	char pf[32];
+	if (!colon || colon == id || (size_t)(colon - id) >= sizeof pf || !colon[1]) {
+		err_set("'%s' is not PLATFORM:NAME", id);
+		return NULL;
+	}
+	snprintf(pf, sizeof pf, "%.*s", (int)(colon - id), id);
+	const struct platform *p = platform_find(pf);
+	if (!p || !p->shared_fds) {
+		err_set("'%s': no platform '%s' serves models by name (openai, replicate, gemini)",
+		        id, pf);
+		return NULL;
+	}
+	if (in < 0)
+		in = MT_TEXT;
+	if (out < 0) /* Replicate's models are mostly image makers */
+		out = !strcmp(pf, "replicate") ? MT_IMAGE : MT_TEXT;
+	jv e = jv_object();
+	e = json_set(e, "id", jv_string(id));
+	e = json_set(e, "platform", jv_string(pf));
+	e = json_set(e, "input", jv_string(mtype_name(in)));
+	e = json_set(e, "output", jv_string(mtype_name(out)));
+	return catalogue_add(c, e, "model name");
+}
+
+struct model *catalogue_find(struct catalogue *c, const char *id)
+{
+	struct model *m = lookup(c, id);
+	if (!m && strchr(id, ':'))
+		m = catalogue_platform_model(c, id, -1, -1);
+	return m;
 }
 
 size_t catalogue_count(const struct catalogue *c)

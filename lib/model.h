@@ -38,7 +38,14 @@ struct catalogue;
  * replaces $PANIC_MODELS and must exist. */
 int catalogue_load(struct catalogue **out, const char *user_file);
 void catalogue_free(struct catalogue *c);
+/* The model ID, or NULL. An ID PLATFORM:NAME that is not in the catalogue
+ * names model NAME of an HTTP platform (openai:gpt-4o-mini): it is added,
+ * text -> text (replicate: text -> image). */
 struct model *catalogue_find(struct catalogue *c, const char *id);
+/* Adds the model PLATFORM:NAME (ID) taking IN and giving OUT (enum mtype;
+ * -1 for the default), replacing any entry of that id; NULL with
+ * err_msg() if ID is not PLATFORM:NAME of an HTTP platform. */
+struct model *catalogue_platform_model(struct catalogue *c, const char *id, int in, int out);
 size_t catalogue_count(const struct catalogue *c);
 struct model *catalogue_at(struct catalogue *c, size_t i);
 /* Checks ENTRY (consumed) and adds it, replacing an entry of the same id.

@@ -15,7 +15,9 @@
  *
  * Error kinds: timeout, exit (a program failed), spawn (a program could not
  * be started), bad_response (output unusable), injected (dummy failure),
- * canceled.
+ * canceled; over HTTP also rate_limited, http_4xx, http_5xx, connection
+ * (refused, reset or cut off), refused (the model declined: a safety
+ * filter) and no_key.
  *
  * jv ownership: call_init() consumes INPUT; the call owns input, output,
  * error and usage until call_clear().
@@ -25,16 +27,41 @@
 
 #include <jv.h>
 #include <poll.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "id.h"
 
 struct model;
+struct call;
+
+/* A tool the model may call: a model of the exec platform. */
+struct tool {
+	const char *name;
+	struct model *model;
+};
+
+/* What the caller asks of a call beyond its input; every field optional. */
+struct call_opts {
+	const char *system;   /* system prompt */
+	double temperature;   /* < 0: the model's default */
+	long max_tokens;      /* 0: the model's default */
+	jv schema;            /* borrowed JSON schema for the output, or null */
+	int stream;           /* deliver text to on_delta as it arrives */
+	void (*on_delta)(struct call *c, const char *text, size_t n);
+	const struct tool *tools;
+	int ntools;
+	int tool_rounds;      /* model answers with tool calls allowed; 0: 8 */
+	const char *base_url; /* override the catalogue's */
+	const char *key_env;  /* the variable holding the key */
+	int attempts;         /* HTTP attempts; 0: the default */
+};
 
 struct call {
 	struct model *model;
 	jv input;   /* string */
 	int timeout_ms; /* 0: the model's or the platform's default */
+	const struct call_opts *opts; /* borrowed, or NULL */
 	/* Set when the call finishes: */
 	int done;
 	jv output;  /* string, or null if it failed */
@@ -64,9 +91,17 @@ struct platform {
 	void (*cancel)(struct call *c);
 	/* Releases what the platform keeps in m->priv (optional). */
 	void (*model_free)(struct model *m);
+	/* Optional: what every call of the platform shares (HTTP's sockets),
+	 * polled once per wait however many calls are in flight. fds and
+	 * step above may then be NULL. */
+	int (*shared_fds)(struct pollfd *p, int max, int64_t *deadline);
+	void (*shared_step)(struct pollfd *p, int n, int64_t now);
 };
 
 const struct platform *platform_find(const char *name);
+/* The cost in US dollars of the finished call C from the price in its
+ * model's entry and its usage; jv_null() if either is missing. */
+jv call_cost(const struct call *c);
 
 void call_init(struct call *c, struct model *m, jv input);
 void call_clear(struct call *c);

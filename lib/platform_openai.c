@@ -1,0 +1,637 @@
+/* platform_openai: OpenAI's API and every server that speaks it (llama.cpp,
+ * vLLM, Ollama) (DESIGN.md §5).
+ *
+ * By the model's types: text or image -> text is a chat completion
+ * (POST /chat/completions; an image input goes in as an image_url part
+ * with the entry's "prompt"), text -> image is POST /images/generations
+ * (the answer's url, or its b64_json as a data: URL), text -> audio is
+ * POST /audio/speech (a data: URL of the mp3). Key: OPENAI_API_KEY; base
+ * URL: OPENAI_BASE_URL, as the official SDKs read them.
+ *
+ * A chat takes the call's options: system prompt, temperature, max
+ * tokens, a JSON schema (response_format json_schema; the answer must then
+ * parse as JSON), streaming (SSE: data lines, comments, CRLF, [DONE], an
+ * error event, the usage chunk of stream_options.include_usage) and tools:
+ * when the model answers with tool_calls, each tool runs as an exec model
+ * (the arguments JSON on its stdin, its stdout the tool's answer), the
+ * answers go back, and the model is asked again, up to tool_rounds times.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "json.h"
+#include "model.h"
+#include "remote.h"
+#include "timeutil.h"
+
+#define OPENAI_BASE "https://api.openai.com/v1"
+#define TOOL_ROUNDS 8
+
+struct oai {
+	struct http_req req;
+	int busy;      /* req in flight */
+	jv messages;   /* the conversation, for tool rounds */
+	int rounds;
+	long in_tokens, out_tokens;
+	int has_usage;
+	/* streaming */
+	char *line;
+	size_t linelen, linecap;
+	jv data;       /* the event's data lines so far, or invalid */
+	jv text;       /* content so far */
+	jv tool_calls; /* assembled from deltas */
+	int done_seen;
+	/* tools */
+	struct call sub;
+	int sub_busy;
+	jv pending;    /* the tool calls of this round */
+	int next;
+};
+
+static int check(jv entry)
+{
+	if (remote_check(entry) < 0)
+		return -1;
+	const char *in = json_str_or(entry, "input", ""), *out = json_str_or(entry, "output", "");
+	if (!strcmp(in, "audio"))
+		return err_set("openai: audio input is not supported (try gemini)");
+	if (strcmp(in, "text") && strcmp(out, "text"))
+		return err_set("openai: %s -> %s is not supported", in, out);
+	return 0;
+}
+
+static void release(struct call *c)
+{
+	struct oai *o = c->priv;
+	if (!o)
+		return;
+	if (o->busy)
+		http_cancel(&o->req);
+	else
+		http_free(&o->req);
+	if (o->sub_busy) {
+		o->sub.model->platform->cancel(&o->sub);
+		call_clear(&o->sub);
+	}
+	jv_free(o->messages);
+	jv_free(o->data);
+	jv_free(o->text);
+	jv_free(o->tool_calls);
+	jv_free(o->pending);
+	free(o->line);
+	free(o);
+	c->priv = NULL;
+}
+
+static void fail(struct call *c, const char *kind, const char *fmt, const char *arg)
+{
+	call_fail(c, kind, fmt, c->model->id, arg);
+	release(c);
+}
+
+static void succeed(struct call *c, jv output)
+{
+	struct oai *o = c->priv;
+	if (o->has_usage) {
+		jv_free(c->usage);
+		c->usage = remote_usage(jv_number((double)o->in_tokens),
+		                        jv_number((double)o->out_tokens));
+	}
+	call_done(c, output);
+	release(c);
+}
+
+static void add_usage(struct oai *o, jv u)
+{
+	if (jv_get_kind(u) != JV_KIND_OBJECT) {
+		jv_free(u);
+		return;
+	}
+	/* chat: prompt_tokens/completion_tokens; images: input/output_tokens */
+	static const char *const in[] = { "prompt_tokens", "input_tokens" },
+	                         *const out[] = { "completion_tokens", "output_tokens" };
+	for (int i = 0; i < 2; i++) {
+		jv a = json_get(u, in[i]), b = json_get(u, out[i]);
+		if (jv_get_kind(a) == JV_KIND_NUMBER || jv_get_kind(b) == JV_KIND_NUMBER) {
+			o->has_usage = 1;
+			o->in_tokens += jv_get_kind(a) == JV_KIND_NUMBER ? (long)jv_number_value(a) : 0;
+			o->out_tokens += jv_get_kind(b) == JV_KIND_NUMBER ? (long)jv_number_value(b) : 0;
+		}
+		jv_free(a);
+		jv_free(b);
+	}
+	jv_free(u);
+}
+
+static void chat_done(struct http_req *r);
+static int on_sse(struct http_req *r, const char *p, size_t n);
+
+static void send_chat(struct call *c)
+{
+	struct oai *o = c->priv;
+	const struct call_opts *op = c->opts;
+	jv b = jv_object();
+	b = json_set(b, "model", jv_string(remote_name(c)));
+	b = json_set(b, "messages", jv_copy(o->messages));
+	if (op && op->temperature >= 0)
+		b = json_set(b, "temperature", jv_number(op->temperature));
+	if (op && op->max_tokens > 0)
+		b = json_set(b, "max_tokens", jv_number((double)op->max_tokens));
+	if (op && jv_get_kind(op->schema) == JV_KIND_OBJECT) {
+		jv js = json_set(json_set(jv_object(), "name", jv_string("output")), "schema",
+		                 jv_copy(op->schema));
+		js = json_set(js, "strict", jv_true());
+		b = json_set(b, "response_format",
+		             json_set(json_set(jv_object(), "type", jv_string("json_schema")),
+		                      "json_schema", js));
+	}
+	if (op && op->ntools > 0) {
+		jv tools = jv_array();
+		for (int i = 0; i < op->ntools; i++) {
+			jv f = jv_object();
+			f = json_set(f, "name", jv_string(op->tools[i].name));
+			f = json_set(f, "description",
+			             jv_string_fmt("Runs the tool %s on the arguments", op->tools[i].name));
+			f = json_set(f, "parameters",
+			             json_set(jv_object(), "type", jv_string("object")));
+			tools = jv_array_append(tools, json_set(json_set(jv_object(), "type",
+			                                                 jv_string("function")),
+			                                        "function", f));
+		}
+		b = json_set(b, "tools", tools);
+	}
+	int stream = op && op->stream;
+	if (stream) {
+		b = json_set(b, "stream", jv_true());
+		b = json_set(b, "stream_options", json_set(jv_object(), "include_usage", jv_true()));
+	}
+	jv_free(o->text);
+	jv_free(o->tool_calls);
+	jv_free(o->data);
+	o->text = jv_string("");
+	o->tool_calls = jv_array();
+	o->data = jv_invalid();
+	o->linelen = 0;
+	o->done_seen = 0;
+	if (remote_request(c, &o->req, "OPENAI_BASE_URL", OPENAI_BASE, "/chat/completions",
+	                   "OPENAI_API_KEY", NULL, b) < 0) {
+		release(c);
+		return;
+	}
+	o->req.on_data = stream ? on_sse : NULL;
+	o->req.on_done = chat_done;
+	o->req.user = c;
+	o->busy = 1;
+	http_start(&o->req);
+}
+
+/* Merges one streamed tool-call delta D (borrowed) into o->tool_calls. */
+static void merge_tool_delta(struct oai *o, jv d)
+{
+	jv ix = json_get(d, "index");
+	int i = jv_get_kind(ix) == JV_KIND_NUMBER ? (int)jv_number_value(ix) : 0;
+	jv_free(ix);
+	if (i < 0 || i > 128)
+		return;
+	while (jv_array_length(jv_copy(o->tool_calls)) <= i)
+		o->tool_calls = jv_array_append(
+			o->tool_calls,
+			json_set(json_set(jv_object(), "type", jv_string("function")), "function",
+			         json_set(json_set(jv_object(), "name", jv_string("")), "arguments",
+			                  jv_string(""))));
+	jv tc = jv_array_get(jv_copy(o->tool_calls), i);
+	jv id = json_get(d, "id");
+	if (jv_get_kind(id) == JV_KIND_STRING)
+		tc = json_set(tc, "id", id);
+	else
+		jv_free(id);
+	jv f = json_get(d, "function"), tf = json_get(tc, "function");
+	static const char *const parts[] = { "name", "arguments" };
+	for (int k = 0; k < 2; k++) {
+		jv piece = json_get(f, parts[k]);
+		if (jv_get_kind(piece) == JV_KIND_STRING)
+			tf = json_set(tf, parts[k],
+			              jv_string_concat(json_get(tf, parts[k]), piece));
+		else
+			jv_free(piece);
+	}
+	jv_free(f);
+	tc = json_set(tc, "function", tf);
+	o->tool_calls = jv_array_set(o->tool_calls, i, tc);
+}
+
+/* One SSE event's data. Returns -1 (with r->kind set) to stop. */
+static int on_event(struct call *c, const char *data, size_t n)
+{
+	struct oai *o = c->priv;
+	struct http_req *r = &o->req;
+	if (n == 6 && !memcmp(data, "[DONE]", 6)) {
+		o->done_seen = 1;
+		return 0;
+	}
+	jv ev = jv_parse_sized(data, (int)n);
+	if (jv_get_kind(ev) != JV_KIND_OBJECT) {
+		jv_free(ev);
+		r->kind = "bad_response";
+		snprintf(r->msg, sizeof r->msg, "malformed stream chunk: %.60s", data);
+		return -1;
+	}
+	jv err = json_get(ev, "error");
+	if (jv_is_valid(err) && jv_get_kind(err) != JV_KIND_NULL) {
+		jv m = jv_get_kind(err) == JV_KIND_OBJECT ? json_get(err, "message") : jv_copy(err);
+		r->kind = "http_5xx";
+		snprintf(r->msg, sizeof r->msg, "error in the stream: %s",
+		         jv_get_kind(m) == JV_KIND_STRING ? jv_string_value(m) : "(no message)");
+		jv_free(m);
+		jv_free(err);
+		jv_free(ev);
+		return -1;
+	}
+	jv_free(err);
+	add_usage(o, json_get(ev, "usage"));
+	jv ch = json_get(ev, "choices");
+	jv c0 = jv_get_kind(ch) == JV_KIND_ARRAY && jv_array_length(jv_copy(ch)) > 0
+	        ? jv_array_get(jv_copy(ch), 0) : jv_null();
+	jv d = json_get(c0, "delta");
+	jv content = json_get(d, "content");
+	if (jv_get_kind(content) == JV_KIND_STRING && jv_string_length_bytes(jv_copy(content))) {
+		const struct call_opts *op = c->opts;
+		if (op && op->on_delta)
+			op->on_delta(c, jv_string_value(content),
+			              (size_t)jv_string_length_bytes(jv_copy(content)));
+		o->text = jv_string_concat(o->text, content);
+	} else {
+		jv_free(content);
+	}
+	jv tcs = json_get(d, "tool_calls");
+	for (int i = 0; jv_get_kind(tcs) == JV_KIND_ARRAY && i < jv_array_length(jv_copy(tcs)); i++) {
+		jv t = jv_array_get(jv_copy(tcs), i);
+		merge_tool_delta(o, t);
+		jv_free(t);
+	}
+	jv_free(tcs);
+	jv_free(d);
+	jv_free(c0);
+	jv_free(ch);
+	jv_free(ev);
+	return 0;
+}
+
+/* One line of the stream, without its end. */
+static int on_line(struct call *c, char *l, size_t n)
+{
+	struct oai *o = c->priv;
+	if (n && l[n - 1] == '\r')
+		n--;
+	if (!n) { /* end of an event */
+		if (!jv_is_valid(o->data))
+			return 0;
+		jv d = o->data;
+		o->data = jv_invalid();
+		int rc = on_event(c, jv_string_value(d), (size_t)jv_string_length_bytes(jv_copy(d)));
+		jv_free(d);
+		return rc;
+	}
+	if (l[0] == ':' || n < 5 || memcmp(l, "data:", 5))
+		return 0; /* a comment, or event:, id:, retry: */
+	size_t k = 5 + (n > 5 && l[5] == ' ');
+	jv piece = jv_string_sized(l + k, (int)(n - k));
+	o->data = jv_is_valid(o->data)
+	          ? jv_string_concat(jv_string_append_str(o->data, "\n"), piece) : piece;
+	return 0;
+}
+
+static int on_sse(struct http_req *r, const char *p, size_t n)
+{
+	struct call *c = r->user;
+	struct oai *o = c->priv;
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] != '\n') {
+			if (o->linelen == o->linecap) {
+				size_t cap = o->linecap ? o->linecap * 2 : 1024;
+				char *b = realloc(o->line, cap);
+				if (!b)
+					return -1;
+				o->line = b;
+				o->linecap = cap;
+			}
+			o->line[o->linelen++] = p[i];
+			continue;
+		}
+		int rc = on_line(c, o->line, o->linelen);
+		o->linelen = 0;
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static void run_tools(struct call *c);
+
+/* The model's MESSAGE (consumed): an answer, or tool calls to run. */
+static void answer(struct call *c, jv msg)
+{
+	struct oai *o = c->priv;
+	const struct call_opts *op = c->opts;
+	jv tcs = json_get(msg, "tool_calls");
+	if (jv_get_kind(tcs) == JV_KIND_ARRAY && jv_array_length(jv_copy(tcs)) > 0 && op &&
+	    op->ntools > 0) {
+		int limit = op->tool_rounds > 0 ? op->tool_rounds : TOOL_ROUNDS;
+		if (++o->rounds > limit) {
+			jv_free(tcs);
+			jv_free(msg);
+			char n[16];
+			snprintf(n, sizeof n, "%d", limit);
+			fail(c, "bad_response", "%s: still calling tools after %s rounds", n);
+			return;
+		}
+		jv m = json_set(json_set(jv_object(), "role", jv_string("assistant")),
+		                "tool_calls", jv_copy(tcs));
+		o->messages = jv_array_append(o->messages, m);
+		jv_free(o->pending);
+		o->pending = tcs;
+		o->next = 0;
+		jv_free(msg);
+		run_tools(c);
+		return;
+	}
+	jv_free(tcs);
+	jv content = json_get(msg, "content");
+	jv_free(msg);
+	if (jv_get_kind(content) != JV_KIND_STRING) {
+		jv_free(content);
+		fail(c, "bad_response", "%s: the answer has no content%s", "");
+		return;
+	}
+	if (op && jv_get_kind(op->schema) == JV_KIND_OBJECT) {
+		jv v = jv_parse(jv_string_value(content));
+		int ok = jv_is_valid(v);
+		jv_free(v);
+		if (!ok) {
+			jv_free(content);
+			fail(c, "bad_response", "%s: the answer is not the JSON asked for%s", "");
+			return;
+		}
+	}
+	succeed(c, content);
+}
+
+static void chat_done(struct http_req *r)
+{
+	struct call *c = r->user;
+	struct oai *o = c->priv;
+	o->busy = 0;
+	if (r->kind) {
+		remote_fail(c, r);
+		release(c);
+		return;
+	}
+	if (o->req.on_data) {
+		if (o->linelen)
+			on_line(c, o->line, o->linelen);
+		if (jv_is_valid(o->data))
+			on_line(c, "", 0);
+		if (r->kind) {
+			remote_fail(c, r);
+			release(c);
+			return;
+		}
+		if (!o->done_seen) {
+			fail(c, "bad_response", "%s: the stream ended before [DONE]%s", "");
+			return;
+		}
+		jv m = json_set(jv_object(), "content", jv_copy(o->text));
+		if (jv_array_length(jv_copy(o->tool_calls)) > 0)
+			m = json_set(m, "tool_calls", jv_copy(o->tool_calls));
+		http_free(r);
+		answer(c, m);
+		return;
+	}
+	jv v = remote_parse(c, r);
+	http_free(r);
+	if (!jv_is_valid(v)) {
+		release(c);
+		return;
+	}
+	add_usage(o, json_get(v, "usage"));
+	jv ch = json_get(v, "choices");
+	jv c0 = jv_get_kind(ch) == JV_KIND_ARRAY && jv_array_length(jv_copy(ch)) > 0
+	        ? jv_array_get(jv_copy(ch), 0) : jv_null();
+	jv msg = json_get(c0, "message");
+	jv_free(c0);
+	jv_free(ch);
+	jv_free(v);
+	if (jv_get_kind(msg) != JV_KIND_OBJECT) {
+		jv_free(msg);
+		fail(c, "bad_response", "%s: no choices[0].message in the answer%s", "");
+		return;
+	}
+	answer(c, msg);
+}
+
+/* The tool named NAME, or NULL. */
+static const struct tool *find_tool(const struct call *c, const char *name)
+{
+	for (int i = 0; c->opts && i < c->opts->ntools; i++)
+		if (!strcmp(c->opts->tools[i].name, name))
+			return &c->opts->tools[i];
+	return NULL;
+}
+
+/* Adds the answer of tool call I to the conversation. */
+static void tool_answer(struct call *c, jv content)
+{
+	struct oai *o = c->priv;
+	jv tc = jv_array_get(jv_copy(o->pending), o->next);
+	jv m = json_set(json_set(jv_object(), "role", jv_string("tool")), "tool_call_id",
+	                json_get(tc, "id"));
+	o->messages = jv_array_append(o->messages, json_set(m, "content", content));
+	jv_free(tc);
+	o->next++;
+}
+
+static void sub_finished(struct call *c)
+{
+	struct oai *o = c->priv;
+	o->sub_busy = 0;
+	jv out = jv_get_kind(o->sub.output) == JV_KIND_STRING
+	         ? jv_copy(o->sub.output)
+	         : jv_string_fmt("error: %s", json_str_or(o->sub.error, "message", "failed"));
+	call_clear(&o->sub);
+	tool_answer(c, out);
+}
+
+/* Runs the pending tool calls one after another, then asks again. */
+static void run_tools(struct call *c)
+{
+	struct oai *o = c->priv;
+	while (o->next < jv_array_length(jv_copy(o->pending))) {
+		jv tc = jv_array_get(jv_copy(o->pending), o->next);
+		jv f = json_get(tc, "function");
+		const char *name = json_str_or(f, "name", "");
+		const struct tool *t = find_tool(c, name);
+		if (!t) {
+			jv msg = jv_string_fmt("error: there is no tool named '%s'", name);
+			jv_free(f);
+			jv_free(tc);
+			tool_answer(c, msg);
+			continue;
+		}
+		jv args = json_get(f, "arguments");
+		if (jv_get_kind(args) != JV_KIND_STRING) {
+			jv_free(args);
+			args = jv_string("{}");
+		}
+		jv_free(f);
+		jv_free(tc);
+		call_init(&o->sub, t->model, args);
+		o->sub.t0 = time_mono_ms();
+		o->sub.started_at = time_now_ms();
+		o->sub_busy = 1;
+		t->model->platform->start(&o->sub);
+		if (!o->sub.done)
+			return; /* fds() and step() drive it */
+		sub_finished(c);
+	}
+	send_chat(c);
+}
+
+static int fds(struct call *c, struct pollfd *p, int max, int64_t *deadline)
+{
+	struct oai *o = c->priv;
+	if (!o->sub_busy)
+		return 0;
+	return o->sub.model->platform->fds(&o->sub, p, max, deadline);
+}
+
+static void step(struct call *c, struct pollfd *p, int n, int64_t now)
+{
+	struct oai *o = c->priv;
+	if (!o || !o->sub_busy)
+		return;
+	o->sub.model->platform->step(&o->sub, p, n, now);
+	if (o->sub.done) {
+		sub_finished(c);
+		run_tools(c);
+	}
+}
+
+/* images and speech: one request, one answer */
+static void media_done(struct http_req *r)
+{
+	struct call *c = r->user;
+	struct oai *o = c->priv;
+	o->busy = 0;
+	if (r->kind) {
+		remote_fail(c, r);
+		release(c);
+		return;
+	}
+	if (c->model->output == MT_AUDIO) {
+		char *b = remote_base64(r->resp ? r->resp : "", r->resplen);
+		if (!b) {
+			fail(c, "canceled", "%s: out of memory%s", "");
+			return;
+		}
+		jv url = jv_string_fmt("data:%s;base64,%s", *r->ctype ? r->ctype : "audio/mpeg", b);
+		free(b);
+		succeed(c, url);
+		return;
+	}
+	jv v = remote_parse(c, r);
+	if (!jv_is_valid(v)) {
+		release(c);
+		return;
+	}
+	add_usage(o, json_get(v, "usage"));
+	jv d = json_get(v, "data");
+	jv first = jv_get_kind(d) == JV_KIND_ARRAY && jv_array_length(jv_copy(d)) > 0
+	           ? jv_array_get(jv_copy(d), 0) : jv_null();
+	jv url = json_get(first, "url"), b64 = json_get(first, "b64_json");
+	jv_free(d);
+	jv_free(first);
+	jv_free(v);
+	if (jv_get_kind(url) == JV_KIND_STRING) {
+		jv_free(b64);
+		succeed(c, url);
+	} else if (jv_get_kind(b64) == JV_KIND_STRING) {
+		jv_free(url);
+		succeed(c, jv_string_fmt("data:image/png;base64,%s", jv_string_value(b64)));
+		jv_free(b64);
+	} else {
+		jv_free(url);
+		jv_free(b64);
+		fail(c, "bad_response", "%s: no data[0].url or b64_json in the answer%s", "");
+	}
+}
+
+static void start(struct call *c)
+{
+	struct oai *o = calloc(1, sizeof *o);
+	if (!o) {
+		call_fail(c, "canceled", "out of memory");
+		return;
+	}
+	c->priv = o;
+	o->messages = jv_array();
+	o->data = o->text = o->tool_calls = o->pending = jv_invalid();
+	const struct model *m = c->model;
+	if (m->output != MT_TEXT) {
+		jv b = jv_object();
+		b = json_set(b, "model", jv_string(remote_name(c)));
+		const char *path = "/images/generations";
+		if (m->output == MT_AUDIO) {
+			path = "/audio/speech";
+			b = json_set(b, "input", jv_copy(c->input));
+			b = json_set(b, "voice", jv_string(remote_str(c, "voice", "alloy")));
+		} else {
+			b = json_set(b, "prompt", jv_copy(c->input));
+			b = json_set(b, "n", jv_number(1));
+			const char *size = remote_str(c, "size", NULL);
+			if (size)
+				b = json_set(b, "size", jv_string(size));
+		}
+		if (remote_request(c, &o->req, "OPENAI_BASE_URL", OPENAI_BASE, path,
+		                   "OPENAI_API_KEY", NULL, b) < 0) {
+			release(c);
+			return;
+		}
+		o->req.on_done = media_done;
+		o->req.user = c;
+		o->busy = 1;
+		http_start(&o->req);
+		return;
+	}
+	const struct call_opts *op = c->opts;
+	const char *sys = op && op->system ? op->system : remote_str(c, "system", NULL);
+	if (sys)
+		o->messages = jv_array_append(o->messages,
+		                              json_set(json_set(jv_object(), "role", jv_string("system")),
+		                                       "content", jv_string(sys)));
+	jv content = jv_copy(c->input);
+	if (m->input == MT_IMAGE) {
+		jv text = json_set(json_set(jv_object(), "type", jv_string("text")), "text",
+		                   jv_string(remote_str(c, "prompt", "Describe this image.")));
+		jv img = json_set(json_set(jv_object(), "type", jv_string("image_url")), "image_url",
+		                  json_set(jv_object(), "url", content));
+		content = jv_array_append(jv_array_append(jv_array(), text), img);
+	}
+	o->messages = jv_array_append(o->messages,
+	                              json_set(json_set(jv_object(), "role", jv_string("user")),
+	                                       "content", content));
+	send_chat(c);
+}
+
+const struct platform platform_openai = {
+	.name = "openai",
+	.check = check,
+	.start = start,
+	.fds = fds,
+	.step = step,
+	.cancel = release,
+	.model_free = remote_model_free,
+	.shared_fds = http_fds,
+	.shared_step = http_step,
+};

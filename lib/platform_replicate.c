@@ -1,0 +1,297 @@
+/* platform_replicate: Replicate's predictions (DESIGN.md §5).
+ *
+ * POST /models/OWNER/NAME/predictions (or /predictions with the entry's
+ * "version") with "Prefer: wait", then, while the prediction is starting
+ * or processing, GET its urls.get every "poll_ms" (default 500) until it
+ * has succeeded, failed or been canceled, or the call's time is up
+ * ("timeout_ms" for each request; "deadline_ms", default 10 min, for the
+ * whole prediction).
+ *
+ * The prediction's input is the entry's "params" object with the call's
+ * input under "input_key" (default prompt, image or audio by the input
+ * type), or what the jq program "request_jq" makes of the input. The
+ * output is what "output_jq" makes of the prediction's output, or by
+ * default: a string as it is; a list of strings joined (text) or its
+ * first (image, audio). A prediction that fails as NSFW is tried once
+ * more with the entry's "safe_prompt", as PANIC! does; failing again, the
+ * call fails with kind refused. Key: REPLICATE_API_TOKEN.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "err.h"
+#include "json.h"
+#include "model.h"
+#include "remote.h"
+#include "timeutil.h"
+
+#define REPLICATE_BASE "https://api.replicate.com/v1"
+#define POLL_MS 500
+#define DEADLINE_MS (10 * 60 * 1000)
+#define SAFE_PROMPT "a calm landscape in soft morning light"
+
+struct rep {
+	struct http_req req;
+	int busy;
+	int safe_tried;
+	int64_t poll_at; /* monotonic ms; 0: not waiting to poll */
+	char *get_url;
+};
+
+static int check(jv entry)
+{
+	if (remote_check(entry) < 0)
+		return -1;
+	jv p = json_get(entry, "params");
+	int ok = !jv_is_valid(p) || jv_get_kind(p) == JV_KIND_OBJECT;
+	jv_free(p);
+	return ok ? 0 : err_set("\"params\" must be an object");
+}
+
+static void release(struct call *c)
+{
+	struct rep *r = c->priv;
+	if (!r)
+		return;
+	if (r->busy)
+		http_cancel(&r->req);
+	else
+		http_free(&r->req);
+	free(r->get_url);
+	free(r);
+	c->priv = NULL;
+}
+
+static void done(struct call *c, jv output)
+{
+	call_done(c, output);
+	release(c);
+}
+
+static void failv(struct call *c, const char *kind, const char *why)
+{
+	call_fail(c, kind, "%s: %s", c->model->id, why);
+	release(c);
+}
+
+static void on_answer(struct http_req *q);
+
+static void send(struct call *c, const char *path, jv body)
+{
+	struct rep *r = c->priv;
+	if (remote_request(c, &r->req, "REPLICATE_BASE_URL", REPLICATE_BASE, path,
+	                   "REPLICATE_API_TOKEN", NULL, body) < 0) {
+		release(c);
+		return;
+	}
+	if (r->req.body) /* creating: wait for the answer if it comes soon */
+		http_header(&r->req, "Prefer", remote_str(c, "prefer", "wait"));
+	r->req.on_done = on_answer;
+	r->req.user = c;
+	r->busy = 1;
+	http_start(&r->req);
+}
+
+/* Creates the prediction for INPUT (borrowed). */
+static void create(struct call *c, jv input)
+{
+	struct model *m = c->model;
+	jv in;
+	if (json_str(m->entry, "request_jq", NULL)) {
+		in = remote_jq(m, "request_jq", jv_copy(input));
+		if (jv_get_kind(in) != JV_KIND_OBJECT) {
+			char why[400];
+			snprintf(why, sizeof why, "request_jq: %s",
+			         jv_is_valid(in) ? "did not make an object" : err_msg());
+			jv_free(in);
+			failv(c, "bad_response", why);
+			return;
+		}
+	} else {
+		static const char *const keys[] = { "prompt", "image", "audio" };
+		in = json_get(m->entry, "params");
+		if (jv_get_kind(in) != JV_KIND_OBJECT) {
+			jv_free(in);
+			in = jv_object();
+		}
+		in = json_set(in, remote_str(c, "input_key", keys[m->input]), jv_copy(input));
+	}
+	jv body = json_set(jv_object(), "input", in);
+	const char *version = remote_str(c, "version", NULL);
+	char path[600];
+	if (version) {
+		body = json_set(body, "version", jv_string(version));
+		snprintf(path, sizeof path, "/predictions");
+	} else {
+		snprintf(path, sizeof path, "/models/%s/predictions", remote_name(c));
+	}
+	send(c, path, body);
+}
+
+/* The call's output from the prediction's OUTPUT (consumed). */
+static void extract(struct call *c, jv out)
+{
+	struct model *m = c->model;
+	if (json_str(m->entry, "output_jq", NULL)) {
+		out = remote_jq(m, "output_jq", out);
+		if (!jv_is_valid(out)) {
+			char why[400];
+			snprintf(why, sizeof why, "output_jq: %s", err_msg());
+			failv(c, "bad_response", why);
+			return;
+		}
+	} else if (jv_get_kind(out) == JV_KIND_ARRAY && jv_array_length(jv_copy(out)) > 0) {
+		if (m->output == MT_TEXT) {
+			jv s = jv_string("");
+			jv_array_foreach(out, i, x) {
+				(void)i;
+				if (jv_get_kind(x) == JV_KIND_STRING)
+					s = jv_string_concat(s, x);
+				else
+					jv_free(x);
+			}
+			jv_free(out);
+			out = s;
+		} else {
+			out = jv_array_get(out, 0);
+		}
+	}
+	if (jv_get_kind(out) != JV_KIND_STRING) {
+		char why[200];
+		snprintf(why, sizeof why, "the output is %s, not a string (set output_jq)",
+		         jv_kind_name(jv_get_kind(out)));
+		jv_free(out);
+		failv(c, "bad_response", why);
+		return;
+	}
+	done(c, out);
+}
+
+static void on_answer(struct http_req *q)
+{
+	struct call *c = q->user;
+	struct rep *r = c->priv;
+	r->busy = 0;
+	if (q->kind) {
+		remote_fail(c, q);
+		release(c);
+		return;
+	}
+	jv p = remote_parse(c, q);
+	http_free(q);
+	if (!jv_is_valid(p)) {
+		release(c);
+		return;
+	}
+	jv metrics = json_get(p, "metrics");
+	jv u = remote_usage(json_get(metrics, "input_token_count"),
+	                    json_get(metrics, "output_token_count"));
+	jv_free(metrics);
+	if (jv_get_kind(u) == JV_KIND_OBJECT) {
+		jv_free(c->usage);
+		c->usage = u;
+	} else {
+		jv_free(u);
+	}
+	const char *status = json_str_or(p, "status", "");
+	if (!strcmp(status, "succeeded")) {
+		jv out = json_get(p, "output");
+		jv_free(p);
+		extract(c, out);
+		return;
+	}
+	if (!strcmp(status, "failed") || !strcmp(status, "canceled")) {
+		jv e = json_get(p, "error");
+		char why[400];
+		snprintf(why, sizeof why, "prediction %s: %s", status,
+		         jv_get_kind(e) == JV_KIND_STRING ? jv_string_value(e) : "no reason given");
+		int nsfw = jv_get_kind(e) == JV_KIND_STRING && strcasestr(jv_string_value(e), "nsfw");
+		jv_free(e);
+		jv_free(p);
+		if (nsfw && !r->safe_tried && c->model->input == MT_TEXT) {
+			r->safe_tried = 1;
+			jv safe = jv_string(remote_str(c, "safe_prompt", SAFE_PROMPT));
+			create(c, safe);
+			jv_free(safe);
+			return;
+		}
+		failv(c, nsfw ? "refused" : *status == 'c' ? "canceled" : "model_error", why);
+		return;
+	}
+	if (strcmp(status, "starting") && strcmp(status, "processing")) {
+		char why[200];
+		snprintf(why, sizeof why, "unknown prediction status '%.40s'", status);
+		jv_free(p);
+		failv(c, "bad_response", why);
+		return;
+	}
+	jv urls = json_get(p, "urls");
+	const char *get = json_str(urls, "get", NULL);
+	free(r->get_url);
+	r->get_url = get ? strdup(get) : NULL;
+	jv_free(urls);
+	jv_free(p);
+	if (!r->get_url) {
+		failv(c, "bad_response", "a prediction in progress without urls.get");
+		return;
+	}
+	jv dl = json_get(c->model->entry, "deadline_ms");
+	int64_t deadline = jv_get_kind(dl) == JV_KIND_NUMBER ? (int64_t)jv_number_value(dl)
+	                                                       : DEADLINE_MS;
+	jv_free(dl);
+	int64_t now = time_mono_ms();
+	if (now - c->t0 > deadline) {
+		char why[100];
+		snprintf(why, sizeof why, "still running after %lld ms", (long long)(now - c->t0));
+		failv(c, "timeout", why);
+		return;
+	}
+	jv pm = json_get(c->model->entry, "poll_ms");
+	r->poll_at = now + (jv_get_kind(pm) == JV_KIND_NUMBER ? (int64_t)jv_number_value(pm)
+	                                                       : POLL_MS);
+	jv_free(pm);
+}
+
+static int fds(struct call *c, struct pollfd *p, int max, int64_t *deadline)
+{
+	(void)p, (void)max;
+	struct rep *r = c->priv;
+	if (r->poll_at)
+		*deadline = r->poll_at;
+	return 0;
+}
+
+static void step(struct call *c, struct pollfd *p, int n, int64_t now)
+{
+	(void)p, (void)n;
+	struct rep *r = c->priv;
+	if (!r || !r->poll_at || now < r->poll_at)
+		return;
+	r->poll_at = 0;
+	send(c, r->get_url, jv_null());
+}
+
+static void start(struct call *c)
+{
+	struct rep *r = calloc(1, sizeof *r);
+	if (!r) {
+		call_fail(c, "canceled", "out of memory");
+		return;
+	}
+	c->priv = r;
+	create(c, c->input);
+}
+
+const struct platform platform_replicate = {
+	.name = "replicate",
+	.check = check,
+	.start = start,
+	.fds = fds,
+	.step = step,
+	.cancel = release,
+	.model_free = remote_model_free,
+	.shared_fds = http_fds,
+	.shared_step = http_step,
+};

@@ -1,0 +1,278 @@
+/* remote: request building, keys, answers and jq for the HTTP platforms;
+ * see remote.h. */
+#include <curl/curl.h>
+#include <jq.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "http.h"
+#include "json.h"
+#include "keys.h"
+#include "model.h"
+#include "remote.h"
+
+const char *remote_str(const struct call *c, const char *key, const char *def)
+{
+	return json_str_or(c->model->entry, key, def);
+}
+
+const char *remote_name(const struct call *c)
+{
+	const char *id = c->model->id, *pf = c->model->platform->name;
+	size_t n = strlen(pf);
+	if (!strncmp(id, pf, n) && id[n] == ':')
+		id += n + 1;
+	return remote_str(c, "model", id);
+}
+
+int remote_check(jv entry)
+{
+	static const char *const strs[] = { "model", "base_url", "key_env", "output_jq",
+	                                    "request_jq", "prompt", "system" };
+	for (size_t i = 0; i < sizeof strs / sizeof *strs; i++) {
+		jv v = json_get(entry, strs[i]);
+		int ok = !jv_is_valid(v) || jv_get_kind(v) == JV_KIND_STRING;
+		jv_free(v);
+		if (!ok)
+			return err_set("\"%s\" must be a string", strs[i]);
+	}
+	jv t = json_get(entry, "timeout_ms");
+	int ok = !jv_is_valid(t) || (jv_get_kind(t) == JV_KIND_NUMBER && jv_number_value(t) > 0);
+	jv_free(t);
+	if (!ok)
+		return err_set("\"timeout_ms\" must be a positive number");
+	jv price = json_get(entry, "price");
+	ok = !jv_is_valid(price) || jv_get_kind(price) == JV_KIND_OBJECT;
+	jv_free(price);
+	return ok ? 0 : err_set("\"price\" must be an object");
+}
+
+int remote_request(struct call *c, struct http_req *r, const char *base_env,
+                   const char *def_base, const char *path, const char *key_env,
+                   const char *header, jv body)
+{
+	const struct call_opts *o = c->opts;
+	const char *base = o && o->base_url ? o->base_url : remote_str(c, "base_url", NULL);
+	if (!base)
+		base = getenv(base_env);
+	if (!base || !*base)
+		base = def_base;
+	size_t bl = strlen(base);
+	while (bl && base[bl - 1] == '/')
+		bl--;
+	memset(r, 0, sizeof *r);
+	if (strstr(path, "://")) {
+		/* An address the API gave (a poll URL): the key goes only to the
+		 * API's own origin. */
+		const char *h = strstr(base, "://");
+		size_t origin = h ? (size_t)(strcspn(h + 3, "/") + (size_t)(h + 3 - base)) : bl;
+		if (strncmp(path, base, origin) || (path[origin] && path[origin] != '/')) {
+			jv_free(body);
+			call_fail(c, "bad_response", "%s: will not send the key to %s",
+			          c->model->id, path);
+			return -1;
+		}
+		base = "";
+		bl = 0;
+	}
+	if (asprintf(&r->url, "%.*s%s", (int)bl, base, path) < 0) {
+		r->url = NULL;
+		jv_free(body);
+		call_fail(c, "canceled", "out of memory");
+		return -1;
+	}
+	const char *var = o && o->key_env ? o->key_env : remote_str(c, "key_env", key_env);
+	const char *key = keys_get(var);
+	if (!key && strlen(def_base) == bl && !strncmp(base, def_base, bl)) {
+		jv_free(body);
+		call_fail(c, "no_key", "%s", err_msg());
+		http_free(r);
+		return -1;
+	}
+	if (key) {
+		char *auth = NULL;
+		r->secret = key;
+		if (!header && asprintf(&auth, "Bearer %s", key) < 0) {
+			jv_free(body);
+			goto nomem;
+		}
+		int rc = http_header(r, header ? header : "Authorization", header ? key : auth);
+		free(auth);
+		if (rc < 0) {
+			jv_free(body);
+			goto nomem;
+		}
+	}
+	int ms = c->timeout_ms;
+	if (!ms) {
+		jv t = json_get(c->model->entry, "timeout_ms");
+		ms = jv_get_kind(t) == JV_KIND_NUMBER ? (int)jv_number_value(t) : 0;
+		jv_free(t);
+	}
+	r->timeout_ms = ms;
+	r->max_attempts = o ? o->attempts : 0;
+	if (jv_get_kind(body) != JV_KIND_NULL) {
+		jv s = jv_dump_string(body, 0);
+		r->bodylen = (size_t)jv_string_length_bytes(jv_copy(s));
+		r->body = malloc(r->bodylen + 1);
+		if (r->body)
+			memcpy(r->body, jv_string_value(s), r->bodylen + 1);
+		jv_free(s);
+		if (!r->body || http_header(r, "Content-Type", "application/json") < 0)
+			goto nomem;
+	} else {
+		jv_free(body);
+	}
+	return 0;
+nomem:
+	http_free(r);
+	call_fail(c, "canceled", "out of memory");
+	return -1;
+}
+
+void remote_fail(struct call *c, const struct http_req *r)
+{
+	call_fail(c, r->kind ? r->kind : "bad_response", "%s: %s", c->model->id, r->msg);
+}
+
+jv remote_parse(struct call *c, const struct http_req *r)
+{
+	jv v = jv_parse_sized(r->resp ? r->resp : "", (int)r->resplen);
+	if (jv_get_kind(v) == JV_KIND_OBJECT)
+		return v;
+	if (jv_is_valid(v))
+		call_fail(c, "bad_response", "%s: expected a JSON object, got %s", c->model->id,
+		          jv_kind_name(jv_get_kind(v)));
+	else
+		call_fail(c, "bad_response", "%s: the answer is not JSON", c->model->id);
+	jv_free(v);
+	return jv_invalid();
+}
+
+jv remote_usage(jv in, jv out)
+{
+	int a = jv_get_kind(in) == JV_KIND_NUMBER, b = jv_get_kind(out) == JV_KIND_NUMBER;
+	if (!a && !b) {
+		jv_free(in);
+		jv_free(out);
+		return jv_null();
+	}
+	jv u = jv_object();
+	u = json_set(u, "input_tokens", a ? in : (jv_free(in), jv_number(0)));
+	u = json_set(u, "output_tokens", b ? out : (jv_free(out), jv_number(0)));
+	return u;
+}
+
+/* Compiled jq programs of one model, by entry key. */
+struct progs {
+	struct prog {
+		char *key;
+		jq_state *jq;
+	} v[4];
+	int n;
+	char err[200];
+};
+
+static void on_jq_error(void *u, jv msg)
+{
+	struct progs *p = u;
+	jv s = jv_get_kind(msg) == JV_KIND_STRING ? jv_copy(msg) : jv_dump_string(jv_copy(msg), 0);
+	snprintf(p->err, sizeof p->err, "%s", jv_string_value(s));
+	jv_free(s);
+	jv_free(msg);
+}
+
+jv remote_jq(struct model *m, const char *key, jv input)
+{
+	struct progs *p = m->priv;
+	if (!p && !(p = m->priv = calloc(1, sizeof *p))) {
+		jv_free(input);
+		err_set("out of memory");
+		return jv_invalid();
+	}
+	struct prog *g = NULL;
+	for (int i = 0; i < p->n; i++)
+		if (!strcmp(p->v[i].key, key))
+			g = &p->v[i];
+	if (!g) {
+		const char *src = json_str(m->entry, key, NULL);
+		if (!src || p->n == 4) {
+			jv_free(input);
+			err_set("no jq program \"%s\"", key);
+			return jv_invalid();
+		}
+		g = &p->v[p->n];
+		g->jq = jq_init();
+		g->key = strdup(key);
+		if (!g->jq || !g->key) {
+			jv_free(input);
+			err_set("out of memory");
+			return jv_invalid();
+		}
+		p->n++;
+		jq_set_error_cb(g->jq, on_jq_error, p);
+		p->err[0] = 0;
+		if (!jq_compile(g->jq, src)) {
+			jq_teardown(&g->jq);
+			g->jq = NULL;
+		}
+	}
+	if (!g->jq) {
+		jv_free(input);
+		err_set("\"%s\" does not compile%s%s", key, *p->err ? ": " : "", p->err);
+		return jv_invalid();
+	}
+	jq_start(g->jq, input, 0);
+	jv v = jq_next(g->jq);
+	if (!jv_is_valid(v)) {
+		jv msg = jv_invalid_get_msg(v);
+		if (jv_get_kind(msg) == JV_KIND_STRING)
+			err_set("\"%s\": %s", key, jv_string_value(msg));
+		else
+			err_set("\"%s\" gave no result", key);
+		jv_free(msg);
+		return jv_invalid();
+	}
+	return v;
+}
+
+void remote_model_free(struct model *m)
+{
+	struct progs *p = m->priv;
+	for (int i = 0; p && i < p->n; i++) {
+		if (p->v[i].jq)
+			jq_teardown(&p->v[i].jq);
+		free(p->v[i].key);
+	}
+	free(p);
+	m->priv = NULL;
+}
+
+char *remote_base64(const char *s, size_t n)
+{
+	static const char t[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	char *o = malloc((n + 2) / 3 * 4 + 1), *q = o;
+	if (!o)
+		return NULL;
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0;
+	for (; i + 2 < n; i += 3) {
+		unsigned v = (unsigned)p[i] << 16 | (unsigned)p[i + 1] << 8 | p[i + 2];
+		*q++ = t[v >> 18];
+		*q++ = t[v >> 12 & 63];
+		*q++ = t[v >> 6 & 63];
+		*q++ = t[v & 63];
+	}
+	if (i < n) {
+		unsigned v = (unsigned)p[i] << 16 | (i + 1 < n ? (unsigned)p[i + 1] << 8 : 0);
+		*q++ = t[v >> 18];
+		*q++ = t[v >> 12 & 63];
+		*q++ = i + 1 < n ? t[v >> 6 & 63] : '=';
+		*q++ = '=';
+	}
+	*q = 0;
+	return o;
+}
