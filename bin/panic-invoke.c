@@ -157,6 +157,9 @@ static void list(int format)
 		o = json_set(o, "platform", jv_string(m->platform->name));
 		o = json_set(o, "input", jv_string(mtype_name(m->input)));
 		o = json_set(o, "output", jv_string(mtype_name(m->output)));
+		jv price = json_get(m->entry, "price");
+		if (jv_is_valid(price))
+			o = json_set(o, "price", price);
 		json_write(stdout, o);
 		jv_free(o);
 	}
@@ -408,10 +411,10 @@ static jv schema(const char *arg)
 	if (arg[0] == '@' && jv_get_kind(v) == JV_KIND_ARRAY && jv_array_length(jv_copy(v)) == 1)
 		v = jv_array_get(v, 0);
 	if (jv_get_kind(v) != JV_KIND_OBJECT) {
-		char why[300];
-		json_error_text(v, why, sizeof why);
-		pusage("--schema: expected a JSON object%s%s", jv_is_valid(v) ? "" : ": ",
-		       jv_is_valid(v) ? "" : why);
+		char why[300] = "";
+		if (!jv_is_valid(v))
+			json_error_text(v, why, sizeof why);
+		pusage("--schema: expected a JSON object%s%s", *why ? ": " : "", why);
 	}
 	return v;
 }

@@ -2,7 +2,7 @@
  *
  * Prints the most recent calls from the state file's calls table, oldest
  * first: NDJSON when stdout is not a terminal (or with --json), else one
- * readable line per call.
+ * readable line per call. --totals sums tokens and cost per model.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -18,11 +18,13 @@
 #include "prog.h"
 
 static const char usage[] =
-	"usage: panic-log [-n N] [-m MODEL] [--json | --table] [--db PATH]\n"
+	"usage: panic-log [-n N] [-m MODEL] [--totals] [--json | --table] [--db PATH]\n"
 	"Show the most recent model calls, oldest first.\n"
 	"\n"
 	"  -n, --count N     how many (default 20; 0 for all)\n"
 	"  -m, --model ID    only calls of this model\n"
+	"  -t, --totals      calls, failures, tokens and cost (US$) per model, and\n"
+	"                    for all (model null)\n"
 	"      --json        one JSON object per call (the default off a terminal)\n"
 	"      --table       one readable line per call (the default on a terminal)\n"
 	"      --db PATH     state file (default $PANIC_DB or\n"
@@ -36,6 +38,7 @@ enum { O_JSON = 256, O_TABLE };
 static const struct option longopts[] = {
 	{ "count", required_argument, 0, 'n' },
 	{ "model", required_argument, 0, 'm' },
+	{ "totals", no_argument, 0, 't' },
 	{ "json", no_argument, 0, O_JSON },
 	{ "table", no_argument, 0, O_TABLE },
 	PROG_OPTIONS,
@@ -100,14 +103,42 @@ static int print_line(jv row, void *ctx)
 	return 0;
 }
 
+/* A number column of ROW, or "-" if null. */
+static const char *num(jv row, const char *key, const char *fmt, char *buf, size_t size)
+{
+	jv v = json_get(row, key);
+	if (jv_get_kind(v) == JV_KIND_NUMBER)
+		snprintf(buf, size, fmt, jv_number_value(v));
+	else
+		snprintf(buf, size, "-");
+	jv_free(v);
+	return buf;
+}
+
+static int print_total(jv row, void *ctx)
+{
+	int *first = ctx;
+	char a[32], b[32], c[32], d[32], e[32];
+	if ((*first)++ == 0)
+		printf("%-32s %7s %7s %12s %12s %12s\n", "MODEL", "CALLS", "FAILED", "IN TOKENS",
+		       "OUT TOKENS", "COST US$");
+	printf("%-32s %7s %7s %12s %12s %12s\n", json_str_or(row, "model", "(all)"),
+	       num(row, "calls", "%.0f", a, sizeof a), num(row, "failed", "%.0f", b, sizeof b),
+	       num(row, "input_tokens", "%.0f", c, sizeof c),
+	       num(row, "output_tokens", "%.0f", d, sizeof d), num(row, "cost", "%.6f", e, sizeof e));
+	jv_free(row);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	prog_init("panic-log");
 	struct db_call_filter f = { .limit = 20 };
-	int table = isatty(1);
+	int table = isatty(1), totals = 0;
 	int c;
-	while ((c = getopt_long(argc, argv, "n:m:qvh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "n:m:tqvh", longopts, NULL)) != -1) {
 		switch (c) {
+		case 't': totals = 1; break;
 		case 'n': f.limit = prog_atol("-n", optarg, 0, 1L << 40); break;
 		case 'm': f.model = optarg; break;
 		case O_JSON: table = 0; break;
@@ -124,7 +155,9 @@ int main(int argc, char **argv)
 		width = atoi(getenv("COLUMNS")) > 0 ? atoi(getenv("COLUMNS")) : width;
 
 	struct db *db = prog_state(0);
-	int rc = db_call_list(db, &f, table ? print_line : print_json, NULL);
+	int first = 0;
+	int rc = totals ? db_call_totals(db, f.model, table ? print_total : print_json, &first)
+	                : db_call_list(db, &f, table ? print_line : print_json, NULL);
 	db_close(db);
 	if (rc < 0)
 		pdie(PX_CONFIG, "state: %s", err_msg());

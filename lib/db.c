@@ -724,6 +724,35 @@ int db_call_list(struct db *db, const struct db_call_filter *f,
 	return 0;
 }
 
+int db_call_totals(struct db *db, const char *model, int (*fn)(jv row, void *ctx),
+                   void *ctx)
+{
+	static const char sql[] =
+		"SELECT * FROM (SELECT model, count(*) AS calls,"
+		" sum(state = 'failed') AS failed, sum(input_tokens) AS input_tokens,"
+		" sum(output_tokens) AS output_tokens, sum(cost) AS cost,"
+		" sum(duration_ms) AS duration_ms"
+		" FROM calls WHERE ?1 IS NULL OR model = ?1 GROUP BY model ORDER BY model)"
+		" UNION ALL SELECT NULL, count(*), coalesce(sum(state = 'failed'), 0),"
+		" sum(input_tokens), sum(output_tokens), sum(cost), sum(duration_ms)"
+		" FROM calls WHERE ?1 IS NULL OR model = ?1";
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK)
+		return fail(db, "call log");
+	if (model)
+		sqlite3_bind_text(st, 1, model, -1, SQLITE_STATIC);
+	int rc, stop = 0;
+	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		stop = fn(row_object(st, ""), ctx) != 0;
+	if (!stop && rc != SQLITE_DONE) {
+		fail(db, "call log");
+		sqlite3_finalize(st);
+		return -1;
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
 int db_payload_put(struct db *db, const char *id, const char *topic, const char *event,
                    size_t n)
 {

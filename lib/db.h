@@ -66,6 +66,12 @@ struct db_call_filter {
 int db_call_list(struct db *db, const struct db_call_filter *f,
                  int (*fn)(jv row, void *ctx), void *ctx);
 
+/* Totals of the call log per model (of MODEL only, if not NULL), by model,
+ * then one for all with model null: {model, calls, failed, input_tokens,
+ * output_tokens, cost, duration_ms}; sums of nothing are null. */
+int db_call_totals(struct db *db, const char *model, int (*fn)(jv row, void *ctx),
+                   void *ctx);
+
 /* Bus events too large for a fifo (see bus.h): stored under ID for
  * DB_PAYLOAD_MS, then dropped by a later put. */
 #define DB_PAYLOAD_MS (3600 * 1000)

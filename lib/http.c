@@ -361,7 +361,8 @@ static void ended(struct http_req *r, CURLcode code)
 		         r->timeout_ms > 0 ? r->timeout_ms : HTTP_TIMEOUT_MS);
 	} else {
 		r->kind = "connection";
-		retry = 1;
+		retry = code != CURLE_COULDNT_RESOLVE_HOST && code != CURLE_URL_MALFORMAT &&
+		        code != CURLE_UNSUPPORTED_PROTOCOL;
 		if (r->delivered)
 			snprintf(r->msg, sizeof r->msg, "%s, the stream cut off after %zu bytes",
 			         curl_easy_strerror(code), r->delivered);

@@ -264,6 +264,7 @@ static void start(struct call *c)
 		return;
 	}
 	g->req.timeout_ms = c->timeout_ms;
+	g->req.max_attempts = c->opts ? c->opts->attempts : 0;
 	g->req.on_done = on_media;
 	g->req.user = c;
 	g->busy = 1;

@@ -1,7 +1,8 @@
 /* platform_replicate: Replicate's predictions (DESIGN.md §5).
  *
  * POST /models/OWNER/NAME/predictions (or /predictions with the entry's
- * "version") with "Prefer: wait", then, while the prediction is starting
+ * "version"; "latest" looks up the model's latest version first, for a
+ * community model) with "Prefer: wait", then, while the prediction is starting
  * or processing, GET its urls.get every "poll_ms" (default 500) until it
  * has succeeded, failed or been canceled, or the call's time is up
  * ("timeout_ms" for each request; "deadline_ms", default 10 min, for the
@@ -38,6 +39,7 @@ struct rep {
 	int safe_tried;
 	int64_t poll_at; /* monotonic ms; 0: not waiting to poll */
 	char *get_url;
+	jv prompt;       /* the input, while the version is looked up */
 };
 
 static int check(jv entry)
@@ -60,6 +62,7 @@ static void release(struct call *c)
 	else
 		http_free(&r->req);
 	free(r->get_url);
+	jv_free(r->prompt);
 	free(r);
 	c->priv = NULL;
 }
@@ -77,6 +80,7 @@ static void failv(struct call *c, const char *kind, const char *why)
 }
 
 static void on_answer(struct http_req *q);
+static void on_model(struct http_req *q);
 
 static void send(struct call *c, const char *path, jv body)
 {
@@ -88,14 +92,61 @@ static void send(struct call *c, const char *path, jv body)
 	}
 	if (r->req.body) /* creating: wait for the answer if it comes soon */
 		http_header(&r->req, "Prefer", remote_str(c, "prefer", "wait"));
-	r->req.on_done = on_answer;
+	r->req.on_done = jv_is_valid(r->prompt) ? on_model : on_answer;
 	r->req.user = c;
 	r->busy = 1;
 	http_start(&r->req);
 }
 
+static void create_version(struct call *c, jv input, const char *version);
+
 /* Creates the prediction for INPUT (borrowed). */
 static void create(struct call *c, jv input)
+{
+	const char *version = remote_str(c, "version", NULL);
+	if (version && !strcmp(version, "latest")) {
+		struct rep *r = c->priv;
+		char path[600];
+		snprintf(path, sizeof path, "/models/%s", remote_name(c));
+		jv_free(r->prompt);
+		r->prompt = jv_copy(input);
+		send(c, path, jv_null());
+		return;
+	}
+	create_version(c, input, version);
+}
+
+/* The model's latest version is known: create the prediction. */
+static void on_model(struct http_req *q)
+{
+	struct call *c = q->user;
+	struct rep *r = c->priv;
+	r->busy = 0;
+	if (q->kind) {
+		remote_fail(c, q);
+		release(c);
+		return;
+	}
+	jv m = remote_parse(c, q);
+	http_free(q);
+	if (!jv_is_valid(m)) {
+		release(c);
+		return;
+	}
+	jv lv = json_get(m, "latest_version");
+	const char *id = json_str(lv, "id", NULL);
+	jv prompt = r->prompt;
+	r->prompt = jv_invalid();
+	if (!id)
+		failv(c, "bad_response", "the model has no latest_version.id");
+	else
+		create_version(c, prompt, id);
+	jv_free(prompt);
+	jv_free(lv);
+	jv_free(m);
+}
+
+static void create_version(struct call *c, jv input, const char *version)
 {
 	struct model *m = c->model;
 	jv in;
@@ -119,7 +170,6 @@ static void create(struct call *c, jv input)
 		in = json_set(in, remote_str(c, "input_key", keys[m->input]), jv_copy(input));
 	}
 	jv body = json_set(jv_object(), "input", in);
-	const char *version = remote_str(c, "version", NULL);
 	char path[600];
 	if (version) {
 		body = json_set(body, "version", jv_string(version));
@@ -280,6 +330,7 @@ static void start(struct call *c)
 		call_fail(c, "canceled", "out of memory");
 		return;
 	}
+	r->prompt = jv_invalid();
 	c->priv = r;
 	create(c, c->input);
 }

@@ -64,7 +64,7 @@ load helper
 	assert_success
 	assert_output --partial '{"id":12345678901234567890,"tags":["a",{"b":null}],"input":"hi","x":1.5e300,"model":"dummy-t2t","output":"DUMMY_TEXT: ih","output_type":"text","state":"completed","error":null,"duration_ms":'
 	assert_equal "$(echo "$output" | jq -r 'keys_unsorted | join(",")')" \
-		"id,tags,input,x,model,output,output_type,state,error,duration_ms,started_at,usage,call_id"
+		"id,tags,input,x,model,output,output_type,state,error,duration_ms,started_at,usage,cost,call_id"
 }
 
 @test "records come out compact, and a second stage replaces its own fields" {
@@ -97,12 +97,14 @@ load helper
 @test "--list prints the catalogue as NDJSON off a terminal, ids with -q" {
 	run --separate-stderr panic-invoke --list
 	assert_success
-	assert_equal "${#lines[@]}" 9
+	assert_equal "${#lines[@]}" "$(jq length "$TOP/share/panic/models.json")"
 	assert_line --index 0 '{"id":"dummy-t2t","name":"Dummy Text-to-Text","platform":"dummy","input":"text","output":"text"}'
 	assert_line --index 8 '{"id":"dummy-a2a","name":"Dummy Audio-to-Audio","platform":"dummy","input":"audio","output":"audio"}'
+	assert_line '{"id":"flux-schnell","name":"FLUX.1 [schnell]","platform":"replicate","input":"text","output":"image","price":{"call":0.003}}'
 	run panic-invoke --list -q
-	assert_equal "$(echo "$output" | paste -sd' ')" \
+	assert_equal "$(echo "$output" | head -9 | paste -sd' ')" \
 		"dummy-t2t dummy-t2i dummy-t2a dummy-i2t dummy-i2i dummy-i2a dummy-a2t dummy-a2i dummy-a2a"
+	assert_equal "$output" "$(jq -r '.[].id' "$TOP/share/panic/models.json")"
 	run panic-invoke --list --table
 	assert_line --index 0 --regexp '^ID +PLATFORM +TYPES +NAME$'
 	assert_line --index 1 --regexp '^dummy-t2t +dummy +text -> text +Dummy Text-to-Text$'
@@ -156,7 +158,7 @@ dummy-t2t|dummy|text|text|two|DUMMY_TEXT: owt|completed|||1"
 JSON
 	run --separate-stderr panic-invoke --list
 	assert_line --index 0 '{"id":"dummy-t2t","name":"Mine","platform":"dummy","input":"text","output":"audio"}'
-	assert_line --index 9 '{"id":"flaky","name":"Flaky","platform":"dummy","input":"text","output":"image"}'
+	assert_line --index "$(jq length "$TOP/share/panic/models.json")" '{"id":"flaky","name":"Flaky","platform":"dummy","input":"text","output":"image"}'
 	run --separate-stderr panic-invoke -m flaky --no-log < <(printf '%s\n' a b)
 	assert_equal "$(echo "$output" | jq -r .state | paste -sd' ')" "failed completed"
 	assert_equal "$(echo "$output" | jq -r .output | tail -1)" "https://dummy-images.test/$(md5 b).png"
@@ -375,7 +377,7 @@ Try 'panic-invoke --help'."
 	mkdir -p "$(dirname "$PANIC_DB")"
 	# a version 1 file: the call log only, with one call in it
 	echo x | panic-invoke -m dummy-t2t --db "$T/new.db" > /dev/null
-	sqlite3 "$T/new.db" '.schema calls' > schema1.sql
+	sqlite3 "$T/new.db" '.schema calls' | sed 's/, cost REAL//' > schema1.sql
 	sqlite3 "$PANIC_DB" < schema1.sql
 	sqlite3 "$PANIC_DB" "insert into calls (id, model, platform, state, started_at, prompt) values ('old', 'dummy-t2t', 'dummy', 'completed', 't', 'kept'); pragma user_version = 1"
 	run --separate-stderr panic-log --json

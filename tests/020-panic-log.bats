@@ -19,7 +19,7 @@ fill() {
 		'["dummy-t2t","one","DUMMY_TEXT: eno","completed"] ["dummy-t2t","two","DUMMY_TEXT: owt","completed"] ["dummy-t2t","three","DUMMY_TEXT: eerht","completed"] ["dummy-t2i","four","https://dummy-images.test/'"$(md5 four)"'.png","completed"] ["dummy-t2t","five",null,"failed"]'
 	assert_equal "$(echo "$output" | tail -1 | jq -c .error)" '{"kind":"injected","message":"dummy: injected failure (every call fails)"}'
 	assert_equal "$(echo "$output" | head -1 | jq -r 'keys_unsorted | join(",")')" \
-		"id,started_at,model,platform,input_type,output_type,state,input,output,usage,duration_ms,network,run_id,step,agent,error"
+		"id,started_at,model,platform,input_type,output_type,state,input,output,usage,cost,duration_ms,network,run_id,step,agent,error"
 }
 
 @test "-n keeps the newest N; -m keeps one model; --json on demand" {

@@ -1,0 +1,338 @@
+#!/usr/bin/env bats
+# HTTP platforms against tests/bin/fake-api, a local server speaking the
+# OpenAI, Replicate and Gemini wire formats: features, faults, keys.
+
+bats_require_minimum_version 1.5.0
+load helper
+
+setup() {
+	T=$(mktemp -d "${BATS_TMPDIR:-/tmp}/panic-test.XXXXXX")
+	export PANIC_DB=$T/state/panic.db PANIC_BUS=$T/bus
+	export XDG_CONFIG_HOME=$T/config XDG_STATE_HOME=$T/state XDG_RUNTIME_DIR=$T/run
+	unset PANIC_MODELS PANIC_KEYS PANIC_PROFILES OPENAI_API_KEY REPLICATE_API_TOKEN \
+		GEMINI_API_KEY FAKE_KEY
+	cd "$T"
+	export FAKE_KEY_FILE=$T/fake-key
+	fake-api "$T/port" "$T/log" 2> "$T/fake.err" &
+	wait_for test -s "$T/port"
+	PORT=$(cat "$T/port")
+	export OPENAI_BASE_URL=http://127.0.0.1:$PORT/v1
+	export REPLICATE_BASE_URL=http://127.0.0.1:$PORT/replicate/v1
+	export GEMINI_BASE_URL=http://127.0.0.1:$PORT/gemini/v1beta
+	export PANIC_HTTP_BACKOFF_MS=20
+}
+
+# requests the server got whose path matches REGEX, as compact JSON
+requests() { jq -c --arg re "$1" 'select(.path | test($re))' "$T/log"; }
+
+@test "openai: a chat completion, its usage in the record and the call log" {
+	run --separate-stderr panic-invoke -m openai:gpt-4o-mini <<<'{"id":7,"input":"hello there"}'
+	assert_success
+	assert_equal "$(echo "$output" | jq -c '[.id, .model, .output, .output_type, .state, .error, .usage, .cost]')" \
+		'[7,"openai:gpt-4o-mini","echo: hello there","text","completed",null,{"input_tokens":2,"output_tokens":3},null]'
+	assert_equal "$(requests chat | jq -c '.body')" \
+		'{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hello there"}]}'
+	assert_equal "$(sql 'select model, platform, state, input_tokens, output_tokens from calls')" \
+		"openai:gpt-4o-mini|openai|completed|2|3"
+}
+
+@test "openai: system prompt, temperature and max tokens reach the server" {
+	run --separate-stderr panic-invoke -m openai:m --system 'be terse' --temperature 0.5 --max-tokens 20 <<<'hi'
+	assert_success
+	assert_equal "$(echo "$output" | field output)" "(system: be terse) echo: hi (t=0.5)"
+	assert_equal "$(requests chat | jq -c '.body | [.messages[0], .temperature, .max_tokens]')" \
+		'[{"role":"system","content":"be terse"},0.5,20]'
+}
+
+@test "openai: --schema asks for json_schema output and the answer must parse" {
+	run --separate-stderr panic-invoke -m openai:m --schema '{"type":"object","properties":{"echo":{"type":"string"}}}' <<<'j'
+	assert_success
+	assert_equal "$(echo "$output" | jq -r .output | jq -c .)" '{"echo":"j"}'
+	assert_equal "$(requests chat | jq -c '.body.response_format | [.type, .json_schema.name, .json_schema.strict, .json_schema.schema.type]')" \
+		'["json_schema","output",true,"object"]'
+	echo '{"type":"object"}' > schema.json
+	run --separate-stderr panic-invoke -m gemini:g --schema @schema.json <<<'k'
+	assert_success
+	assert_equal "$(requests gemini | jq -c '.body.generationConfig')" \
+		'{"responseMimeType":"application/json","responseSchema":{"type":"object"}}'
+}
+
+@test "openai: --stream writes deltas as they arrive, then the record; usage from the last chunk" {
+	run --separate-stderr panic-invoke -m openai:m --stream <<<'stream this text'
+	assert_success
+	deltas=$(echo "$output" | jq -j 'select(has("delta")) | .delta')
+	final=$(echo "$output" | jq -r 'select(has("output")) | .output')
+	assert_equal "$deltas" "echo: stream this text"
+	assert_equal "$final" "echo: stream this text"
+	assert_equal "$(echo "$output" | jq -c 'select(has("delta"))' | head -1 | jq -c 'keys')" '["call_id","delta","model"]'
+	assert_equal "$(echo "$output" | jq -r 'select(has("delta")) | .call_id' | sort -u)" \
+		"$(echo "$output" | jq -r 'select(has("output")) | .call_id')"
+	assert_equal "$(echo "$output" | jq -c 'select(has("output")) | .usage')" '{"input_tokens":3,"output_tokens":4}'
+	assert_equal "$(requests chat | jq -c '.body | [.stream, .stream_options]')" '[true,{"include_usage":true}]'
+}
+
+@test "openai: tools run as programs, arguments on stdin, answers back to the model" {
+	cat > lookup <<'SH'
+#!/bin/sh
+printf 'found(%s)' "$(cat)"
+SH
+	chmod +x lookup
+	run --separate-stderr panic-invoke -m openai:m --tool "lookup=$T/lookup" <<<'please usetool'
+	assert_success
+	assert_equal "$(echo "$output" | field output)" 'tool said: found({"q": "please usetool"})'
+	assert_equal "$(requests chat | jq -c '.body.tools[0].function | [.name, .parameters]' | sort -u)" '["lookup",{"type":"object"}]'
+	assert_equal "$(requests chat | tail -1 | jq -c '.body.messages[-1] | [.role, .tool_call_id]')" '["tool","call_1"]'
+	# the same with the arguments streamed in pieces
+	run --separate-stderr panic-invoke -m openai:m --stream --tool "lookup=$T/lookup" <<<'stream usetool'
+	assert_success
+	assert_equal "$(echo "$output" | jq -r 'select(has("output")) | .output')" 'tool said: found({"q": "stream usetool"})'
+	# a model that never stops calling tools is cut off
+	run --separate-stderr panic-invoke -m openai:m --tool "lookup=$T/lookup" --tool-rounds 2 <<<'alwaystool'
+	assert_failure 1
+	assert_equal "$(echo "$output" | jq -c .error)" '{"kind":"bad_response","message":"openai:m: still calling tools after 2 rounds"}'
+	assert_equal "$(requests chat | jq -c 'select(.body.messages[0].content == "alwaystool")' | wc -l)" 3
+}
+
+@test "faults in one batch: each is retried to success or fails with its kind, the rest unaffected" {
+	SECONDS=0
+	run --separate-stderr timeout 30 panic-invoke -m openai:m -j 8 --timeout 2 <<'IN'
+{"n":1,"input":"one rate:1"}
+{"n":2,"input":"two e500:2"}
+{"n":3,"input":"three reset:1"}
+{"n":4,"input":"four hang"}
+{"n":5,"input":"five malformed"}
+{"n":6,"input":"six bad"}
+{"n":7,"input":"seven fine"}
+{"n":8,"input":"eight reset:9"}
+IN
+	elapsed=$SECONDS
+	assert_failure 1
+	assert_equal "$(echo "$output" | jq -c '[.n, .state, .error.kind]' | paste -sd' ')" \
+		'[1,"completed",null] [2,"completed",null] [3,"completed",null] [4,"failed","timeout"] [5,"failed","bad_response"] [6,"failed","http_4xx"] [7,"completed",null] [8,"failed","connection"]'
+	assert_equal "$(echo "$output" | jq -r 'select(.n == 6) | .error.message')" "openai:m: HTTP 400: Invalid value for 'messages'"
+	assert_equal "$(echo "$output" | jq -r 'select(.n == 8) | .error.message')" "openai:m: Failure when receiving data from the peer (after 4 attempts)"
+	# attempts: 429 once then ok; 500 twice then ok; reset 4 times, the cap
+	# (curl itself may retry a reset on a reused connection once more)
+	assert_regex "$(requests chat | jq -r '.body.messages[0].content' | sort | uniq -c | awk '{print $1}' | paste -sd' ') " \
+		"$(printf '%s ' '[0-9]+' 1 1 2 1 1 2 3)"
+	# Retry-After: 1 was honoured, and the hang ended at the timeout
+	[ "$elapsed" -ge 1 ] && [ "$elapsed" -le 10 ]
+	assert_equal "$(sql 'select count(*) from calls')" 8
+}
+
+@test "a stream cut off or broken by an error event fails with its kind" {
+	run --separate-stderr panic-invoke -m openai:m --stream <<<$'{"input":"x cut"}\n{"input":"y streamerr"}\n{"input":"z ok"}'
+	assert_failure 1
+	assert_equal "$(echo "$output" | jq -c 'select(has("output")) | [.state, .error.kind]' | paste -sd' ')" \
+		'["failed","connection"] ["failed","http_5xx"] ["completed",null]'
+	assert_equal "$(echo "$output" | jq -r 'select(.input == "y streamerr") | .error.message')" \
+		"openai:m: error in the stream: The server is overloaded"
+	assert_regex "$(echo "$output" | jq -r 'select(.input == "x cut") | .error.message')" \
+		'^openai:m: Failure when receiving data from the peer, the stream cut off after [0-9]+ bytes$'
+}
+
+@test "retries stop at --attempts; a closed port fails as connection" {
+	run --separate-stderr panic-invoke -m openai:m --attempts 2 <<<'e500:9 x'
+	assert_failure 1
+	assert_equal "$(echo "$output" | jq -c .error)" '{"kind":"http_5xx","message":"openai:m: HTTP 500: The server had an error (after 2 attempts)"}'
+	assert_equal "$(requests chat | wc -l)" 2
+	OPENAI_BASE_URL=http://127.0.0.1:1/v1 run --separate-stderr panic-invoke -m openai:m --attempts 2 <<<'x'
+	assert_failure 1
+	assert_equal "$(echo "$output" | jq -r .error.kind)" connection
+	assert_equal "$stderr" "panic-invoke: openai:m: Couldn't connect to server (after 2 attempts)"
+}
+
+@test "a key never shows in records, errors, the state file, bus events or -v output" {
+	key=sk-test-SECRET-4242-abcdef
+	export OPENAI_API_KEY=$key
+	echo sk-the-right-one > fake-key
+	# a wrong key: the server quotes it back in its error, as OpenAI does
+	run --separate-stderr panic-bus listen llm -- panic-invoke -v -m openai:m <<<'hello'
+	echo "$output" > events
+	echo "$stderr" > err
+	assert_equal "$(jq -r 'select(.data.event == "exception") | .data.error.kind' events)" http_4xx
+	assert_equal "$(requests chat | jq -r '.headers.authorization')" "Bearer $key"
+	grep -c 'Incorrect API key provided: \*' err
+	sqlite3 "$PANIC_DB" .dump > dump
+	run grep -rl -e "$key" -e "SECRET-4242" events err dump "$PANIC_DB"
+	assert_failure 1
+	# the right key works, and is not stored either
+	export OPENAI_API_KEY=sk-the-right-one
+	run --separate-stderr panic-invoke -v -m openai:m <<<'hello'
+	assert_success
+	run grep -c sk-the-right-one "$PANIC_DB"
+	assert_output 0
+}
+
+@test "keys come from the environment, else the 0600 keys file; a readable file is refused" {
+	echo from-file-123 > fake-key
+	mkdir -p config/panic
+	printf '# keys\nexport OPENAI_API_KEY="from-file-123"\n' > config/panic/keys
+	chmod 600 config/panic/keys
+	run --separate-stderr panic-invoke -m openai:m <<<'k1'
+	assert_success
+	assert_equal "$(requests chat | jq -r .headers.authorization)" "Bearer from-file-123"
+	export OPENAI_API_KEY=from-env
+	run --separate-stderr panic-invoke -m openai:m <<<'k2'
+	assert_failure 1
+	unset OPENAI_API_KEY
+	assert_equal "$(requests chat | tail -1 | jq -r .headers.authorization)" "Bearer from-env"
+	chmod 644 config/panic/keys
+	unset OPENAI_BASE_URL
+	run --separate-stderr panic-invoke -m openai:m <<<'k3'
+	assert_failure 1
+	assert_equal "$(echo "$output" | jq -c .error)" \
+		"{\"kind\":\"no_key\",\"message\":\"$T/config/panic/keys: readable by others (mode 644); run chmod 600 on it\"}"
+	rm config/panic/keys
+	run --separate-stderr panic-invoke -m openai:m <<<'k4'
+	assert_equal "$(echo "$output" | jq -c .error)" \
+		"{\"kind\":\"no_key\",\"message\":\"no key: set OPENAI_API_KEY or put OPENAI_API_KEY=... in $T/config/panic/keys\"}"
+	assert_equal "$(requests chat | wc -l)" 2
+}
+
+@test "profiles: a flag beats the profile, the profile beats the catalogue" {
+	mkdir -p config/panic
+	cat > config/panic/profiles.json <<JSON
+{"terse": {"model": "local", "system": "from profile", "temperature": 0.25,
+           "base_url": "http://127.0.0.1:$PORT/v1", "key_env": "MY_KEY"}}
+JSON
+	echo '[{"id":"local","platform":"openai","model":"llama","input":"text","output":"text","system":"from catalogue","base_url":"http://127.0.0.1:1/v1"}]' > config/panic/models.json
+	unset OPENAI_BASE_URL
+	export MY_KEY=mine
+	run --separate-stderr panic-invoke -p terse <<<'p1'
+	assert_success
+	assert_equal "$(echo "$output" | field output)" "(system: from profile) echo: p1 (t=0.25)"
+	assert_equal "$(requests chat | jq -c '[.headers.authorization, .body.model]')" '["Bearer mine","llama"]'
+	run --separate-stderr panic-invoke -p terse --system 'from flag' --temperature 1 <<<'p2'
+	assert_equal "$(echo "$output" | field output)" "(system: from flag) echo: p2 (t=1)"
+	run --separate-stderr panic-invoke -p nope <<<'p3'
+	assert_failure 3
+	assert_equal "$stderr" "panic-invoke: $T/config/panic/profiles.json: no profile 'nope'"
+	echo '{"terse": ' > config/panic/profiles.json
+	run --separate-stderr panic-invoke -p terse <<<'p4'
+	assert_failure 3
+}
+
+@test "openai: images and speech" {
+	run --separate-stderr panic-invoke -m openai:dall-e-3 --types text:image <<<'a red fox'
+	assert_success
+	assert_equal "$(echo "$output" | jq -c '[.output, .output_type]')" '["https://images.test/3.png","image"]'
+	run --separate-stderr panic-invoke -m openai:tts-1 --types text:audio <<<'say'
+	assert_equal "$(echo "$output" | field output)" "data:audio/mpeg;base64,$(printf 'ID3say' | base64)"
+	assert_equal "$(requests speech | jq -c .body)" '{"model":"tts-1","input":"say","voice":"alloy"}'
+}
+
+@test "replicate: Prefer: wait, polling to succeeded, the latest version, usage and cost" {
+	cat > models.json <<'JSON'
+[{"id":"img","platform":"replicate","model":"bfl/flux","input":"text","output":"image","params":{"aspect_ratio":"16:9"},"poll_ms":20,"price":{"call":0.003}},
+ {"id":"talk","platform":"replicate","model":"meta/llama","input":"text","output":"text","params":{"shape":"words"},"price":{"input":1,"output":2}},
+ {"id":"hear","platform":"replicate","model":"openai/whisper","version":"latest","input":"audio","output":"text","params":{"shape":"object"},"output_jq":".transcription"}]
+JSON
+	export PANIC_MODELS=$T/models.json
+	run --separate-stderr panic-invoke -m img -j 2 <<<$'a cat\nslow cat'
+	assert_success
+	assert_equal "$(echo "$output" | jq -c '[.output, .cost]' | paste -sd' ')" \
+		'["https://replicate.delivery/p1/out.png",0.003] ["https://replicate.delivery/p2/out.png",0.003]'
+	assert_equal "$(requests predictions | jq -c '[.method, .path, .headers.prefer, .body.input]' | head -1)" \
+		'["POST","/replicate/v1/models/bfl/flux/predictions","wait",{"aspect_ratio":"16:9","prompt":"a cat"}]'
+	assert_equal "$(requests 'predictions/p2$' | wc -l)" 2
+	run --separate-stderr panic-invoke -m talk <<<'hi you'
+	assert_equal "$(echo "$output" | jq -c '[.output, .usage, .cost]')" '["echo: hi you ",{"input_tokens":2,"output_tokens":3},8e-06]'
+	run --separate-stderr panic-invoke -m hear <<<"http://127.0.0.1:$PORT/media/a.mp3"
+	assert_equal "$(echo "$output" | field output)" "heard: http://127.0.0.1:$PORT/media/a.mp3"
+	assert_equal "$(requests 'predictions$' | tail -1 | jq -c '[.path, .body.version, .body.input.audio != null]')" \
+		'["/replicate/v1/predictions","v-latest-whisper",true]'
+	assert_equal "$(sql 'select model, cost from calls order by id' | paste -sd' ')" \
+		"img|0.003 img|0.003 talk|8.0e-06 hear|"
+	run --separate-stderr panic-log --totals --json
+	assert_equal "$(echo "$output" | jq -c '[.model, .calls, .input_tokens, .cost]' | paste -sd' ')" \
+		'["hear",1,1,null] ["img",2,2,0.006] ["talk",1,2,8e-06] [null,4,5,0.006008]'
+}
+
+@test "replicate: NSFW is retried once with the safe prompt, then refused" {
+	cat > models.json <<'JSON'
+[{"id":"img","platform":"replicate","model":"a/b","input":"text","output":"image","safe_prompt":"a quiet meadow"},
+ {"id":"strict","platform":"replicate","model":"a/c","input":"text","output":"image","safe_prompt":"still nsfw"}]
+JSON
+	export PANIC_MODELS=$T/models.json
+	run --separate-stderr panic-invoke -m img <<<'nsfw thing'
+	assert_success
+	assert_equal "$(requests predictions | jq -r .body.input.prompt | paste -sd,)" "nsfw thing,a quiet meadow"
+	run --separate-stderr panic-invoke -m strict <<<'nsfw thing'
+	assert_failure 1
+	assert_equal "$(echo "$output" | jq -c .error)" \
+		'{"kind":"refused","message":"strict: prediction failed: NSFW content detected. Try running it again, or try a different prompt."}'
+}
+
+@test "gemini: text with options, media inline as base64, data: URLs, blocked prompts" {
+	export GEMINI_API_KEY=g-key-1
+	echo g-key-1 > fake-key
+	run --separate-stderr panic-invoke -m gemini:gemini-2.5-flash --system sys --temperature 0.2 <<<'some words'
+	assert_success
+	assert_equal "$(echo "$output" | jq -c '[.output, .usage]')" \
+		'["(system: sys) gemini-2.5-flash says: some words (t=0.2)",{"input_tokens":2,"output_tokens":7}]'
+	assert_equal "$(requests generateContent | jq -c '[.path, .headers["x-goog-api-key"]]')" \
+		'["/gemini/v1beta/models/gemini-2.5-flash:generateContent","g-key-1"]'
+	run --separate-stderr panic-invoke -m gemini:gemini-2.5-flash --types audio:text <<<"http://127.0.0.1:$PORT/media/a.mp3"
+	assert_equal "$(echo "$output" | field output)" "gemini-2.5-flash heard/saw audio/mpeg of 12 bytes"
+	assert_equal "$(requests generateContent | tail -1 | jq -c '.body.contents[0].parts[1].inline_data | [.mime_type, (.data | @base64d)]')" \
+		'["audio/mpeg","ID3fakeaudio"]'
+	run --separate-stderr panic-invoke -m gemini:g --types image:text <<<"data:image/png;base64,$(printf 'abc' | base64)"
+	assert_equal "$(echo "$output" | field output)" "g heard/saw image/png of 3 bytes"
+	run --separate-stderr panic-invoke -m gemini:g <<<'nsfw words'
+	assert_failure 1
+	assert_equal "$(echo "$output" | jq -c .error)" '{"kind":"refused","message":"gemini:g: the prompt was blocked (SAFETY)"}'
+	# the catalogue's audio describer, through the same path
+	run --separate-stderr panic-invoke -m gemini-audio-description <<<"http://127.0.0.1:$PORT/media/b.wav"
+	assert_success
+	assert_equal "$(echo "$output" | jq -c '[.output, .cost > 0]')" '["gemini-2.5-flash heard/saw audio/mpeg of 12 bytes",true]'
+}
+
+@test "PLATFORM:NAME models without a catalogue entry, and bad ones" {
+	run --separate-stderr panic-invoke -m replicate:black-forest-labs/flux-schnell <<<'a dog'
+	assert_success
+	assert_equal "$(echo "$output" | jq -c '[.model, .output_type]')" '["replicate:black-forest-labs/flux-schnell","image"]'
+	assert_equal "$(requests predictions | jq -r .path)" /replicate/v1/models/black-forest-labs/flux-schnell/predictions
+	run --separate-stderr panic-invoke -m nope:thing <<<'x'
+	assert_failure 3
+	assert_equal "$stderr" "panic-invoke: unknown model 'nope:thing' (see panic-invoke --list)"
+	run --separate-stderr panic-invoke -m nope:thing --types text:text <<<'x'
+	assert_failure 3
+	assert_equal "$stderr" "panic-invoke: 'nope:thing': no platform 'nope' serves models by name (openai, replicate, gemini)"
+	run --separate-stderr panic-invoke --no-log <<<'{"model":"openai:per-record","input":"r"}'
+	assert_equal "$(echo "$output" | field output)" "echo: r"
+}
+
+@test "the runner drives HTTP models too" {
+	panic-net create chat openai:m -l 0 > /dev/null
+	run --separate-stderr timeout 20 panic-loop chat --pace 0 --max 3 <<<'start'
+	assert_success
+	assert_equal "$(echo "$output" | jq -r 'select(.type == "invocation" and .state == "completed") | .output')" \
+		"$(printf '%s\n' 'echo: start' 'echo: echo: start' 'echo: echo: echo: start')"
+	assert_equal "$(sql "select count(*) from calls where platform = 'openai' and run_id is not null")" 3
+}
+
+@test "bad options: temperature, schema, tools, types" {
+	run --separate-stderr panic-invoke -m openai:m --temperature 3
+	assert_failure 2
+	assert_equal "$stderr" "panic-invoke: --temperature: expected a temperature from 0 to 2, got '3'
+Try 'panic-invoke --help'."
+	run --separate-stderr panic-invoke -m openai:m --schema '[1]'
+	assert_failure 2
+	run --separate-stderr panic-invoke -m openai:m --schema '{broken'
+	assert_failure 2
+	run --separate-stderr panic-invoke -m openai:m --tool 'noprogram'
+	assert_failure 2
+	run --separate-stderr panic-invoke -m openai:m --tool 'bad name=/bin/cat'
+	assert_failure 2
+	run --separate-stderr panic-invoke -m openai:m --types text:video
+	assert_failure 2
+}
+
+@test "bad input lines around HTTP calls are reported and the rest still run" {
+	run --separate-stderr panic-invoke -m openai:m -j 4 < <(printf '%s\n' ok1 '{"input": 5}' '{broken' ok2; printf 'a\0b\n'; printf '\xff\xfe\n'; echo ok3)
+	assert_failure 1
+	assert_equal "$(echo "$output" | field output | paste -sd,)" "echo: ok1,echo: ok2,echo: ok3"
+	assert_equal "$(echo "$stderr" | wc -l)" 4
+	assert_equal "$(requests chat | wc -l)" 3
+}
