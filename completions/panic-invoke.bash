@@ -10,10 +10,18 @@ _panic_invoke() {
 	--models|--db|--bus)
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return ;;
+	-p|--profile)
+		local f=${PANIC_PROFILES:-${XDG_CONFIG_HOME:-$HOME/.config}/panic/profiles.json}
+		COMPREPLY=($(compgen -W "$(jq -r 'keys[]' "$f" 2>/dev/null)" -- "$cur"))
+		return ;;
+	--tool)
+		[[ $cur == *=* ]] && COMPREPLY=($(compgen -c -- "${cur#*=}" | sed "s|^|${cur%%=*}=|"))
+		return ;;
 	--types)
 		COMPREPLY=($(compgen -W "text:text text:image text:audio image:text image:image image:audio audio:text audio:image audio:audio" -- "$cur"))
 		return ;;
-	-j|--jobs|--from|--timeout|--max-line)
+	-j|--jobs|--from|--timeout|--max-line|--system|--temperature|--max-tokens|--schema|\
+	--tool-rounds|--base-url|--key-env|--attempts)
 		return ;;
 	esac
 	local i
@@ -23,7 +31,9 @@ _panic_invoke() {
 			return
 		fi
 	done
-	COMPREPLY=($(compgen -W "-m --model -j --jobs --from --timeout --types --models
+	COMPREPLY=($(compgen -W "-m --model -p --profile -j --jobs --system --temperature
+		--max-tokens --schema --stream --tool --tool-rounds --base-url --key-env --attempts
+		--from --timeout --types --models
 		--no-log --db --bus --max-line -l --list --json --table -q --quiet -v --verbose
 		-h --help --version --" -- "$cur"))
 }

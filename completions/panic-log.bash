@@ -13,6 +13,6 @@ _panic_log() {
 	-n|--count)
 		return ;;
 	esac
-	COMPREPLY=($(compgen -W "-n --count -m --model --json --table --db -q -v -h --help --version" -- "$cur"))
+	COMPREPLY=($(compgen -W "-n --count -m --model -t --totals --json --table --db -q -v -h --help --version" -- "$cur"))
 }
 complete -F _panic_log panic-log
