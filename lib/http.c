@@ -394,7 +394,8 @@ done:
 int http_fds(struct pollfd *p, int max, int64_t *deadline)
 {
 	int n = H.nsocks < max ? H.nsocks : max;
-	memcpy(p, H.socks, (size_t)n * sizeof *p);
+	if (n)
+		memcpy(p, H.socks, (size_t)n * sizeof *p);
 	int64_t d = H.timer;
 	for (struct http_req *r = H.waiting; r; r = r->next)
 		if (d < 0 || r->retry_at < d)
