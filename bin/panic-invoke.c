@@ -382,10 +382,17 @@ static void run(struct nd_reader *r, int jobs)
 		if (eof && !g.qlen)
 			break;
 		/* Every unfinished record's call is in flight, so this waits for
-		 * something: a call, or input if there is room for it. */
-		flush();
+		 * something: a call, or input if there is room for it. Output is
+		 * flushed (and the call log committed) only when nothing is ready
+		 * now: calls in flight that keep finishing are a batch. */
 		struct pollfd in = { .fd = nd_fd(r), .events = POLLIN };
-		if (engine_wait(g.eng, &in, !eof && room(jobs), -1) < 0)
+		int want_in = !eof && room(jobs);
+		int n = engine_wait(g.eng, &in, want_in, 0);
+		if (n == 0 && !(want_in && in.revents)) {
+			flush();
+			n = engine_wait(g.eng, &in, want_in, -1);
+		}
+		if (n < 0)
 			pdie(PX_FAIL, "%s", err_msg());
 		emit_ready();
 	}

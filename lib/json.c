@@ -1,5 +1,6 @@
 /* json: helpers over libjq's jv; see json.h for ownership. */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "json.h"
@@ -158,6 +159,22 @@ void json_put(FILE *f, jv v)
 	}
 	default: fputs_unlocked("null", f); break;
 	}
+}
+
+char *json_dump(jv v, size_t *len)
+{
+	char *buf = NULL;
+	size_t n = 0;
+	FILE *f = open_memstream(&buf, &n);
+	if (!f)
+		return NULL;
+	json_put(f, v);
+	if (fclose(f) != 0) {
+		free(buf);
+		return NULL;
+	}
+	*len = n;
+	return buf;
 }
 
 void json_write(FILE *f, jv obj)

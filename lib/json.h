@@ -27,6 +27,9 @@ void json_write(FILE *f, jv obj);
  * no newline: the pieces of json_write(). */
 void json_put(FILE *f, jv v);
 void json_put_string(FILE *f, const char *s, size_t n);
+/* V (borrowed) as compact JSON in a malloc'd, NUL-terminated buffer of
+ * *LEN bytes, or NULL. */
+char *json_dump(jv v, size_t *len);
 /* A field to set in a record written with json_write_with(): the string
  * STR if it is not NULL (VAL is then ignored), else VAL. */
 struct json_field {

@@ -114,12 +114,8 @@ int remote_request(struct call *c, struct http_req *r, const char *base_env,
 	r->timeout_ms = ms;
 	r->max_attempts = o ? o->attempts : 0;
 	if (jv_get_kind(body) != JV_KIND_NULL) {
-		jv s = jv_dump_string(body, 0);
-		r->bodylen = (size_t)jv_string_length_bytes(jv_copy(s));
-		r->body = malloc(r->bodylen + 1);
-		if (r->body)
-			memcpy(r->body, jv_string_value(s), r->bodylen + 1);
-		jv_free(s);
+		r->body = json_dump(body, &r->bodylen);
+		jv_free(body);
 		if (!r->body || http_header(r, "Content-Type", "application/json") < 0)
 			goto nomem;
 	} else {
