@@ -44,12 +44,6 @@ static void release(struct call *c)
 	c->priv = NULL;
 }
 
-static void failv(struct call *c, const char *kind, const char *why)
-{
-	call_fail(c, kind, "%s: %s", c->model->id, why);
-	release(c);
-}
-
 /* The MIME type of media at URL, from the server's TYPE or the name. */
 static const char *mime(const char *url, const char *type)
 {
@@ -131,17 +125,9 @@ static void on_answer(struct http_req *q)
 	struct call *c = q->user;
 	struct gem *g = c->priv;
 	g->busy = 0;
-	if (q->kind) {
-		remote_fail(c, q);
-		release(c);
+	jv v = remote_answer(c, q);
+	if (!jv_is_valid(v))
 		return;
-	}
-	jv v = remote_parse(c, q);
-	http_free(q);
-	if (!jv_is_valid(v)) {
-		release(c);
-		return;
-	}
 	jv um = json_get(v, "usageMetadata");
 	jv_free(c->usage);
 	c->usage = remote_usage(json_get(um, "promptTokenCount"),
@@ -154,7 +140,7 @@ static void on_answer(struct http_req *q)
 		snprintf(why, sizeof why, "the prompt was blocked (%s)", blocked);
 		jv_free(pf);
 		jv_free(v);
-		failv(c, "refused", why);
+		remote_give_up(c, "refused", why);
 		return;
 	}
 	jv_free(pf);
@@ -190,7 +176,7 @@ static void on_answer(struct http_req *q)
 		         reason, *reason ? ")" : "");
 		jv_free(c0);
 		jv_free(text);
-		failv(c, safety ? "refused" : "bad_response", why);
+		remote_give_up(c, safety ? "refused" : "bad_response", why);
 		return;
 	}
 	jv_free(c0);
@@ -209,11 +195,11 @@ static void on_media(struct http_req *q)
 	if (q->kind) {
 		char why[400];
 		snprintf(why, sizeof why, "fetching the input: %s", q->msg);
-		failv(c, q->kind, why);
+		remote_give_up(c, q->kind, why);
 		return;
 	}
 	if (q->resplen > INLINE_MAX) {
-		failv(c, "bad_response", "the input is larger than 20 MB, too large to send inline");
+		remote_give_up(c, "bad_response", "the input is larger than 20 MB, too large to send inline");
 		return;
 	}
 	char *b = remote_base64(q->resp ? q->resp : "", q->resplen);
@@ -221,7 +207,7 @@ static void on_media(struct http_req *q)
 	snprintf(type, sizeof type, "%s", mime(jv_string_value(c->input), q->ctype));
 	http_free(q);
 	if (!b) {
-		failv(c, "canceled", "out of memory");
+		remote_give_up(c, "canceled", "out of memory");
 		return;
 	}
 	jv data = jv_string(b);
@@ -245,7 +231,7 @@ static void start(struct call *c)
 	if (!strncmp(in, "data:", 5)) { /* data:TYPE;base64,DATA */
 		const char *comma = strchr(in, ',');
 		if (!comma || !strstr(in, ";base64")) {
-			failv(c, "bad_response", "the input is a data: URL without base64 data");
+			remote_give_up(c, "bad_response", "the input is a data: URL without base64 data");
 			return;
 		}
 		char type[96];
@@ -254,13 +240,13 @@ static void start(struct call *c)
 		return;
 	}
 	if (strncmp(in, "http://", 7) && strncmp(in, "https://", 8)) {
-		failv(c, "bad_response", "the input is not an http(s) or data: URL");
+		remote_give_up(c, "bad_response", "the input is not an http(s) or data: URL");
 		return;
 	}
 	memset(&g->req, 0, sizeof g->req);
 	g->req.url = strdup(in);
 	if (!g->req.url) {
-		failv(c, "canceled", "out of memory");
+		remote_give_up(c, "canceled", "out of memory");
 		return;
 	}
 	g->req.timeout_ms = c->timeout_ms;

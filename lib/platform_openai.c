@@ -85,12 +85,6 @@ static void release(struct call *c)
 	c->priv = NULL;
 }
 
-static void fail(struct call *c, const char *kind, const char *fmt, const char *arg)
-{
-	call_fail(c, kind, fmt, c->model->id, arg);
-	release(c);
-}
-
 static void succeed(struct call *c, jv output)
 {
 	struct oai *o = c->priv;
@@ -342,9 +336,9 @@ static void answer(struct call *c, jv msg)
 		if (++o->rounds > limit) {
 			jv_free(tcs);
 			jv_free(msg);
-			char n[16];
-			snprintf(n, sizeof n, "%d", limit);
-			fail(c, "bad_response", "%s: still calling tools after %s rounds", n);
+			char why[64];
+			snprintf(why, sizeof why, "still calling tools after %d rounds", limit);
+			remote_give_up(c, "bad_response", why);
 			return;
 		}
 		jv m = json_set(json_set(jv_object(), "role", jv_string("assistant")),
@@ -362,7 +356,7 @@ static void answer(struct call *c, jv msg)
 	jv_free(msg);
 	if (jv_get_kind(content) != JV_KIND_STRING) {
 		jv_free(content);
-		fail(c, "bad_response", "%s: the answer has no content%s", "");
+		remote_give_up(c, "bad_response", "the answer has no content");
 		return;
 	}
 	if (op && jv_get_kind(op->schema) == JV_KIND_OBJECT) {
@@ -371,7 +365,7 @@ static void answer(struct call *c, jv msg)
 		jv_free(v);
 		if (!ok) {
 			jv_free(content);
-			fail(c, "bad_response", "%s: the answer is not the JSON asked for%s", "");
+			remote_give_up(c, "bad_response", "the answer is not the JSON asked for");
 			return;
 		}
 	}
@@ -384,8 +378,7 @@ static void chat_done(struct http_req *r)
 	struct oai *o = c->priv;
 	o->busy = 0;
 	if (r->kind) {
-		remote_fail(c, r);
-		release(c);
+		remote_answer(c, r);
 		return;
 	}
 	if (o->req.on_data) {
@@ -394,12 +387,11 @@ static void chat_done(struct http_req *r)
 		if (jv_is_valid(o->data))
 			on_line(c, "", 0);
 		if (r->kind) {
-			remote_fail(c, r);
-			release(c);
+			remote_answer(c, r);
 			return;
 		}
 		if (!o->done_seen) {
-			fail(c, "bad_response", "%s: the stream ended before [DONE]%s", "");
+			remote_give_up(c, "bad_response", "the stream ended before [DONE]");
 			return;
 		}
 		jv m = json_set(jv_object(), "content", jv_copy(o->text));
@@ -409,12 +401,9 @@ static void chat_done(struct http_req *r)
 		answer(c, m);
 		return;
 	}
-	jv v = remote_parse(c, r);
-	http_free(r);
-	if (!jv_is_valid(v)) {
-		release(c);
+	jv v = remote_answer(c, r);
+	if (!jv_is_valid(v))
 		return;
-	}
 	add_usage(o, json_get(v, "usage"));
 	jv ch = json_get(v, "choices");
 	jv c0 = jv_get_kind(ch) == JV_KIND_ARRAY && jv_array_length(jv_copy(ch)) > 0
@@ -425,7 +414,7 @@ static void chat_done(struct http_req *r)
 	jv_free(v);
 	if (jv_get_kind(msg) != JV_KIND_OBJECT) {
 		jv_free(msg);
-		fail(c, "bad_response", "%s: no choices[0].message in the answer%s", "");
+		remote_give_up(c, "bad_response", "no choices[0].message in the answer");
 		return;
 	}
 	answer(c, msg);
@@ -525,14 +514,13 @@ static void media_done(struct http_req *r)
 	struct oai *o = c->priv;
 	o->busy = 0;
 	if (r->kind) {
-		remote_fail(c, r);
-		release(c);
+		remote_answer(c, r);
 		return;
 	}
 	if (c->model->output == MT_AUDIO) {
 		char *b = remote_base64(r->resp ? r->resp : "", r->resplen);
 		if (!b) {
-			fail(c, "canceled", "%s: out of memory%s", "");
+			remote_give_up(c, "canceled", "out of memory");
 			return;
 		}
 		jv url = jv_string_fmt("data:%s;base64,%s", *r->ctype ? r->ctype : "audio/mpeg", b);
@@ -540,11 +528,9 @@ static void media_done(struct http_req *r)
 		succeed(c, url);
 		return;
 	}
-	jv v = remote_parse(c, r);
-	if (!jv_is_valid(v)) {
-		release(c);
+	jv v = remote_answer(c, r);
+	if (!jv_is_valid(v))
 		return;
-	}
 	add_usage(o, json_get(v, "usage"));
 	jv d = json_get(v, "data");
 	jv first = jv_get_kind(d) == JV_KIND_ARRAY && jv_array_length(jv_copy(d)) > 0
@@ -563,7 +549,7 @@ static void media_done(struct http_req *r)
 	} else {
 		jv_free(url);
 		jv_free(b64);
-		fail(c, "bad_response", "%s: no data[0].url or b64_json in the answer%s", "");
+		remote_give_up(c, "bad_response", "no data[0].url or b64_json in the answer");
 	}
 }
 

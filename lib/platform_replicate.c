@@ -73,12 +73,6 @@ static void done(struct call *c, jv output)
 	release(c);
 }
 
-static void failv(struct call *c, const char *kind, const char *why)
-{
-	call_fail(c, kind, "%s: %s", c->model->id, why);
-	release(c);
-}
-
 static void on_answer(struct http_req *q);
 static void on_model(struct http_req *q);
 
@@ -122,23 +116,15 @@ static void on_model(struct http_req *q)
 	struct call *c = q->user;
 	struct rep *r = c->priv;
 	r->busy = 0;
-	if (q->kind) {
-		remote_fail(c, q);
-		release(c);
+	jv m = remote_answer(c, q);
+	if (!jv_is_valid(m))
 		return;
-	}
-	jv m = remote_parse(c, q);
-	http_free(q);
-	if (!jv_is_valid(m)) {
-		release(c);
-		return;
-	}
 	jv lv = json_get(m, "latest_version");
 	const char *id = json_str(lv, "id", NULL);
 	jv prompt = r->prompt;
 	r->prompt = jv_invalid();
 	if (!id)
-		failv(c, "bad_response", "the model has no latest_version.id");
+		remote_give_up(c, "bad_response", "the model has no latest_version.id");
 	else
 		create_version(c, prompt, id);
 	jv_free(prompt);
@@ -157,7 +143,7 @@ static void create_version(struct call *c, jv input, const char *version)
 			snprintf(why, sizeof why, "request_jq: %s",
 			         jv_is_valid(in) ? "did not make an object" : err_msg());
 			jv_free(in);
-			failv(c, "bad_response", why);
+			remote_give_up(c, "bad_response", why);
 			return;
 		}
 	} else {
@@ -189,7 +175,7 @@ static void extract(struct call *c, jv out)
 		if (!jv_is_valid(out)) {
 			char why[400];
 			snprintf(why, sizeof why, "output_jq: %s", err_msg());
-			failv(c, "bad_response", why);
+			remote_give_up(c, "bad_response", why);
 			return;
 		}
 	} else if (jv_get_kind(out) == JV_KIND_ARRAY && jv_array_length(jv_copy(out)) > 0) {
@@ -213,7 +199,7 @@ static void extract(struct call *c, jv out)
 		snprintf(why, sizeof why, "the output is %s, not a string (set output_jq)",
 		         jv_kind_name(jv_get_kind(out)));
 		jv_free(out);
-		failv(c, "bad_response", why);
+		remote_give_up(c, "bad_response", why);
 		return;
 	}
 	done(c, out);
@@ -224,17 +210,9 @@ static void on_answer(struct http_req *q)
 	struct call *c = q->user;
 	struct rep *r = c->priv;
 	r->busy = 0;
-	if (q->kind) {
-		remote_fail(c, q);
-		release(c);
+	jv p = remote_answer(c, q);
+	if (!jv_is_valid(p))
 		return;
-	}
-	jv p = remote_parse(c, q);
-	http_free(q);
-	if (!jv_is_valid(p)) {
-		release(c);
-		return;
-	}
 	jv metrics = json_get(p, "metrics");
 	jv u = remote_usage(json_get(metrics, "input_token_count"),
 	                    json_get(metrics, "output_token_count"));
@@ -267,14 +245,14 @@ static void on_answer(struct http_req *q)
 			jv_free(safe);
 			return;
 		}
-		failv(c, nsfw ? "refused" : *status == 'c' ? "canceled" : "model_error", why);
+		remote_give_up(c, nsfw ? "refused" : *status == 'c' ? "canceled" : "model_error", why);
 		return;
 	}
 	if (strcmp(status, "starting") && strcmp(status, "processing")) {
 		char why[200];
 		snprintf(why, sizeof why, "unknown prediction status '%.40s'", status);
 		jv_free(p);
-		failv(c, "bad_response", why);
+		remote_give_up(c, "bad_response", why);
 		return;
 	}
 	jv urls = json_get(p, "urls");
@@ -284,7 +262,7 @@ static void on_answer(struct http_req *q)
 	jv_free(urls);
 	jv_free(p);
 	if (!r->get_url) {
-		failv(c, "bad_response", "a prediction in progress without urls.get");
+		remote_give_up(c, "bad_response", "a prediction in progress without urls.get");
 		return;
 	}
 	jv dl = json_get(c->model->entry, "deadline_ms");
@@ -295,7 +273,7 @@ static void on_answer(struct http_req *q)
 	if (now - c->t0 > deadline) {
 		char why[100];
 		snprintf(why, sizeof why, "still running after %lld ms", (long long)(now - c->t0));
-		failv(c, "timeout", why);
+		remote_give_up(c, "timeout", why);
 		return;
 	}
 	jv pm = json_get(c->model->entry, "poll_ms");

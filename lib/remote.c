@@ -128,22 +128,31 @@ nomem:
 	return -1;
 }
 
-void remote_fail(struct call *c, const struct http_req *r)
+void remote_give_up(struct call *c, const char *kind, const char *why)
 {
-	call_fail(c, r->kind ? r->kind : "bad_response", "%s: %s", c->model->id, r->msg);
+	call_fail(c, kind, "%s: %s", c->model->id, why);
+	c->model->platform->cancel(c);
 }
 
-jv remote_parse(struct call *c, const struct http_req *r)
+jv remote_answer(struct call *c, struct http_req *r)
 {
+	char why[400];
+	if (r->kind) {
+		snprintf(why, sizeof why, "%s", r->msg);
+		remote_give_up(c, r->kind, why);
+		return jv_invalid();
+	}
 	jv v = jv_parse_sized(r->resp ? r->resp : "", (int)r->resplen);
+	http_free(r);
 	if (jv_get_kind(v) == JV_KIND_OBJECT)
 		return v;
 	if (jv_is_valid(v))
-		call_fail(c, "bad_response", "%s: expected a JSON object, got %s", c->model->id,
-		          jv_kind_name(jv_get_kind(v)));
+		snprintf(why, sizeof why, "expected a JSON object, got %s",
+		         jv_kind_name(jv_get_kind(v)));
 	else
-		call_fail(c, "bad_response", "%s: the answer is not JSON", c->model->id);
+		snprintf(why, sizeof why, "the answer is not JSON");
 	jv_free(v);
+	remote_give_up(c, "bad_response", why);
 	return jv_invalid();
 }
 

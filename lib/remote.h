@@ -35,10 +35,12 @@ int remote_check(jv entry);
 int remote_request(struct call *c, struct http_req *r, const char *base_env,
                    const char *def_base, const char *path, const char *key_env,
                    const char *header, jv body);
-/* Fails C with R's error kind and message. */
-void remote_fail(struct call *c, const struct http_req *r);
-/* R's answer as a JSON object, or jv_invalid() with C failed. */
-jv remote_parse(struct call *c, const struct http_req *r);
+/* Fails C with "MODEL: WHY" and releases what its platform holds. */
+void remote_give_up(struct call *c, const char *kind, const char *why);
+/* The answer of the finished request R (whose contents it frees) as a JSON
+ * object; or, if R failed or the answer is not an object, jv_invalid()
+ * with C given up. */
+jv remote_answer(struct call *c, struct http_req *r);
 /* {"input_tokens": IN, "output_tokens": OUT} from two numbers (consumed),
  * or null if neither is a number. */
 jv remote_usage(jv in, jv out);
