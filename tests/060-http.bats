@@ -36,6 +36,22 @@ requests() { jq -c --arg re "$1" 'select(.path | test($re))' "$T/log"; }
 		"openai:gpt-4o-mini|openai|completed|2|3"
 }
 
+@test "one kept-alive connection serves a process's requests one after another" {
+	run --separate-stderr panic-invoke -m openai:m < <(seq -f 'q%g' 5)
+	assert_success
+	assert_equal "$(requests chat | wc -l)" 5
+	assert_equal "$(requests chat | jq -r .port | sort -u | wc -l)" 1
+}
+
+@test "openai: an image input goes in as an image_url part beside the entry's prompt" {
+	echo '[{"id":"see","platform":"openai","model":"gpt-4o","input":"image","output":"text","prompt":"What is this?"}]' > models.json
+	run --separate-stderr panic-invoke --models models.json -m see <<<'https://img.test/a.png'
+	assert_success
+	assert_equal "$(echo "$output" | field output)" "echo: What is this? https://img.test/a.png"
+	assert_equal "$(requests chat | jq -c '.body.messages[0].content')" \
+		'[{"type":"text","text":"What is this?"},{"type":"image_url","image_url":{"url":"https://img.test/a.png"}}]'
+}
+
 @test "openai: system prompt, temperature and max tokens reach the server" {
 	run --separate-stderr panic-invoke -m openai:m --system 'be terse' --temperature 0.5 --max-tokens 20 <<<'hi'
 	assert_success
@@ -121,10 +137,14 @@ IN
 }
 
 @test "a stream cut off or broken by an error event fails with its kind" {
-	run --separate-stderr panic-invoke -m openai:m --stream <<<$'{"input":"x cut"}\n{"input":"y streamerr"}\n{"input":"z ok"}'
+	run --separate-stderr panic-invoke -m openai:m --stream <<<$'{"input":"x cut"}\n{"input":"y streamerr"}\n{"input":"z ok"}\n{"input":"w badchunk"}\n{"input":"v malformed"}'
 	assert_failure 1
 	assert_equal "$(echo "$output" | jq -c 'select(has("output")) | [.state, .error.kind]' | paste -sd' ')" \
-		'["failed","connection"] ["failed","http_5xx"] ["completed",null]'
+		'["failed","connection"] ["failed","http_5xx"] ["completed",null] ["failed","bad_response"] ["failed","bad_response"]'
+	assert_equal "$(echo "$output" | jq -r 'select(.input == "w badchunk") | .error.message')" \
+		'openai:m: malformed stream chunk: {"choices": ['
+	assert_equal "$(echo "$output" | jq -r 'select(.input == "v malformed") | .error.message')" \
+		'openai:m: the stream ended before [DONE]'
 	assert_equal "$(echo "$output" | jq -r 'select(.input == "y streamerr") | .error.message')" \
 		"openai:m: error in the stream: The server is overloaded"
 	assert_regex "$(echo "$output" | jq -r 'select(.input == "x cut") | .error.message')" \
@@ -158,6 +178,12 @@ IN
 	assert_failure 1
 	# the right key works, and is not stored either
 	export OPENAI_API_KEY=sk-the-right-one
+	run --separate-stderr panic-bus listen llm -- panic-invoke -v -m openai:m <<<'hello'
+	assert_success
+	assert_equal "$(echo "$output" | jq -c 'select(.data.event == "stop") | .data | [.model, .usage, .cost]')" \
+		'["openai:m",{"input_tokens":1,"output_tokens":2},null]'
+	run grep -c sk-the-right-one "$PANIC_DB"
+	assert_output 0
 	run --separate-stderr panic-invoke -v -m openai:m <<<'hello'
 	assert_success
 	run grep -c sk-the-right-one "$PANIC_DB"
@@ -249,6 +275,34 @@ JSON
 	run --separate-stderr panic-log --totals --json
 	assert_equal "$(echo "$output" | jq -c '[.model, .calls, .input_tokens, .cost]' | paste -sd' ')" \
 		'["hear",1,1,null] ["img",2,2,0.006] ["talk",1,2,8e-06] [null,4,5,0.006008]'
+}
+
+@test "replicate: request_jq builds the input; a failed prediction, and one past its deadline" {
+	run --separate-stderr panic-invoke -m meta-llama-3-8b-songifier <<<'rain on a tin roof'
+	assert_success
+	assert_regex "$(requests predictions | jq -r .body.input.prompt)" '^You are an expert music producer.*rain on a tin roof$'
+	run --separate-stderr panic-invoke -m replicate:a/b <<<'modelfail please'
+	assert_failure 1
+	assert_equal "$(echo "$output" | jq -c .error)" '{"kind":"model_error","message":"replicate:a/b: prediction failed: CUDA out of memory"}'
+	echo '[{"id":"late","platform":"replicate","model":"a/b","input":"text","output":"image","poll_ms":50,"deadline_ms":10}]' > models.json
+	run --separate-stderr panic-invoke --models models.json -m late <<<'slow one'
+	assert_failure 1
+	assert_regex "$(echo "$output" | jq -r .error.kind,.error.message | paste -sd' ')" '^timeout late: still running after [0-9]+ ms$'
+}
+
+@test "bad catalogue entries for the HTTP platforms are configuration errors" {
+	echo '[{"id":"x","platform":"replicate","model":"a/b","input":"text","output":"image","params":[1]}]' > bad1.json
+	run --separate-stderr panic-invoke --models bad1.json -m x <<<'a'
+	assert_failure 3
+	assert_equal "$stderr" 'panic-invoke: bad1.json: entry 1 (x): "params" must be an object'
+	echo '[{"id":"y","platform":"openai","input":"audio","output":"text"}]' > bad2.json
+	run --separate-stderr panic-invoke --models bad2.json -m y <<<'a'
+	assert_failure 3
+	assert_equal "$stderr" 'panic-invoke: bad2.json: entry 1 (y): openai: audio input is not supported (try gemini)'
+	echo '[{"id":"z","platform":"gemini","input":"text","output":"text","timeout_ms":"soon"}]' > bad3.json
+	run --separate-stderr panic-invoke --models bad3.json -m z <<<'a'
+	assert_failure 3
+	assert_equal "$stderr" 'panic-invoke: bad3.json: entry 1 (z): "timeout_ms" must be a positive number'
 }
 
 @test "replicate: NSFW is retried once with the safe prompt, then refused" {
