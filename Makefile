@@ -24,7 +24,9 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # shared library is most of a short program's start-up.
 SQLITE_A := $(wildcard $(shell pkg-config --variable=libdir sqlite3 2>/dev/null)/libsqlite3.a)
 SQLITE_LIBS := $(if $(SQLITE_A),$(SQLITE_A) -lm -ldl,-lsqlite3)
-PKG_LIBS := $(shell pkg-config --libs libcurl 2>/dev/null || echo -lcurl) $(SQLITE_LIBS)
+# libcurl is loaded at run time, on the first HTTP request (lib/http.c):
+# only its headers are needed to build.
+PKG_LIBS := $(SQLITE_LIBS) -ldl
 # Debian 12's libjq-dev has no .pc file.
 JQ_LIBS := $(shell pkg-config --libs libjq 2>/dev/null || echo -ljq)
 

@@ -1,6 +1,14 @@
 /* http: requests on one curl multi handle, polled by the engine; see
- * http.h. */
+ * http.h.
+ *
+ * libcurl is loaded with dlopen() on the first request: linked, it brings
+ * some thirty shared libraries (TLS, HTTP/2, LDAP, SSH...) whose loading
+ * would make every panic-invoke and panic-loop start five times slower,
+ * HTTP or not.
+ */
+#define CURL_DISABLE_TYPECHECK
 #include <curl/curl.h>
+#include <dlfcn.h>
 #include <jv.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +38,72 @@ static struct {
 	int active;
 	long backoff;
 } H = { .timer = -1 };
+
+/* libcurl's functions, from dlopen(). */
+static struct {
+	CURLcode (*global_init)(long);
+	CURLM *(*multi_init)(void);
+	CURLMcode (*multi_setopt)(CURLM *, CURLMoption, ...);
+	CURLMcode (*multi_add_handle)(CURLM *, CURL *);
+	CURLMcode (*multi_remove_handle)(CURLM *, CURL *);
+	CURLMcode (*multi_socket_action)(CURLM *, curl_socket_t, int, int *);
+	CURLMsg *(*multi_info_read)(CURLM *, int *);
+	CURL *(*easy_init)(void);
+	CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
+	CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
+	void (*easy_reset)(CURL *);
+	void (*easy_cleanup)(CURL *);
+	const char *(*easy_strerror)(CURLcode);
+	time_t (*getdate)(const char *, const time_t *);
+	struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
+	void (*slist_free_all)(struct curl_slist *);
+} C;
+
+/* Loads libcurl; 0, or -1 with the reason in *WHY. */
+static int load(const char **why)
+{
+	static int state; /* 0 not tried, 1 loaded, -1 failed */
+	static char reason[200];
+	if (state) {
+		*why = reason;
+		return state > 0 ? 0 : -1;
+	}
+	state = -1;
+	void *h = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+	if (!h) {
+		snprintf(reason, sizeof reason, "cannot load libcurl: %s", dlerror());
+		*why = reason;
+		return -1;
+	}
+	static const char *const names[] = {
+		"curl_global_init",
+		"curl_multi_init",
+		"curl_multi_setopt",
+		"curl_multi_add_handle",
+		"curl_multi_remove_handle",
+		"curl_multi_socket_action",
+		"curl_multi_info_read",
+		"curl_easy_init",
+		"curl_easy_setopt",
+		"curl_easy_getinfo",
+		"curl_easy_reset",
+		"curl_easy_cleanup",
+		"curl_easy_strerror",
+		"curl_getdate",
+		"curl_slist_append",
+		"curl_slist_free_all",
+	};
+	void **slot = (void **)&C;
+	for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+		if (!(slot[i] = dlsym(h, names[i]))) {
+			snprintf(reason, sizeof reason, "libcurl has no %s", names[i]);
+			*why = reason;
+			return -1;
+		}
+	}
+	state = 1;
+	return 0;
+}
 
 static int on_socket(CURL *e, curl_socket_t s, int what, void *u, void *sp)
 {
@@ -66,14 +140,17 @@ static int on_timer(CURLM *m, long ms, void *u)
 	return 0;
 }
 
-static int setup(void)
+static int setup(const char **why)
 {
 	if (H.m)
 		return 0;
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || !(H.m = curl_multi_init()))
+	if (load(why) < 0)
 		return -1;
-	curl_multi_setopt(H.m, CURLMOPT_SOCKETFUNCTION, on_socket);
-	curl_multi_setopt(H.m, CURLMOPT_TIMERFUNCTION, on_timer);
+	*why = "cannot start libcurl";
+	if (C.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || !(H.m = C.multi_init()))
+		return -1;
+	C.multi_setopt(H.m, CURLMOPT_SOCKETFUNCTION, on_socket);
+	C.multi_setopt(H.m, CURLMOPT_TIMERFUNCTION, on_timer);
 	const char *b = getenv("PANIC_HTTP_BACKOFF_MS");
 	H.backoff = b && *b ? atol(b) : HTTP_BACKOFF_MS;
 	if (H.backoff < 0)
@@ -83,16 +160,14 @@ static int setup(void)
 
 int http_header(struct http_req *r, const char *name, const char *value)
 {
+	if (r->nheaders == HTTP_HEADERS)
+		return -1;
 	size_t n = strlen(name) + strlen(value) + 3;
 	char *h = malloc(n);
 	if (!h)
 		return -1;
 	snprintf(h, n, "%s: %s", name, value);
-	struct curl_slist *l = curl_slist_append(r->headers, h);
-	free(h);
-	if (!l)
-		return -1;
-	r->headers = l;
+	r->header[r->nheaders++] = h;
 	return 0;
 }
 
@@ -120,8 +195,8 @@ static size_t on_header(char *p, size_t size, size_t n, void *u)
 		long s = strtol(v, &end, 10);
 		if (end != v && s >= 0)
 			r->retry_after_ms = s * 1000;
-		else if (curl_getdate(v, NULL) > 0)
-			r->retry_after_ms = ((int64_t)curl_getdate(v, NULL) - time_now_ms() / 1000) * 1000;
+		else if (C.getdate(v, NULL) > 0)
+			r->retry_after_ms = ((int64_t)C.getdate(v, NULL) - time_now_ms() / 1000) * 1000;
 	} else if (len > 13 && !strncasecmp(p, "content-type:", 13)) {
 		const char *v = p + 13;
 		while (*v == ' ')
@@ -142,7 +217,7 @@ static size_t on_write(char *p, size_t size, size_t n, void *u)
 	struct http_req *r = u;
 	size_t len = size * n;
 	if (!r->status)
-		curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->status);
+		C.easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->status);
 	if (r->on_data && r->status >= 200 && r->status < 300) {
 		r->delivered += len;
 		if (r->on_data(r, p, len) < 0) {
@@ -182,7 +257,7 @@ static void finish(struct http_req *r)
 
 static void attempt(struct http_req *r)
 {
-	CURL *e = H.nidle ? H.idle[--H.nidle] : curl_easy_init();
+	CURL *e = H.nidle ? H.idle[--H.nidle] : C.easy_init();
 	if (!e) {
 		r->kind = "connection";
 		snprintf(r->msg, sizeof r->msg, "cannot make a curl handle");
@@ -200,28 +275,28 @@ static void attempt(struct http_req *r)
 	r->msg[0] = 0;
 	r->attempts++;
 	long timeout = r->timeout_ms > 0 ? r->timeout_ms : HTTP_TIMEOUT_MS;
-	curl_easy_setopt(e, CURLOPT_URL, r->url);
-	curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->headers);
+	C.easy_setopt(e, CURLOPT_URL, r->url);
+	C.easy_setopt(e, CURLOPT_HTTPHEADER, r->headers);
 	if (r->body) {
-		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->bodylen);
-		curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body);
+		C.easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->bodylen);
+		C.easy_setopt(e, CURLOPT_POSTFIELDS, r->body);
 	}
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
-	curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
-	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
-	curl_easy_setopt(e, CURLOPT_PRIVATE, r);
-	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout);
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+	C.easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
+	C.easy_setopt(e, CURLOPT_WRITEDATA, r);
+	C.easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+	C.easy_setopt(e, CURLOPT_HEADERDATA, r);
+	C.easy_setopt(e, CURLOPT_PRIVATE, r);
+	C.easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout);
+	C.easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
 	                 timeout < HTTP_CONNECT_MS ? timeout : (long)HTTP_CONNECT_MS);
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
-	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
-	curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
-	curl_easy_setopt(e, CURLOPT_USERAGENT, "panic/" PANIC_VERSION);
-	if (curl_multi_add_handle(H.m, e) != CURLM_OK) {
+	C.easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	C.easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+	C.easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+	C.easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
+	C.easy_setopt(e, CURLOPT_USERAGENT, "panic/" PANIC_VERSION);
+	if (C.multi_add_handle(H.m, e) != CURLM_OK) {
 		r->easy = NULL;
-		curl_easy_cleanup(e);
+		C.easy_cleanup(e);
 		r->kind = "connection";
 		snprintf(r->msg, sizeof r->msg, "cannot start the request");
 		finish(r);
@@ -230,15 +305,35 @@ static void attempt(struct http_req *r)
 
 void http_start(struct http_req *r)
 {
+	const char *why;
 	r->attempts = 0;
 	r->delivered = 0;
 	r->easy = NULL;
 	r->next = NULL;
-	if (setup() < 0) {
+	if (setup(&why) < 0) {
 		r->kind = "connection";
-		snprintf(r->msg, sizeof r->msg, "cannot start libcurl");
+		snprintf(r->msg, sizeof r->msg, "%s", why);
 		r->on_done(r);
 		return;
+	}
+	if (r->nheaders && !r->headers) {
+		struct curl_slist *l = NULL;
+		for (int k = 0; k < r->nheaders; k++) {
+			struct curl_slist *t = C.slist_append(l, r->header[k]);
+			if (!t) {
+				C.slist_free_all(l);
+				l = NULL;
+				break;
+			}
+			l = t;
+		}
+		if (!l) {
+			r->kind = "connection";
+			snprintf(r->msg, sizeof r->msg, "out of memory");
+			r->on_done(r);
+			return;
+		}
+		r->headers = l;
 	}
 	if (r->max_attempts <= 0)
 		r->max_attempts = HTTP_ATTEMPTS;
@@ -252,12 +347,12 @@ static void release_easy(struct http_req *r)
 	if (!e)
 		return;
 	r->easy = NULL;
-	curl_multi_remove_handle(H.m, e);
+	C.multi_remove_handle(H.m, e);
 	if (H.nidle < HTTP_IDLE) {
-		curl_easy_reset(e);
+		C.easy_reset(e);
 		H.idle[H.nidle++] = e;
 	} else {
-		curl_easy_cleanup(e);
+		C.easy_cleanup(e);
 	}
 }
 
@@ -273,7 +368,11 @@ static void unwait(struct http_req *r)
 
 void http_free(struct http_req *r)
 {
-	curl_slist_free_all(r->headers);
+	if (r->headers)
+		C.slist_free_all(r->headers);
+	for (int i = 0; i < r->nheaders; i++)
+		free(r->header[i]);
+	r->nheaders = 0;
 	free(r->url);
 	free(r->body);
 	free(r->resp);
@@ -342,7 +441,7 @@ static void ended(struct http_req *r, CURLcode code)
 {
 	int retry = 0;
 	char why[200];
-	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->status);
+	C.easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->status);
 	release_easy(r);
 	if (r->kind) {
 		/* set by on_write or on_data */
@@ -365,9 +464,9 @@ static void ended(struct http_req *r, CURLcode code)
 		        code != CURLE_UNSUPPORTED_PROTOCOL;
 		if (r->delivered)
 			snprintf(r->msg, sizeof r->msg, "%s, the stream cut off after %zu bytes",
-			         curl_easy_strerror(code), r->delivered);
+			         C.easy_strerror(code), r->delivered);
 		else
-			snprintf(r->msg, sizeof r->msg, "%s", curl_easy_strerror(code));
+			snprintf(r->msg, sizeof r->msg, "%s", C.easy_strerror(code));
 	}
 	if (retry && !r->delivered && r->attempts < r->max_attempts) {
 		int64_t d = H.backoff << (r->attempts - 1 < 16 ? r->attempts - 1 : 16);
@@ -415,11 +514,11 @@ void http_step(struct pollfd *p, int n, int64_t now)
 		int f = (p[i].revents & POLLIN ? CURL_CSELECT_IN : 0) |
 		        (p[i].revents & POLLOUT ? CURL_CSELECT_OUT : 0) |
 		        (p[i].revents & (POLLERR | POLLHUP) ? CURL_CSELECT_ERR : 0);
-		curl_multi_socket_action(H.m, p[i].fd, f, &running);
+		C.multi_socket_action(H.m, p[i].fd, f, &running);
 	}
 	if (H.timer >= 0 && now >= H.timer) {
 		H.timer = -1;
-		curl_multi_socket_action(H.m, CURL_SOCKET_TIMEOUT, 0, &running);
+		C.multi_socket_action(H.m, CURL_SOCKET_TIMEOUT, 0, &running);
 	}
 	for (struct http_req **w = &H.waiting; *w;) {
 		struct http_req *r = *w;
@@ -433,11 +532,11 @@ void http_step(struct pollfd *p, int n, int64_t now)
 	}
 	CURLMsg *m;
 	int left;
-	while ((m = curl_multi_info_read(H.m, &left))) {
+	while ((m = C.multi_info_read(H.m, &left))) {
 		if (m->msg != CURLMSG_DONE)
 			continue;
 		struct http_req *r;
-		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&r);
+		C.easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&r);
 		ended(r, m->data.result);
 	}
 }

@@ -25,10 +25,13 @@
 
 struct curl_slist;
 
+#define HTTP_HEADERS 8
+
 struct http_req {
-	/* The request; the request owns url, headers and body. */
+	/* The request; the request owns url, header and body. */
 	char *url;
-	struct curl_slist *headers;
+	char *header[HTTP_HEADERS]; /* "Name: value", added by http_header() */
+	int nheaders;
 	char *body; /* NULL: GET, else POST */
 	size_t bodylen;
 	int timeout_ms;         /* per attempt; 0: 120 s */
@@ -50,6 +53,7 @@ struct http_req {
 	int attempts;
 	size_t delivered;
 	/* The engine's. */
+	struct curl_slist *headers;
 	void *easy;
 	int64_t retry_at;
 	int64_t retry_after_ms;
@@ -70,7 +74,8 @@ int http_active(void);
 int http_fds(struct pollfd *p, int max, int64_t *deadline);
 void http_step(struct pollfd *p, int n, int64_t now);
 
-/* Helpers for building requests: a header "NAME: VALUE" added to R. */
+/* Adds the header "NAME: VALUE" to R; -1 if out of memory or R has
+ * HTTP_HEADERS already. */
 int http_header(struct http_req *r, const char *name, const char *value);
 
 #endif

@@ -1,6 +1,5 @@
 /* remote: request building, keys, answers and jq for the HTTP platforms;
  * see remote.h. */
-#include <curl/curl.h>
 #include <jq.h>
 #include <stdio.h>
 #include <stdlib.h>
