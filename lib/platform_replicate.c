@@ -236,8 +236,9 @@ static void on_answer(struct http_req *q)
 		snprintf(why, sizeof why, "prediction %s: %s", status,
 		         jv_get_kind(e) == JV_KIND_STRING ? jv_string_value(e) : "no reason given");
 		int nsfw = jv_get_kind(e) == JV_KIND_STRING && strcasestr(jv_string_value(e), "nsfw");
+		const char *kind = nsfw ? "refused" : *status == 'c' ? "canceled" : "model_error";
 		jv_free(e);
-		jv_free(p);
+		jv_free(p); /* status with it */
 		if (nsfw && !r->safe_tried && c->model->input == MT_TEXT) {
 			r->safe_tried = 1;
 			jv safe = jv_string(remote_str(c, "safe_prompt", SAFE_PROMPT));
@@ -245,7 +246,7 @@ static void on_answer(struct http_req *q)
 			jv_free(safe);
 			return;
 		}
-		remote_give_up(c, nsfw ? "refused" : *status == 'c' ? "canceled" : "model_error", why);
+		remote_give_up(c, kind, why);
 		return;
 	}
 	if (strcmp(status, "starting") && strcmp(status, "processing")) {
