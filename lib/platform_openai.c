@@ -378,7 +378,7 @@ static void chat_done(struct http_req *r)
 	struct oai *o = c->priv;
 	o->busy = 0;
 	if (r->kind) {
-		remote_answer(c, r);
+		remote_answer(c, r); /* fails C with R's error */
 		return;
 	}
 	if (o->req.on_data) {
@@ -386,7 +386,7 @@ static void chat_done(struct http_req *r)
 			on_line(c, o->line, o->linelen);
 		if (jv_is_valid(o->data))
 			on_line(c, "", 0);
-		if (r->kind) {
+		if (r->kind) { /* set by on_sse: a bad chunk or an error event */
 			remote_answer(c, r);
 			return;
 		}
@@ -514,7 +514,7 @@ static void media_done(struct http_req *r)
 	struct oai *o = c->priv;
 	o->busy = 0;
 	if (r->kind) {
-		remote_answer(c, r);
+		remote_answer(c, r); /* fails C with R's error */
 		return;
 	}
 	if (c->model->output == MT_AUDIO) {
