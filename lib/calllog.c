@@ -25,7 +25,7 @@ int call_log(struct db *db, const struct call *c, const char *const links[4], in
 		.error_kind = jv_get_kind(kind) == JV_KIND_STRING ? jv_string_value(kind) : NULL,
 		.error_message = jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : NULL,
 		.usage = c->usage,
-		.cost = -1,
+		.cost = c->cost,
 		.duration_ms = c->duration_ms,
 		.started_at = time_rfc3339(c->started_at, started),
 		.finished_at = time_rfc3339(c->started_at + c->duration_ms, finished),
@@ -34,44 +34,13 @@ int call_log(struct db *db, const struct call *c, const char *const links[4], in
 		.step = links[2],
 		.agent = links[3],
 	};
-	jv cost = call_cost(c);
-	if (jv_get_kind(cost) == JV_KIND_NUMBER)
-		row.cost = jv_number_value(cost);
-	jv_free(cost);
 	int rc = now ? db_call_log_now(db, &row) : db_call_log(db, &row);
 	jv_free(kind);
 	jv_free(msg);
 	return rc;
 }
 
-/* Price P's FIELD, or 0. */
-static double price(jv p, const char *field, int *any)
-{
-	jv v = json_get(p, field);
-	double d = jv_get_kind(v) == JV_KIND_NUMBER ? jv_number_value(v) : 0;
-	*any |= jv_get_kind(v) == JV_KIND_NUMBER;
-	jv_free(v);
-	return d;
-}
-
 jv call_cost(const struct call *c)
 {
-	/* "price": {"input": $ per million input tokens, "output": $ per
-	 * million output tokens, "call": $ per call} */
-	jv p = json_get(c->model->entry, "price");
-	int call = 0, tokens = 0;
-	double cost = price(p, "call", &call);
-	double in = price(p, "input", &tokens), out = price(p, "output", &tokens);
-	jv_free(p);
-	jv ti = json_get(c->usage, "input_tokens"), to = json_get(c->usage, "output_tokens");
-	int have = jv_get_kind(ti) == JV_KIND_NUMBER && jv_get_kind(to) == JV_KIND_NUMBER;
-	if (tokens && have)
-		cost += (jv_number_value(ti) * in + jv_number_value(to) * out) / 1e6;
-	jv_free(ti);
-	jv_free(to);
-	if (!call && !(tokens && have))
-		return jv_null();
-	if (jv_get_kind(c->error) != JV_KIND_NULL && !have)
-		return jv_null(); /* a failed call is billed for what it used, if known */
-	return jv_number(cost);
+	return c->cost < 0 ? jv_null() : jv_number(c->cost);
 }

@@ -67,6 +67,7 @@ struct call {
 	jv output;  /* string, or null if it failed */
 	jv error;   /* null, or {"kind": K, "message": M} */
 	jv usage;   /* object or null */
+	double cost; /* US dollars, from the model's price; < 0: unknown */
 	int64_t started_at; /* wall clock ms */
 	int64_t t0;         /* monotonic ms at start */
 	int64_t duration_ms;
@@ -99,8 +100,7 @@ struct platform {
 };
 
 const struct platform *platform_find(const char *name);
-/* The cost in US dollars of the finished call C from the price in its
- * model's entry and its usage; jv_null() if either is missing. */
+/* C's cost (set when it finishes) as a JSON number, or null if unknown. */
 jv call_cost(const struct call *c);
 
 void call_init(struct call *c, struct model *m, jv input);
