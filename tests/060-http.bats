@@ -136,6 +136,22 @@ IN
 	assert_equal "$(sql 'select count(*) from calls')" 8
 }
 
+@test "replicate and gemini meet the same faults the same way" {
+	for m in replicate:a/b gemini:g; do
+		run --separate-stderr timeout 30 panic-invoke -m "$m" -j 6 --timeout 2 <<IN
+{"n":1,"input":"$m rate:1"}
+{"n":2,"input":"$m e500:1"}
+{"n":3,"input":"$m reset:1"}
+{"n":4,"input":"$m hang"}
+{"n":5,"input":"$m malformed"}
+{"n":6,"input":"$m fine"}
+IN
+		assert_failure 1
+		assert_equal "$(echo "$output" | jq -c '[.n, .state, .error.kind]' | paste -sd' ')" \
+			'[1,"completed",null] [2,"completed",null] [3,"completed",null] [4,"failed","timeout"] [5,"failed","bad_response"] [6,"completed",null]'
+	done
+}
+
 @test "a stream cut off or broken by an error event fails with its kind" {
 	run --separate-stderr panic-invoke -m openai:m --stream <<<$'{"input":"x cut"}\n{"input":"y streamerr"}\n{"input":"z ok"}\n{"input":"w badchunk"}\n{"input":"v malformed"}'
 	assert_failure 1
