@@ -215,7 +215,7 @@ static jv read_info(struct bus *b, const char *name)
 	close(fd);
 	if (k <= 0)
 		return jv_invalid();
-	jv info = jv_parse_sized(buf, (int)k);
+	jv info = json_parse(buf, k);
 	if (jv_get_kind(info) != JV_KIND_OBJECT) {
 		jv_free(info);
 		return jv_invalid();
@@ -626,7 +626,7 @@ int bus_resolve(struct db *db, const char *line, size_t len, char **out, size_t 
 	/* Cheap test first: a reference event has "ref" and no "data". */
 	if (!memmem(line, len, "\"ref\":", 6))
 		return 0;
-	jv ev = jv_parse_sized(line, (int)len);
+	jv ev = json_parse(line, len);
 	const char *ref = json_str(ev, "ref", NULL);
 	jv data = json_get(ev, "data");
 	int rc = 0;

@@ -405,7 +405,7 @@ static void api_message(const struct http_req *r, char *buf, size_t size)
 	buf[0] = 0;
 	if (!r->resplen)
 		return;
-	jv v = jv_parse_sized(r->resp, (int)r->resplen);
+	jv v = json_parse(r->resp, r->resplen);
 	jv m = jv_invalid();
 	if (jv_get_kind(v) == JV_KIND_ARRAY) /* Gemini may wrap it in a list */
 		v = jv_array_get(v, 0);

@@ -111,7 +111,7 @@ static int parse_line(struct nd_reader *r, char *s, size_t n, jv *rec)
 		size_t len = n - i;
 		if (c == '{' && (memchr(s + i, ' ', len) || memchr(s + i, '\t', len)))
 			len = compact(s + i, len);
-		jv v = jv_parse_sized(s + i, (int)len);
+		jv v = json_parse(s + i, len);
 		switch (jv_get_kind(v)) {
 		case JV_KIND_OBJECT:
 			*rec = v;

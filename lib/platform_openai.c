@@ -225,7 +225,7 @@ static int on_event(struct call *c, const char *data, size_t n)
 		o->done_seen = 1;
 		return 0;
 	}
-	jv ev = jv_parse_sized(data, (int)n);
+	jv ev = json_parse(data, n);
 	if (jv_get_kind(ev) != JV_KIND_OBJECT) {
 		jv_free(ev);
 		r->kind = "bad_response";

@@ -141,7 +141,7 @@ jv remote_answer(struct call *c, struct http_req *r)
 		remote_give_up(c, r->kind, why);
 		return jv_invalid();
 	}
-	jv v = jv_parse_sized(r->resp ? r->resp : "", (int)r->resplen);
+	jv v = json_parse(r->resp ? r->resp : "", r->resplen);
 	http_free(r);
 	if (jv_get_kind(v) == JV_KIND_OBJECT)
 		return v;

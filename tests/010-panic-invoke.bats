@@ -67,6 +67,20 @@ load helper
 		"id,tags,input,x,model,output,output_type,state,error,duration_ms,started_at,usage,cost,call_id"
 }
 
+@test "strings decode as jq decodes them: escapes, surrogate pairs, NUL, long ones" {
+	long=$(printf 'x%.0s' $(seq 700))
+	{
+		echo '{"input":"a\u00e9\ud83d\ude00 \"q\"\t\/ \\ \u0000z","n":[1,{"b":[true,null]}],"f":-0.5e-3}'
+		echo "{\"input\":\"$long\\n$long\"}"
+		echo '"plain \u263a string"'
+		echo '{"input":"\uD834\uDD1E \b\f\r"}'
+	} > lines
+	run --separate-stderr panic-invoke --no-log -- cat < lines
+	assert_success
+	assert_equal "$(echo "$output" | jq -c .output)" "$(jq -c 'if type == "string" then . else .input end' lines)"
+	assert_equal "$(echo "$output" | head -1 | jq -c '[.n, .f]')" '[[1,{"b":[true,null]}],-0.0005]'
+}
+
 @test "records come out compact, and a second stage replaces its own fields" {
 	run --separate-stderr bash -c "printf '%s\n' '{ \"input\" : \"a b\" ,  \"k\" : [ 1, 2 ] }' |
 		panic-invoke -m dummy-t2i --no-log | panic-invoke -m dummy-i2t --from output --no-log"
