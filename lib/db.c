@@ -688,6 +688,17 @@ static jv row(struct db *db, const char *sql, jv obj, const char *jsoncols)
 	return r;
 }
 
+/* Ends a walk over the rows of ST that stopped with RC (or because its
+ * callback said STOP): 0, or -1 if the walk failed. */
+static int rows_done(struct db *db, sqlite3_stmt *st, int rc, int stop)
+{
+	int bad = !stop && rc != SQLITE_DONE;
+	if (bad)
+		fail(db, "call log");
+	sqlite3_finalize(st);
+	return bad ? -1 : 0;
+}
+
 int db_call_list(struct db *db, const struct db_call_filter *f,
                  int (*fn)(jv row, void *ctx), void *ctx)
 {
@@ -715,13 +726,7 @@ int db_call_list(struct db *db, const struct db_call_filter *f,
 			               "message", column(st, 11));
 		stop = fn(json_set(r, "error", err), ctx) != 0;
 	}
-	if (!stop && rc != SQLITE_DONE) {
-		fail(db, "call log");
-		sqlite3_finalize(st);
-		return -1;
-	}
-	sqlite3_finalize(st);
-	return 0;
+	return rows_done(db, st, rc, stop);
 }
 
 int db_call_totals(struct db *db, const char *model, int (*fn)(jv row, void *ctx),
@@ -744,13 +749,7 @@ int db_call_totals(struct db *db, const char *model, int (*fn)(jv row, void *ctx
 	int rc, stop = 0;
 	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW)
 		stop = fn(row_object(st, ""), ctx) != 0;
-	if (!stop && rc != SQLITE_DONE) {
-		fail(db, "call log");
-		sqlite3_finalize(st);
-		return -1;
-	}
-	sqlite3_finalize(st);
-	return 0;
+	return rows_done(db, st, rc, stop);
 }
 
 int db_payload_put(struct db *db, const char *id, const char *topic, const char *event,

@@ -57,6 +57,15 @@ const char *json_str(jv obj, const char *name, int *len)
 	return s;
 }
 
+jv json_first(jv obj, const char *key)
+{
+	jv a = json_get(obj, key);
+	jv v = jv_get_kind(a) == JV_KIND_ARRAY && jv_array_length(jv_copy(a)) > 0
+	       ? jv_array_get(jv_copy(a), 0) : jv_null();
+	jv_free(a);
+	return v;
+}
+
 const char *json_str_or(jv obj, const char *key, const char *def)
 {
 	const char *s = json_str(obj, key, NULL);

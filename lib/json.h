@@ -16,6 +16,8 @@ jv json_get(jv obj, const char *key);
 /* KEY's string value and its length, or NULL if absent or not a string.
  * The pointer lives as long as OBJ is not changed or freed. */
 const char *json_str(jv obj, const char *key, int *len);
+/* The first element of the array KEY of OBJ (borrowed), or jv_null(). */
+jv json_first(jv obj, const char *key);
 /* KEY's string value, or DEF if absent or not a string. */
 const char *json_str_or(jv obj, const char *key, const char *def);
 /* OBJ (consumed) with KEY set to VAL (consumed). */

@@ -144,10 +144,7 @@ static void on_answer(struct http_req *q)
 		return;
 	}
 	jv_free(pf);
-	jv cands = json_get(v, "candidates");
-	jv c0 = jv_get_kind(cands) == JV_KIND_ARRAY && jv_array_length(jv_copy(cands)) > 0
-	        ? jv_array_get(jv_copy(cands), 0) : jv_null();
-	jv_free(cands);
+	jv c0 = json_first(v, "candidates");
 	jv_free(v);
 	const char *reason = json_str_or(c0, "finishReason", "");
 	jv content = json_get(c0, "content");

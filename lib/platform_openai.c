@@ -245,9 +245,7 @@ static int on_event(struct call *c, const char *data, size_t n)
 	}
 	jv_free(err);
 	add_usage(o, json_get(ev, "usage"));
-	jv ch = json_get(ev, "choices");
-	jv c0 = jv_get_kind(ch) == JV_KIND_ARRAY && jv_array_length(jv_copy(ch)) > 0
-	        ? jv_array_get(jv_copy(ch), 0) : jv_null();
+	jv c0 = json_first(ev, "choices");
 	jv d = json_get(c0, "delta");
 	jv content = json_get(d, "content");
 	if (jv_get_kind(content) == JV_KIND_STRING && jv_string_length_bytes(jv_copy(content))) {
@@ -268,7 +266,6 @@ static int on_event(struct call *c, const char *data, size_t n)
 	jv_free(tcs);
 	jv_free(d);
 	jv_free(c0);
-	jv_free(ch);
 	jv_free(ev);
 	return 0;
 }
@@ -405,12 +402,9 @@ static void chat_done(struct http_req *r)
 	if (!jv_is_valid(v))
 		return;
 	add_usage(o, json_get(v, "usage"));
-	jv ch = json_get(v, "choices");
-	jv c0 = jv_get_kind(ch) == JV_KIND_ARRAY && jv_array_length(jv_copy(ch)) > 0
-	        ? jv_array_get(jv_copy(ch), 0) : jv_null();
+	jv c0 = json_first(v, "choices");
 	jv msg = json_get(c0, "message");
 	jv_free(c0);
-	jv_free(ch);
 	jv_free(v);
 	if (jv_get_kind(msg) != JV_KIND_OBJECT) {
 		jv_free(msg);
@@ -532,11 +526,8 @@ static void media_done(struct http_req *r)
 	if (!jv_is_valid(v))
 		return;
 	add_usage(o, json_get(v, "usage"));
-	jv d = json_get(v, "data");
-	jv first = jv_get_kind(d) == JV_KIND_ARRAY && jv_array_length(jv_copy(d)) > 0
-	           ? jv_array_get(jv_copy(d), 0) : jv_null();
+	jv first = json_first(v, "data");
 	jv url = json_get(first, "url"), b64 = json_get(first, "b64_json");
-	jv_free(d);
 	jv_free(first);
 	jv_free(v);
 	if (jv_get_kind(url) == JV_KIND_STRING) {
