@@ -204,7 +204,7 @@ int catalogue_load(struct catalogue **out, const char *user_file)
 	*out = NULL;
 	if (!c)
 		return err_errno("catalogue");
-	if (add_all(c, jv_parse(catalogue_builtin), "built-in catalogue") < 0)
+	if (add_all(c, json_parse(catalogue_builtin, strlen(catalogue_builtin)), "built-in catalogue") < 0)
 		goto fail;
 
 	const char *env = getenv("PANIC_MODELS");
