@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "http.h"
 #include "json.h"
 #include "model.h"
 #include "platform.h"
@@ -131,6 +132,7 @@ void engine_free(struct engine *e)
 		return;
 	while (e->n)
 		engine_cancel(e, e->v[0]);
+	http_drain(2000); /* cancellations sent to servers as calls were abandoned */
 	free(e->v);
 	free(e->pfd);
 	free(e->owner);
@@ -217,6 +219,12 @@ static int shared(struct engine *e, const struct platform **out)
 		if (k == n && n < MAX_SHARED)
 			out[n++] = pf;
 	}
+	/* Requests let go (http_fire) move on even with no HTTP call in flight. */
+	int k;
+	for (k = 0; k < n && out[k]->shared_fds != http_fds; k++)
+		;
+	if (k == n && n < MAX_SHARED && http_active() > 0)
+		out[n++] = &platform_openai; /* any HTTP platform: they share the poller */
 	return n;
 }
 

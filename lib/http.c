@@ -9,6 +9,7 @@
 #define CURL_DISABLE_TYPECHECK
 #include <curl/curl.h>
 #include <dlfcn.h>
+#include <errno.h>
 #include <jv.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,7 @@ static struct {
 	CURL *idle[HTTP_IDLE];
 	int nidle;
 	int active;
+	int fired; /* requests let go with http_fire() */
 	long backoff;
 } H = { .timer = -1 };
 
@@ -392,6 +394,39 @@ void http_cancel(struct http_req *r)
 	}
 	r->retry_at = 0;
 	http_free(r);
+}
+
+static void fired_done(struct http_req *r)
+{
+	H.fired--;
+	http_free(r);
+	free(r);
+}
+
+void http_fire(struct http_req *r)
+{
+	r->on_done = fired_done;
+	r->max_attempts = 1;
+	H.fired++;
+	http_start(r);
+}
+
+void http_drain(int ms)
+{
+	int64_t end = time_mono_ms() + ms;
+	while (H.fired > 0) {
+		struct pollfd p[64];
+		int64_t now = time_mono_ms(), deadline = -1;
+		if (now >= end)
+			return;
+		int n = http_fds(p, 64, &deadline);
+		int64_t wait = end - now;
+		if (deadline >= 0 && deadline - now < wait)
+			wait = deadline > now ? deadline - now : 0;
+		if (poll(p, (nfds_t)n, (int)wait) < 0 && errno != EINTR)
+			return;
+		http_step(p, n, time_mono_ms());
+	}
 }
 
 int http_active(void)

@@ -68,6 +68,13 @@ void http_start(struct http_req *r);
 void http_cancel(struct http_req *r);
 /* Frees what R owns (url, headers, body, resp) once it is done. */
 void http_free(struct http_req *r);
+/* Starts R (malloc'd, filled as for http_start; on_done unused) and lets
+ * it go: it frees itself when it ends. For requests whose answer nobody
+ * waits for, such as cancelling work at a server. */
+void http_fire(struct http_req *r);
+/* Moves requests let go with http_fire() on for up to MS milliseconds or
+ * until they are all done, so that they reach the server before exit. */
+void http_drain(int ms);
 /* Requests in flight or waiting for a retry. */
 int http_active(void);
 /* For the engine: the sockets to poll and the next deadline. */

@@ -15,7 +15,9 @@
  * default: a string as it is; a list of strings joined (text) or its
  * first (image, audio). A prediction that fails as NSFW is tried once
  * more with the entry's "safe_prompt", as PANIC! does; failing again, the
- * call fails with kind refused. Key: REPLICATE_API_TOKEN.
+ * call fails with kind refused. A prediction still running when its call
+ * ends (a deadline, a call abandoned) is cancelled at Replicate, so it
+ * stops costing. Key: REPLICATE_API_TOKEN.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +42,7 @@ struct rep {
 	int64_t poll_at; /* monotonic ms; 0: not waiting to poll */
 	char *get_url;
 	jv prompt;       /* the input, while the version is looked up */
+	struct http_req *cancel; /* POST urls.cancel, while the prediction runs */
 };
 
 static int check(jv entry)
@@ -63,6 +66,8 @@ static void release(struct call *c)
 		http_free(&r->req);
 	free(r->get_url);
 	jv_free(r->prompt);
+	if (r->cancel) /* the call ends while the prediction runs */
+		http_fire(r->cancel);
 	free(r);
 	c->priv = NULL;
 }
@@ -224,6 +229,12 @@ static void on_answer(struct http_req *q)
 		jv_free(u);
 	}
 	const char *status = json_str_or(p, "status", "");
+	int running = !strcmp(status, "starting") || !strcmp(status, "processing");
+	if (!running && r->cancel) { /* it has ended: nothing to cancel */
+		http_free(r->cancel);
+		free(r->cancel);
+		r->cancel = NULL;
+	}
 	if (!strcmp(status, "succeeded")) {
 		jv out = json_get(p, "output");
 		jv_free(p);
@@ -257,9 +268,24 @@ static void on_answer(struct http_req *q)
 		return;
 	}
 	jv urls = json_get(p, "urls");
-	const char *get = json_str(urls, "get", NULL);
+	const char *get = json_str(urls, "get", NULL), *cancel = json_str(urls, "cancel", NULL);
 	free(r->get_url);
 	r->get_url = get ? strdup(get) : NULL;
+	if (cancel && !r->cancel && (r->cancel = calloc(1, sizeof *r->cancel))) {
+		/* ready to send, with the key, if the call ends before the
+		 * prediction does; remote_request fails the call only for what
+		 * would fail its polls too */
+		if (remote_request(c, r->cancel, "REPLICATE_BASE_URL", REPLICATE_BASE, cancel,
+		                   "REPLICATE_API_TOKEN", NULL, jv_null()) < 0) {
+			free(r->cancel);
+			r->cancel = NULL;
+			jv_free(urls);
+			jv_free(p);
+			release(c);
+			return;
+		}
+		r->cancel->body = strdup("");
+	}
 	jv_free(urls);
 	jv_free(p);
 	if (!r->get_url) {

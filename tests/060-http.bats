@@ -304,6 +304,24 @@ JSON
 	run --separate-stderr panic-invoke --models models.json -m late <<<'slow one'
 	assert_failure 1
 	assert_regex "$(echo "$output" | jq -r .error.kind,.error.message | paste -sd' ')" '^timeout late: still running after [0-9]+ ms$'
+	# the prediction is cancelled at Replicate, with the key, so it stops costing
+	assert_equal "$(requests 'cancel$' | jq -c '[.method, (.path | test("^/replicate/v1/predictions/p[0-9]+/cancel$"))]')" '["POST",true]'
+}
+
+@test "a runner that supersedes a run cancels its Replicate prediction" {
+	echo '[{"id":"slowimg","platform":"replicate","model":"a/b","input":"text","output":"text","poll_ms":3000}]' > models.json
+	export PANIC_MODELS=$T/models.json
+	panic-net create r slowimg -l 0 > /dev/null
+	mkfifo in
+	panic-loop r --pace 0 < in > out 2> err &
+	exec {w}> in
+	echo 'slow first' >&$w
+	wait_for grep -q '"state":"invoking"' out
+	wait_for test -n "$(requests 'predictions$')"
+	echo 'slow second' >&$w
+	wait_for test -n "$(requests 'cancel$')"
+	exec {w}>&-
+	assert_equal "$(requests 'cancel$' | wc -l)" 1
 }
 
 @test "bad catalogue entries for the HTTP platforms are configuration errors" {
