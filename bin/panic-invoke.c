@@ -414,9 +414,7 @@ static void on_delta(struct call *c, const char *text, size_t n)
 /* --schema JSON or @FILE: the schema object (kept for the whole run). */
 static jv schema(const char *arg)
 {
-	jv v = arg[0] == '@' ? jv_load_file(arg + 1, 0) : jv_parse(arg);
-	if (arg[0] == '@' && jv_get_kind(v) == JV_KIND_ARRAY && jv_array_length(jv_copy(v)) == 1)
-		v = jv_array_get(v, 0);
+	jv v = arg[0] == '@' ? json_load_file(arg + 1) : jv_parse(arg);
 	if (jv_get_kind(v) != JV_KIND_OBJECT) {
 		char why[300] = "";
 		if (!jv_is_valid(v))
@@ -444,14 +442,13 @@ static void profile(const char *name, const char **model)
 	char *path = env && *env ? strdup(env) : path_config("profiles.json");
 	if (!path)
 		pdie(PX_CONFIG, "profiles: %s", err_msg());
-	jv all = jv_load_file(path, 0);
-	if (jv_get_kind(all) == JV_KIND_ARRAY && jv_array_length(jv_copy(all)) == 1)
-		all = jv_array_get(all, 0);
+	jv all = json_load_file(path);
 	if (jv_get_kind(all) != JV_KIND_OBJECT) {
 		char why[300];
+		int valid = jv_is_valid(all);
 		json_error_text(all, why, sizeof why);
-		pdie(PX_CONFIG, "%s: %s", path,
-		     jv_is_valid(all) ? "expected an object of profiles" : why);
+		pdie(PX_CONFIG, "%s: %s%s", path, valid ? "expected an object of profiles, " : "",
+		     why);
 	}
 	jv p = json_get(all, name);
 	jv_free(all);

@@ -64,7 +64,9 @@ struct http_req {
 /* Starts R; on_done runs from a later http_step() (or at once if R could
  * not be started). R must stay put until then. */
 void http_start(struct http_req *r);
-/* Abandons R without calling on_done, and frees what it owns. */
+/* Abandons R, if it is in flight or waiting for a retry, without calling
+ * on_done, and frees what it owns. Safe on a request that has ended or
+ * never started. */
 void http_cancel(struct http_req *r);
 /* Frees what R owns (url, headers, body, resp) once it is done. */
 void http_free(struct http_req *r);

@@ -521,8 +521,21 @@ void json_write_with(FILE *f, jv rec, const char *raw, size_t rawlen,
 	fputs_unlocked("}\n", f);
 }
 
+jv json_load_file(const char *path)
+{
+	jv all = jv_load_file(path, 0); /* every top-level value, in an array */
+	if (jv_get_kind(all) == JV_KIND_ARRAY && jv_array_length(jv_copy(all)) == 1)
+		return jv_array_get(all, 0);
+	return all;
+}
+
 void json_error_text(jv val, char *buf, size_t size)
 {
+	if (jv_is_valid(val)) {
+		snprintf(buf, size, "got %s", jv_kind_name(jv_get_kind(val)));
+		jv_free(val);
+		return;
+	}
 	jv msg = jv_invalid_get_msg(val);
 	const char *s = jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg)
 	                                                    : "invalid value";

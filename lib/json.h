@@ -52,8 +52,12 @@ void json_write_with(FILE *f, jv rec, const char *raw, size_t rawlen,
 /* Bit j set for each NAMES[j] (j < 32) that is a key of OBJ (borrowed):
  * one pass over OBJ's keys, for the common small record. */
 unsigned json_key_mask(jv obj, const char *const names[], int n);
+/* The file PATH's one JSON value, or, if it holds several (or none), an
+ * array of them; jv_invalid() with jq's message if it does not parse. */
+jv json_load_file(const char *path);
 /* A one-line description of the invalid VAL (consumed), from its message,
- * without jq's "(while parsing '...')" echo of the whole input. */
+ * without jq's "(while parsing '...')" echo of the whole input; for a
+ * valid VAL, "got KIND". */
 void json_error_text(jv val, char *buf, size_t size);
 
 #endif

@@ -219,18 +219,10 @@ int catalogue_load(struct catalogue **out, const char *user_file)
 	if (!path)
 		goto fail;
 	if (must_exist || access(path, F_OK) == 0) {
-		/* jq 1.6 gives every top-level value of the file in an array: the
-		 * file may hold one array of entries, or the entries one by one. */
-		jv list = jv_load_file(path, 0);
-		if (jv_get_kind(list) == JV_KIND_ARRAY && jv_array_length(jv_copy(list)) == 1) {
-			jv only = jv_array_get(jv_copy(list), 0);
-			if (jv_get_kind(only) == JV_KIND_ARRAY) {
-				jv_free(list);
-				list = only;
-			} else {
-				jv_free(only);
-			}
-		}
+		/* One array of entries, or the entries one by one. */
+		jv list = json_load_file(path);
+		if (jv_get_kind(list) == JV_KIND_OBJECT)
+			list = jv_array_append(jv_array(), list);
 		int rc = add_all(c, list, path);
 		free(path);
 		if (rc < 0)

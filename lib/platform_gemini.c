@@ -23,7 +23,6 @@
 
 struct gem {
 	struct http_req req;
-	int busy;
 };
 
 static int check(jv entry)
@@ -36,10 +35,7 @@ static void release(struct call *c)
 	struct gem *g = c->priv;
 	if (!g)
 		return;
-	if (g->busy)
-		http_cancel(&g->req);
-	else
-		http_free(&g->req);
+	http_cancel(&g->req); /* if in flight; frees what it holds */
 	free(g);
 	c->priv = NULL;
 }
@@ -116,15 +112,12 @@ static void generate(struct call *c, const char *type, jv data)
 	}
 	g->req.on_done = on_answer;
 	g->req.user = c;
-	g->busy = 1;
 	http_start(&g->req);
 }
 
 static void on_answer(struct http_req *q)
 {
 	struct call *c = q->user;
-	struct gem *g = c->priv;
-	g->busy = 0;
 	jv v = remote_answer(c, q);
 	if (!jv_is_valid(v))
 		return;
@@ -187,8 +180,6 @@ static void on_answer(struct http_req *q)
 static void on_media(struct http_req *q)
 {
 	struct call *c = q->user;
-	struct gem *g = c->priv;
-	g->busy = 0;
 	if (q->kind) {
 		char why[400];
 		snprintf(why, sizeof why, "fetching the input: %s", q->msg);
@@ -250,7 +241,6 @@ static void start(struct call *c)
 	g->req.max_attempts = c->opts ? c->opts->attempts : 0;
 	g->req.on_done = on_media;
 	g->req.user = c;
-	g->busy = 1;
 	http_start(&g->req);
 }
 

@@ -31,7 +31,6 @@
 
 struct oai {
 	struct http_req req;
-	int busy;      /* req in flight */
 	jv messages;   /* the conversation, for tool rounds */
 	int rounds;
 	long in_tokens, out_tokens;
@@ -67,10 +66,7 @@ static void release(struct call *c)
 	struct oai *o = c->priv;
 	if (!o)
 		return;
-	if (o->busy)
-		http_cancel(&o->req);
-	else
-		http_free(&o->req);
+	http_cancel(&o->req); /* if in flight; frees what it holds */
 	if (o->sub_busy) {
 		o->sub.model->platform->cancel(&o->sub);
 		call_clear(&o->sub);
@@ -177,7 +173,6 @@ static void send_chat(struct call *c)
 	o->req.on_data = stream ? on_sse : NULL;
 	o->req.on_done = chat_done;
 	o->req.user = c;
-	o->busy = 1;
 	http_start(&o->req);
 }
 
@@ -373,7 +368,6 @@ static void chat_done(struct http_req *r)
 {
 	struct call *c = r->user;
 	struct oai *o = c->priv;
-	o->busy = 0;
 	if (r->kind) {
 		remote_answer(c, r); /* fails C with R's error */
 		return;
@@ -506,7 +500,6 @@ static void media_done(struct http_req *r)
 {
 	struct call *c = r->user;
 	struct oai *o = c->priv;
-	o->busy = 0;
 	if (r->kind) {
 		remote_answer(c, r); /* fails C with R's error */
 		return;
@@ -577,7 +570,6 @@ static void start(struct call *c)
 		}
 		o->req.on_done = media_done;
 		o->req.user = c;
-		o->busy = 1;
 		http_start(&o->req);
 		return;
 	}

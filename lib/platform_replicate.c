@@ -37,7 +37,6 @@
 
 struct rep {
 	struct http_req req;
-	int busy;
 	int safe_tried;
 	int64_t poll_at; /* monotonic ms; 0: not waiting to poll */
 	char *get_url;
@@ -60,10 +59,7 @@ static void release(struct call *c)
 	struct rep *r = c->priv;
 	if (!r)
 		return;
-	if (r->busy)
-		http_cancel(&r->req);
-	else
-		http_free(&r->req);
+	http_cancel(&r->req); /* if in flight; frees what it holds */
 	free(r->get_url);
 	jv_free(r->prompt);
 	if (r->cancel) /* the call ends while the prediction runs */
@@ -93,7 +89,6 @@ static void send(struct call *c, const char *path, jv body)
 		http_header(&r->req, "Prefer", remote_str(c, "prefer", "wait"));
 	r->req.on_done = jv_is_valid(r->prompt) ? on_model : on_answer;
 	r->req.user = c;
-	r->busy = 1;
 	http_start(&r->req);
 }
 
@@ -120,7 +115,6 @@ static void on_model(struct http_req *q)
 {
 	struct call *c = q->user;
 	struct rep *r = c->priv;
-	r->busy = 0;
 	jv m = remote_answer(c, q);
 	if (!jv_is_valid(m))
 		return;
@@ -214,7 +208,6 @@ static void on_answer(struct http_req *q)
 {
 	struct call *c = q->user;
 	struct rep *r = c->priv;
-	r->busy = 0;
 	jv p = remote_answer(c, q);
 	if (!jv_is_valid(p))
 		return;

@@ -62,13 +62,17 @@ int remote_request(struct call *c, struct http_req *r, const char *base_env,
 	while (bl && base[bl - 1] == '/')
 		bl--;
 	memset(r, 0, sizeof *r);
+	int bad = jv_get_kind(body) != JV_KIND_NULL && !(r->body = json_dump(body, &r->bodylen));
+	jv_free(body);
+	if (bad)
+		goto nomem;
 	if (strstr(path, "://")) {
 		/* An address the API gave (a poll URL): the key goes only to the
 		 * API's own origin. */
 		const char *h = strstr(base, "://");
 		size_t origin = h ? (size_t)(strcspn(h + 3, "/") + (size_t)(h + 3 - base)) : bl;
 		if (strncmp(path, base, origin) || (path[origin] && path[origin] != '/')) {
-			jv_free(body);
+			http_free(r);
 			call_fail(c, "bad_response", "%s: will not send the key to %s",
 			          c->model->id, path);
 			return -1;
@@ -78,31 +82,24 @@ int remote_request(struct call *c, struct http_req *r, const char *base_env,
 	}
 	if (asprintf(&r->url, "%.*s%s", (int)bl, base, path) < 0) {
 		r->url = NULL;
-		jv_free(body);
-		call_fail(c, "canceled", "out of memory");
-		return -1;
+		goto nomem;
 	}
 	const char *var = o && o->key_env ? o->key_env : remote_str(c, "key_env", key_env);
 	const char *key = keys_get(var);
 	if (!key && strlen(def_base) == bl && !strncmp(base, def_base, bl)) {
-		jv_free(body);
-		call_fail(c, "no_key", "%s", err_msg());
 		http_free(r);
+		call_fail(c, "no_key", "%s", err_msg());
 		return -1;
 	}
 	if (key) {
 		char *auth = NULL;
 		r->secret = key;
-		if (!header && asprintf(&auth, "Bearer %s", key) < 0) {
-			jv_free(body);
+		if (!header && asprintf(&auth, "Bearer %s", key) < 0)
 			goto nomem;
-		}
 		int rc = http_header(r, header ? header : "Authorization", header ? key : auth);
 		free(auth);
-		if (rc < 0) {
-			jv_free(body);
+		if (rc < 0)
 			goto nomem;
-		}
 	}
 	int ms = c->timeout_ms;
 	if (!ms) {
@@ -112,14 +109,8 @@ int remote_request(struct call *c, struct http_req *r, const char *base_env,
 	}
 	r->timeout_ms = ms;
 	r->max_attempts = o ? o->attempts : 0;
-	if (jv_get_kind(body) != JV_KIND_NULL) {
-		r->body = json_dump(body, &r->bodylen);
-		jv_free(body);
-		if (!r->body || http_header(r, "Content-Type", "application/json") < 0)
-			goto nomem;
-	} else {
-		jv_free(body);
-	}
+	if (r->body && http_header(r, "Content-Type", "application/json") < 0)
+		goto nomem;
 	return 0;
 nomem:
 	http_free(r);

@@ -253,6 +253,10 @@ JSON
 	echo '{"terse": ' > config/panic/profiles.json
 	run --separate-stderr panic-invoke -p terse <<<'p4'
 	assert_failure 3
+	echo '[1,2]' > config/panic/profiles.json
+	run --separate-stderr panic-invoke -p terse <<<'p5'
+	assert_failure 3
+	assert_equal "$stderr" "panic-invoke: $T/config/panic/profiles.json: expected an object of profiles, got array"
 }
 
 @test "openai: images and speech" {
