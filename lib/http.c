@@ -498,8 +498,8 @@ static void ended(struct http_req *r, CURLcode code)
 		retry = code != CURLE_COULDNT_RESOLVE_HOST && code != CURLE_URL_MALFORMAT &&
 		        code != CURLE_UNSUPPORTED_PROTOCOL;
 		if (r->delivered)
-			snprintf(r->msg, sizeof r->msg, "%s, the stream cut off after %zu bytes",
-			         C.easy_strerror(code), r->delivered);
+			snprintf(r->msg, sizeof r->msg, "the stream cut off after %zu bytes: %s",
+			         r->delivered, C.easy_strerror(code));
 		else
 			snprintf(r->msg, sizeof r->msg, "%s", C.easy_strerror(code));
 	}
