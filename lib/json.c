@@ -42,6 +42,14 @@ jv json_get(jv obj, const char *name)
 	return jv_object_get(jv_copy(obj), key(name));
 }
 
+int json_has(jv obj, const char *name)
+{
+	jv v = json_get(obj, name);
+	int has = jv_is_valid(v);
+	jv_free(v);
+	return has;
+}
+
 const char *json_str(jv obj, const char *name, int *len)
 {
 	jv v = json_get(obj, name);
@@ -74,10 +82,12 @@ const char *json_str_or(jv obj, const char *key, const char *def)
 
 jv json_set(jv obj, const char *name, jv val)
 {
+	if (!jv_is_valid(val)) { /* an absent value leaves the field absent */
+		jv_free(val);
+		return obj;
+	}
 	return jv_object_set(obj, key(name), val);
 }
-
-
 
 /* Bytes a JSON string must escape: controls, '"', '\\' and DEL, as jq does. */
 static unsigned char needs_escape[256];

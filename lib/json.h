@@ -13,6 +13,8 @@
 
 /* The value of KEY in OBJ (borrowed), or jv_invalid() if OBJ has none. */
 jv json_get(jv obj, const char *key);
+/* Whether OBJ (borrowed) has KEY. */
+int json_has(jv obj, const char *key);
 /* KEY's string value and its length, or NULL if absent or not a string.
  * The pointer lives as long as OBJ is not changed or freed. */
 const char *json_str(jv obj, const char *key, int *len);
@@ -20,7 +22,8 @@ const char *json_str(jv obj, const char *key, int *len);
 jv json_first(jv obj, const char *key);
 /* KEY's string value, or DEF if absent or not a string. */
 const char *json_str_or(jv obj, const char *key, const char *def);
-/* OBJ (consumed) with KEY set to VAL (consumed). */
+/* OBJ (consumed) with KEY set to VAL (consumed); an invalid VAL leaves
+ * KEY unset. */
 jv json_set(jv obj, const char *key, jv val);
 /* Writes OBJ (borrowed) compactly, and a newline, to F: the bytes
  * `jq -c .` would write. */

@@ -24,29 +24,21 @@
 #include "json.h"
 #include "model.h"
 #include "remote.h"
-#include "timeutil.h"
+#include "sse.h"
+#include "toolrun.h"
 
 #define OPENAI_BASE "https://api.openai.com/v1"
-#define TOOL_ROUNDS 8
 
 struct oai {
 	struct http_req req;
 	jv messages;   /* the conversation, for tool rounds */
-	int rounds;
 	long in_tokens, out_tokens;
 	int has_usage;
-	/* streaming */
-	char *line;
-	size_t linelen, linecap;
-	jv data;       /* the event's data lines so far, or invalid */
+	struct sse sse; /* streaming */
 	jv text;       /* content so far */
 	jv tool_calls; /* assembled from deltas */
 	int done_seen;
-	/* tools */
-	struct call sub;
-	int sub_busy;
-	jv pending;    /* the tool calls of this round */
-	int next;
+	struct toolrun tools;
 };
 
 static int check(jv entry)
@@ -67,16 +59,11 @@ static void release(struct call *c)
 	if (!o)
 		return;
 	http_cancel(&o->req); /* if in flight; frees what it holds */
-	if (o->sub_busy) {
-		o->sub.model->platform->cancel(&o->sub);
-		call_clear(&o->sub);
-	}
+	toolrun_free(&o->tools);
+	sse_free(&o->sse);
 	jv_free(o->messages);
-	jv_free(o->data);
 	jv_free(o->text);
 	jv_free(o->tool_calls);
-	jv_free(o->pending);
-	free(o->line);
 	free(o);
 	c->priv = NULL;
 }
@@ -159,11 +146,9 @@ static void send_chat(struct call *c)
 	}
 	jv_free(o->text);
 	jv_free(o->tool_calls);
-	jv_free(o->data);
+	sse_free(&o->sse);
 	o->text = jv_string("");
 	o->tool_calls = jv_array();
-	o->data = jv_invalid();
-	o->linelen = 0;
 	o->done_seen = 0;
 	if (remote_request(c, &o->req, "OPENAI_BASE_URL", OPENAI_BASE, "/chat/completions",
 	                   "OPENAI_API_KEY", NULL, b) < 0) {
@@ -211,47 +196,26 @@ static void merge_tool_delta(struct oai *o, jv d)
 	o->tool_calls = jv_array_set(o->tool_calls, i, tc);
 }
 
-/* One SSE event's data. Returns -1 (with r->kind set) to stop. */
-static int on_event(struct call *c, const char *data, size_t n)
+/* One SSE event's data. Returns -1 (with the request's kind set) to stop. */
+static int on_event(void *user, const char *data, size_t n)
 {
+	struct call *c = user;
 	struct oai *o = c->priv;
-	struct http_req *r = &o->req;
 	if (n == 6 && !memcmp(data, "[DONE]", 6)) {
 		o->done_seen = 1;
 		return 0;
 	}
-	jv ev = json_parse(data, n);
-	if (jv_get_kind(ev) != JV_KIND_OBJECT) {
-		jv_free(ev);
-		r->kind = "bad_response";
-		snprintf(r->msg, sizeof r->msg, "malformed stream chunk: %.60s", data);
+	jv ev = remote_event(&o->req, data, n);
+	if (!jv_is_valid(ev))
 		return -1;
-	}
-	jv err = json_get(ev, "error");
-	if (jv_is_valid(err) && jv_get_kind(err) != JV_KIND_NULL) {
-		jv m = jv_get_kind(err) == JV_KIND_OBJECT ? json_get(err, "message") : jv_copy(err);
-		r->kind = "http_5xx";
-		snprintf(r->msg, sizeof r->msg, "error in the stream: %s",
-		         jv_get_kind(m) == JV_KIND_STRING ? jv_string_value(m) : "(no message)");
-		jv_free(m);
-		jv_free(err);
-		jv_free(ev);
-		return -1;
-	}
-	jv_free(err);
 	add_usage(o, json_get(ev, "usage"));
 	jv c0 = json_first(ev, "choices");
 	jv d = json_get(c0, "delta");
 	jv content = json_get(d, "content");
-	if (jv_get_kind(content) == JV_KIND_STRING && jv_string_length_bytes(jv_copy(content))) {
-		const struct call_opts *op = c->opts;
-		if (op && op->on_delta)
-			op->on_delta(c, jv_string_value(content),
-			              (size_t)jv_string_length_bytes(jv_copy(content)));
-		o->text = jv_string_concat(o->text, content);
-	} else {
+	if (jv_get_kind(content) == JV_KIND_STRING)
+		o->text = remote_delta(c, o->text, content);
+	else
 		jv_free(content);
-	}
 	jv tcs = json_get(d, "tool_calls");
 	for (int i = 0; jv_get_kind(tcs) == JV_KIND_ARRAY && i < jv_array_length(jv_copy(tcs)); i++) {
 		jv t = jv_array_get(jv_copy(tcs), i);
@@ -265,53 +229,11 @@ static int on_event(struct call *c, const char *data, size_t n)
 	return 0;
 }
 
-/* One line of the stream, without its end. */
-static int on_line(struct call *c, char *l, size_t n)
-{
-	struct oai *o = c->priv;
-	if (n && l[n - 1] == '\r')
-		n--;
-	if (!n) { /* end of an event */
-		if (!jv_is_valid(o->data))
-			return 0;
-		jv d = o->data;
-		o->data = jv_invalid();
-		int rc = on_event(c, jv_string_value(d), (size_t)jv_string_length_bytes(jv_copy(d)));
-		jv_free(d);
-		return rc;
-	}
-	if (l[0] == ':' || n < 5 || memcmp(l, "data:", 5))
-		return 0; /* a comment, or event:, id:, retry: */
-	size_t k = 5 + (n > 5 && l[5] == ' ');
-	jv piece = jv_string_sized(l + k, (int)(n - k));
-	o->data = jv_is_valid(o->data)
-	          ? jv_string_concat(jv_string_append_str(o->data, "\n"), piece) : piece;
-	return 0;
-}
-
 static int on_sse(struct http_req *r, const char *p, size_t n)
 {
 	struct call *c = r->user;
 	struct oai *o = c->priv;
-	for (size_t i = 0; i < n; i++) {
-		if (p[i] != '\n') {
-			if (o->linelen == o->linecap) {
-				size_t cap = o->linecap ? o->linecap * 2 : 1024;
-				char *b = realloc(o->line, cap);
-				if (!b)
-					return -1;
-				o->line = b;
-				o->linecap = cap;
-			}
-			o->line[o->linelen++] = p[i];
-			continue;
-		}
-		int rc = on_line(c, o->line, o->linelen);
-		o->linelen = 0;
-		if (rc < 0)
-			return -1;
-	}
-	return 0;
+	return sse_feed(&o->sse, p, n, on_event, c);
 }
 
 static void run_tools(struct call *c);
@@ -324,22 +246,27 @@ static void answer(struct call *c, jv msg)
 	jv tcs = json_get(msg, "tool_calls");
 	if (jv_get_kind(tcs) == JV_KIND_ARRAY && jv_array_length(jv_copy(tcs)) > 0 && op &&
 	    op->ntools > 0) {
-		int limit = op->tool_rounds > 0 ? op->tool_rounds : TOOL_ROUNDS;
-		if (++o->rounds > limit) {
-			jv_free(tcs);
-			jv_free(msg);
-			char why[64];
-			snprintf(why, sizeof why, "still calling tools after %d rounds", limit);
-			remote_give_up(c, "bad_response", why);
-			return;
-		}
 		jv m = json_set(json_set(jv_object(), "role", jv_string("assistant")),
 		                "tool_calls", jv_copy(tcs));
 		o->messages = jv_array_append(o->messages, m);
-		jv_free(o->pending);
-		o->pending = tcs;
-		o->next = 0;
 		jv_free(msg);
+		jv calls = jv_array();
+		jv_array_foreach(tcs, i, tc) {
+			(void)i;
+			jv f = json_get(tc, "function");
+			calls = jv_array_append(calls,
+			                        json_set(json_set(json_set(jv_object(), "id",
+			                                                   json_get(tc, "id")),
+			                                          "name", json_get(f, "name")),
+			                                 "arguments", json_get(f, "arguments")));
+			jv_free(f);
+			jv_free(tc);
+		}
+		jv_free(tcs);
+		if (toolrun_begin(&o->tools, c, calls) < 0) {
+			remote_give_up(c, "bad_response", err_msg());
+			return;
+		}
 		run_tools(c);
 		return;
 	}
@@ -373,10 +300,7 @@ static void chat_done(struct http_req *r)
 		return;
 	}
 	if (o->req.on_data) {
-		if (o->linelen)
-			on_line(c, o->line, o->linelen);
-		if (jv_is_valid(o->data))
-			on_line(c, "", 0);
+		sse_end(&o->sse, on_event, c);
 		if (r->kind) { /* set by on_sse: a bad chunk or an error event */
 			remote_answer(c, r);
 			return;
@@ -408,69 +332,18 @@ static void chat_done(struct http_req *r)
 	answer(c, msg);
 }
 
-/* The tool named NAME, or NULL. */
-static const struct tool *find_tool(const struct call *c, const char *name)
-{
-	for (int i = 0; c->opts && i < c->opts->ntools; i++)
-		if (!strcmp(c->opts->tools[i].name, name))
-			return &c->opts->tools[i];
-	return NULL;
-}
-
-/* Adds the answer of tool call I to the conversation. */
-static void tool_answer(struct call *c, jv content)
-{
-	struct oai *o = c->priv;
-	jv tc = jv_array_get(jv_copy(o->pending), o->next);
-	jv m = json_set(json_set(jv_object(), "role", jv_string("tool")), "tool_call_id",
-	                json_get(tc, "id"));
-	o->messages = jv_array_append(o->messages, json_set(m, "content", content));
-	jv_free(tc);
-	o->next++;
-}
-
-static void sub_finished(struct call *c)
-{
-	struct oai *o = c->priv;
-	o->sub_busy = 0;
-	jv out = jv_get_kind(o->sub.output) == JV_KIND_STRING
-	         ? jv_copy(o->sub.output)
-	         : jv_string_fmt("error: %s", json_str_or(o->sub.error, "message", "failed"));
-	call_clear(&o->sub);
-	tool_answer(c, out);
-}
-
-/* Runs the pending tool calls one after another, then asks again. */
+/* Runs the round's tools; when all have answered, asks again. */
 static void run_tools(struct call *c)
 {
 	struct oai *o = c->priv;
-	while (o->next < jv_array_length(jv_copy(o->pending))) {
-		jv tc = jv_array_get(jv_copy(o->pending), o->next);
-		jv f = json_get(tc, "function");
-		const char *name = json_str_or(f, "name", "");
-		const struct tool *t = find_tool(c, name);
-		if (!t) {
-			jv msg = jv_string_fmt("error: there is no tool named '%s'", name);
-			jv_free(f);
-			jv_free(tc);
-			tool_answer(c, msg);
-			continue;
-		}
-		jv args = json_get(f, "arguments");
-		if (jv_get_kind(args) != JV_KIND_STRING) {
-			jv_free(args);
-			args = jv_string("{}");
-		}
-		jv_free(f);
+	if (!toolrun_go(&o->tools, c))
+		return; /* fds() and step() drive it */
+	jv_array_foreach(o->tools.answers, i, answer) {
+		jv tc = jv_array_get(jv_copy(o->tools.calls), i);
+		jv m = json_set(json_set(jv_object(), "role", jv_string("tool")), "tool_call_id",
+		                json_get(tc, "id"));
+		o->messages = jv_array_append(o->messages, json_set(m, "content", answer));
 		jv_free(tc);
-		call_init(&o->sub, t->model, args);
-		o->sub.t0 = time_mono_ms();
-		o->sub.started_at = time_now_ms();
-		o->sub_busy = 1;
-		t->model->platform->start(&o->sub);
-		if (!o->sub.done)
-			return; /* fds() and step() drive it */
-		sub_finished(c);
 	}
 	send_chat(c);
 }
@@ -478,21 +351,14 @@ static void run_tools(struct call *c)
 static int fds(struct call *c, struct pollfd *p, int max, int64_t *deadline)
 {
 	struct oai *o = c->priv;
-	if (!o->sub_busy)
-		return 0;
-	return o->sub.model->platform->fds(&o->sub, p, max, deadline);
+	return o ? toolrun_fds(&o->tools, p, max, deadline) : 0;
 }
 
 static void step(struct call *c, struct pollfd *p, int n, int64_t now)
 {
 	struct oai *o = c->priv;
-	if (!o || !o->sub_busy)
-		return;
-	o->sub.model->platform->step(&o->sub, p, n, now);
-	if (o->sub.done) {
-		sub_finished(c);
+	if (o && toolrun_step(&o->tools, c, p, n, now))
 		run_tools(c);
-	}
 }
 
 /* images and speech: one request, one answer */
@@ -546,7 +412,9 @@ static void start(struct call *c)
 	}
 	c->priv = o;
 	o->messages = jv_array();
-	o->data = o->text = o->tool_calls = o->pending = jv_invalid();
+	o->text = o->tool_calls = jv_invalid();
+	sse_init(&o->sse);
+	toolrun_init(&o->tools);
 	const struct model *m = c->model;
 	if (m->output != MT_TEXT) {
 		jv b = jv_object();

@@ -146,6 +146,42 @@ jv remote_answer(struct call *c, struct http_req *r)
 	return jv_invalid();
 }
 
+jv remote_event(struct http_req *r, const char *data, size_t n)
+{
+	jv ev = json_parse(data, n);
+	if (jv_get_kind(ev) != JV_KIND_OBJECT) {
+		jv_free(ev);
+		r->kind = "bad_response";
+		snprintf(r->msg, sizeof r->msg, "malformed stream chunk: %.60s", data);
+		return jv_invalid();
+	}
+	jv err = json_get(ev, "error");
+	if (!jv_is_valid(err) || jv_get_kind(err) == JV_KIND_NULL) {
+		jv_free(err);
+		return ev;
+	}
+	jv m = jv_get_kind(err) == JV_KIND_OBJECT ? json_get(err, "message") : jv_copy(err);
+	r->kind = "http_5xx";
+	snprintf(r->msg, sizeof r->msg, "error in the stream: %s",
+	         jv_get_kind(m) == JV_KIND_STRING ? jv_string_value(m) : "(no message)");
+	jv_free(m);
+	jv_free(err);
+	jv_free(ev);
+	return jv_invalid();
+}
+
+jv remote_delta(struct call *c, jv text, jv piece)
+{
+	size_t n = (size_t)jv_string_length_bytes(jv_copy(piece));
+	if (!n) {
+		jv_free(piece);
+		return text;
+	}
+	if (c->opts && c->opts->on_delta)
+		c->opts->on_delta(c, jv_string_value(piece), n);
+	return jv_string_concat(text, piece);
+}
+
 jv remote_usage(jv in, jv out)
 {
 	int a = jv_get_kind(in) == JV_KIND_NUMBER, b = jv_get_kind(out) == JV_KIND_NUMBER;

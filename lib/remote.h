@@ -41,6 +41,13 @@ void remote_give_up(struct call *c, const char *kind, const char *why);
  * object; or, if R failed or the answer is not an object, jv_invalid()
  * with C given up. */
 jv remote_answer(struct call *c, struct http_req *r);
+/* One streamed event's DATA (N bytes) as a JSON object; or, if it is
+ * not one or it reports an error, jv_invalid() with R's kind and msg set
+ * (bad_response, or http_5xx for an error event). */
+jv remote_event(struct http_req *r, const char *data, size_t n);
+/* TEXT (consumed) with PIECE (consumed) added, after handing PIECE to
+ * the caller's on_delta if it streams. */
+jv remote_delta(struct call *c, jv text, jv piece);
 /* {"input_tokens": IN, "output_tokens": OUT} from two numbers (consumed),
  * or null if neither is a number. */
 jv remote_usage(jv in, jv out);

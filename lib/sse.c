@@ -1,0 +1,80 @@
+/* sse: a text/event-stream cut into events; see sse.h. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "sse.h"
+
+void sse_init(struct sse *s)
+{
+	memset(s, 0, sizeof *s);
+	s->data = jv_invalid();
+}
+
+void sse_free(struct sse *s)
+{
+	free(s->line);
+	jv_free(s->data);
+	sse_init(s);
+}
+
+/* One line L (N bytes, without its LF). */
+static int line(struct sse *s, const char *l, size_t n, sse_event_fn *fn, void *user)
+{
+	if (n && l[n - 1] == '\r')
+		n--;
+	if (!n) { /* a blank line ends the event */
+		if (!jv_is_valid(s->data))
+			return 0;
+		jv d = s->data;
+		s->data = jv_invalid();
+		int rc = fn(user, jv_string_value(d), (size_t)jv_string_length_bytes(jv_copy(d)));
+		jv_free(d);
+		return rc;
+	}
+	if (n < 5 || memcmp(l, "data:", 5))
+		return 0; /* a comment, or event:, id:, retry: */
+	size_t k = 5 + (n > 5 && l[5] == ' ');
+	jv piece = jv_string_sized(l + k, (int)(n - k));
+	s->data = jv_is_valid(s->data)
+	          ? jv_string_concat(jv_string_append_str(s->data, "\n"), piece) : piece;
+	return 0;
+}
+
+int sse_feed(struct sse *s, const char *p, size_t n, sse_event_fn *fn, void *user)
+{
+	while (n) {
+		const char *nl = memchr(p, '\n', n);
+		size_t k = nl ? (size_t)(nl - p) : n;
+		if (s->len + k > s->cap) {
+			size_t cap = s->cap ? s->cap : 1024;
+			while (cap < s->len + k)
+				cap *= 2;
+			char *b = realloc(s->line, cap);
+			if (!b)
+				return -1;
+			s->line = b;
+			s->cap = cap;
+		}
+		if (k)
+			memcpy(s->line + s->len, p, k);
+		s->len += k;
+		if (!nl)
+			return 0;
+		size_t len = s->len;
+		s->len = 0;
+		if (line(s, s->line, len, fn, user) < 0)
+			return -1;
+		p += k + 1;
+		n -= k + 1;
+	}
+	return 0;
+}
+
+int sse_end(struct sse *s, sse_event_fn *fn, void *user)
+{
+	size_t len = s->len;
+	s->len = 0;
+	if (len && line(s, s->line, len, fn, user) < 0)
+		return -1;
+	return line(s, "", 0, fn, user);
+}
