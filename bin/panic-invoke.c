@@ -11,7 +11,7 @@
  * schema, base URL, key variable) comes from the options, then the profile
  * chosen with -p (profiles.json in the config directory), then the
  * catalogue entry. --stream writes {"call_id","model","delta"} records as
- * text arrives; --tool lets the model run programs.
+ * text arrives; --tool lets an openai or gemini model run programs.
  */
 #include <getopt.h>
 #include <stdarg.h>
@@ -30,6 +30,8 @@
 #include "platform.h"
 #include "prog.h"
 #include "timeutil.h"
+
+#define TOOL_PLATFORMS "only openai and gemini models can"
 
 static const char usage[] =
 	"usage: panic-invoke [-m MODEL] [OPTION]... [-- PROGRAM [ARG]...]\n"
@@ -308,6 +310,11 @@ static void take(jv rec, const char *raw, size_t rawlen, long lineno)
 		}
 		if (!(m = catalogue_find(g.cat, id))) {
 			bad(lineno, "unknown model '%s' (see panic-invoke --list)", id);
+			jv_free(rec);
+			return;
+		}
+		if (g.opts.ntools && !m->platform->tools) {
+			bad(lineno, "model '%s' cannot call tools (%s)", id, TOOL_PLATFORMS);
 			jv_free(rec);
 			return;
 		}
@@ -595,6 +602,8 @@ int main(int argc, char **argv)
 	} else if (model && !(g.model = catalogue_find(g.cat, model))) {
 		pdie(PX_CONFIG, "unknown model '%s' (see panic-invoke --list)", model);
 	}
+	if (g.model && g.opts.ntools && !g.model->platform->tools)
+		pusage("--tool: model '%s' cannot call tools (%s)", g.model->id, TOOL_PLATFORMS);
 
 	if (!nolog) {
 		g.db = prog_state(DB_CREATE);

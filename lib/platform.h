@@ -97,6 +97,8 @@ struct platform {
 	 * step above may then be NULL. */
 	int (*shared_fds)(struct pollfd *p, int max, int64_t *deadline);
 	void (*shared_step)(struct pollfd *p, int n, int64_t now);
+	/* Whether its models can call the tools of struct call_opts. */
+	int tools;
 };
 
 const struct platform *platform_find(const char *name);

@@ -329,8 +329,7 @@ static void answer(struct call *c, jv v)
 		return;
 	}
 	jv_free(c0);
-	call_done(c, text);
-	release(c);
+	remote_done(c, text);
 }
 
 static void on_done(struct http_req *q)
@@ -472,4 +471,5 @@ const struct platform platform_gemini = {
 	.model_free = remote_model_free,
 	.shared_fds = http_fds,
 	.shared_step = http_step,
+	.tools = 1,
 };

@@ -124,6 +124,23 @@ void remote_give_up(struct call *c, const char *kind, const char *why)
 	c->model->platform->cancel(c);
 }
 
+void remote_done(struct call *c, jv output)
+{
+	const struct call_opts *op = c->opts;
+	if (op && jv_get_kind(op->schema) == JV_KIND_OBJECT && c->model->output == MT_TEXT) {
+		jv v = jv_parse(jv_string_value(output));
+		int ok = jv_is_valid(v);
+		jv_free(v);
+		if (!ok) {
+			jv_free(output);
+			remote_give_up(c, "bad_response", "the answer is not the JSON asked for");
+			return;
+		}
+	}
+	call_done(c, output);
+	c->model->platform->cancel(c);
+}
+
 jv remote_answer(struct call *c, struct http_req *r)
 {
 	char why[400];

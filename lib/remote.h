@@ -37,6 +37,10 @@ int remote_request(struct call *c, struct http_req *r, const char *base_env,
                    const char *header, jv body);
 /* Fails C with "MODEL: WHY" and releases what its platform holds. */
 void remote_give_up(struct call *c, const char *kind, const char *why);
+/* Finishes C with OUTPUT (consumed) and releases what its platform holds;
+ * but if the call asked for a schema, an OUTPUT that is not JSON fails it
+ * (bad_response). */
+void remote_done(struct call *c, jv output);
 /* The answer of the finished request R (whose contents it frees) as a JSON
  * object; or, if R failed or the answer is not an object, jv_invalid()
  * with C given up. */

@@ -71,6 +71,12 @@ requests() { jq -c --arg re "$1" 'select(.path | test($re))' "$T/log"; }
 	assert_success
 	assert_equal "$(requests gemini | jq -c '.body.generationConfig')" \
 		'{"responseMimeType":"application/json","responseSchema":{"type":"object"}}'
+	# an answer that ignores the schema fails, on either platform
+	for m in openai:m gemini:g; do
+		run --separate-stderr panic-invoke -m $m --schema @schema.json <<<'notjson'
+		assert_failure 1
+		assert_equal "$(echo "$output" | jq -c .error)" "{\"kind\":\"bad_response\",\"message\":\"$m: the answer is not the JSON asked for\"}"
+	done
 }
 
 @test "openai: --stream writes deltas as they arrive, then the record; usage from the last chunk" {
@@ -380,6 +386,63 @@ JSON
 	run --separate-stderr panic-invoke -m gemini-audio-description <<<"http://127.0.0.1:$PORT/media/b.wav"
 	assert_success
 	assert_equal "$(echo "$output" | jq -c '[.output, .cost > 0]')" '["gemini-2.5-flash heard/saw audio/mpeg of 12 bytes",true]'
+}
+
+@test "gemini: --stream reads streamGenerateContent events as they arrive; faults mid-stream" {
+	run --separate-stderr panic-invoke -m gemini:g --stream <<<'stream these words please'
+	assert_success
+	assert_equal "$(echo "$output" | jq -c 'select(has("delta")) | .delta' | paste -sd' ')" \
+		'"g say" "s: st" "ream " "these" " word" "s ple" "ase"'
+	assert_equal "$(echo "$output" | jq -c 'select(has("output")) | [.output, .usage]')" \
+		'["g says: stream these words please",{"input_tokens":4,"output_tokens":6}]'
+	assert_equal "$(requests gemini | jq -r .path)" '/gemini/v1beta/models/g:streamGenerateContent?alt=sse'
+	run --separate-stderr panic-invoke -m gemini:g --stream <<<$'{"input":"x cut"}\n{"input":"y streamerr"}\n{"input":"z ok"}\n{"input":"w badchunk"}\n{"input":"v noend"}'
+	assert_failure 1
+	assert_equal "$(echo "$output" | jq -c 'select(has("output")) | [.input, .state, .error.kind]' | paste -sd' ')" \
+		'["x cut","failed","connection"] ["y streamerr","failed","http_5xx"] ["z ok","completed",null] ["w badchunk","failed","bad_response"] ["v noend","failed","bad_response"]'
+	assert_regex "$(echo "$output" | jq -r 'select(.input == "x cut") | .error.message')" \
+		'^gemini:g: the stream cut off after [0-9]+ bytes: .+$'
+	assert_equal "$(echo "$output" | jq -r 'select(has("output") and .state == "failed") | .error.message' | tail -n +2)" \
+		'gemini:g: error in the stream: The model is overloaded
+gemini:g: malformed stream chunk: {"candidates": [
+gemini:g: the stream ended before a finishReason'
+	# what each stream delivered before its fault was written: 2+2+3+2+2 deltas
+	assert_equal "$(echo "$output" | jq -c 'select(has("delta"))' | wc -l)" 11
+}
+
+@test "gemini: tools as functionCall and functionResponse, streamed or not" {
+	printf '#!/bin/sh\nprintf "found(%%s)" "$(cat)"\n' > lookup
+	chmod +x lookup
+	run --separate-stderr panic-invoke -m gemini:g --tool "lookup=$T/lookup" <<<'please usetool'
+	assert_success
+	assert_equal "$(echo "$output" | jq -c '[.output, .usage]')" \
+		'["tool said: found({\"q\":\"please usetool\"})",{"input_tokens":4,"output_tokens":4}]'
+	assert_equal "$(requests generateContent | head -1 | jq -c .body.tools)" \
+		'[{"functionDeclarations":[{"name":"lookup","description":"Runs the tool lookup on the arguments","parametersJsonSchema":{"type":"object"}}]}]'
+	assert_equal "$(requests generateContent | tail -1 | jq -c '.body.contents | [.[1].role, .[1].parts[0].functionCall.name, .[2].role, .[2].parts[0].functionResponse]')" \
+		'["model","lookup","user",{"name":"lookup","id":"fc_0","response":{"output":"found({\"q\":\"please usetool\"})"}}]'
+	run --separate-stderr panic-invoke -m gemini:g --stream --tool "lookup=$T/lookup" <<<'stream usetool'
+	assert_success
+	assert_equal "$(echo "$output" | jq -r 'select(has("output")) | .output')" 'tool said: found({"q":"stream usetool"})'
+	run --separate-stderr panic-invoke -m gemini:g --tool "lookup=$T/lookup" --tool-rounds 2 <<<'alwaystool'
+	assert_failure 1
+	assert_equal "$(echo "$output" | jq -c .error)" '{"kind":"bad_response","message":"gemini:g: still calling tools after 2 rounds"}'
+	assert_equal "$(requests generateContent | jq -c 'select(.body.contents[0].parts[0].text == "alwaystool")' | wc -l)" 3
+	# a tool that fails: the model reads why
+	run --separate-stderr panic-invoke -m gemini:g --tool "lookup=$T/nonexistent" <<<'please usetool'
+	assert_success
+	assert_regex "$(echo "$output" | field output)" '^tool said: error: .+'
+}
+
+@test "--tool with a model that cannot call tools is refused, not ignored" {
+	run --separate-stderr panic-invoke -m replicate:a/b --tool "x=/bin/cat" <<<'hi'
+	assert_failure 2
+	assert_equal "${stderr_lines[0]}" "panic-invoke: --tool: model 'replicate:a/b' cannot call tools (only openai and gemini models can)"
+	run --separate-stderr panic-invoke --tool "x=/bin/cat" <<<$'{"model":"dummy-t2t","input":"a"}\n{"model":"openai:m","input":"b"}'
+	assert_failure 1
+	assert_equal "$stderr" "panic-invoke: stdin:1: model 'dummy-t2t' cannot call tools (only openai and gemini models can)"
+	assert_equal "$(echo "$output" | jq -c '[.input, .output]')" '["b","echo: b"]'
+	assert_equal "$(requests . | wc -l)" 1
 }
 
 @test "PLATFORM:NAME models without a catalogue entry, and bad ones" {
