@@ -114,6 +114,7 @@ struct slot {
 	char *raw; /* the record's text as read (nd_raw), or NULL */
 	size_t rawlen;
 	unsigned links; /* which of link_names the record has */
+	int streamed;   /* --stream: a delta was written */
 	struct call call;
 };
 
@@ -234,12 +235,28 @@ static void log_call(const struct slot *s)
 		pdie(PX_CONFIG, "call log: %s", err_msg());
 }
 
+/* --stream: a record for each piece of text as it arrives. */
+static void on_delta(struct call *c, const char *text, size_t n)
+{
+	((struct slot *)c->user)->streamed = 1;
+	fputs("{\"call_id\":", stdout);
+	json_put_string(stdout, c->id, strlen(c->id));
+	fputs(",\"model\":", stdout);
+	json_put_string(stdout, c->model->id, strlen(c->model->id));
+	fputs(",\"delta\":", stdout);
+	json_put_string(stdout, text, n);
+	fputs("}\n", stdout);
+}
+
 /* Writes the record of a finished call and frees the slot's contents. */
 static void emit(struct slot *s)
 {
 	struct call *c = &s->call;
 	char started[32];
 	int ok = jv_get_kind(c->error) == JV_KIND_NULL;
+	if (ok && g.opts.stream && !s->streamed && c->model->output == MT_TEXT)
+		on_delta(c, jv_string_value(c->output), /* it did not stream: all at once */
+		         (size_t)jv_string_length_bytes(jv_copy(c->output)));
 	log_call(s);
 	llm_event(s, ok ? "stop" : "exception");
 	jv none = jv_null();
@@ -341,6 +358,8 @@ static void take(jv rec, const char *raw, size_t rawlen, long lineno)
 	call_init(&s->call, m, input);
 	s->call.timeout_ms = g.timeout_ms;
 	s->call.opts = &g.opts;
+	s->call.user = s;
+	s->streamed = 0;
 	engine_start(g.eng, &s->call);
 	llm_event(s, "start");
 }
@@ -404,18 +423,6 @@ static void run(struct nd_reader *r, int jobs)
 		emit_ready();
 	}
 	flush();
-}
-
-/* --stream: a record for each piece of text as it arrives. */
-static void on_delta(struct call *c, const char *text, size_t n)
-{
-	fputs("{\"call_id\":", stdout);
-	json_put_string(stdout, c->id, strlen(c->id));
-	fputs(",\"model\":", stdout);
-	json_put_string(stdout, c->model->id, strlen(c->model->id));
-	fputs(",\"delta\":", stdout);
-	json_put_string(stdout, text, n);
-	fputs("}\n", stdout);
 }
 
 /* --schema JSON or @FILE: the schema object (kept for the whole run). */

@@ -171,8 +171,9 @@ static void generate(struct call *c, const char *type, jv data)
 }
 
 /* One streamed event: a GenerateContentResponse with the next parts. */
-static int on_event(void *user, const char *data, size_t n)
+static int on_event(void *user, const char *type, const char *data, size_t n)
 {
+	(void)type;
 	struct call *c = user;
 	struct gem *g = c->priv;
 	jv ev = remote_event(&g->req, data, n);

@@ -196,8 +196,9 @@ static void merge_tool_delta(struct oai *o, jv d)
 }
 
 /* One SSE event's data. Returns -1 (with the request's kind set) to stop. */
-static int on_event(void *user, const char *data, size_t n)
+static int on_event(void *user, const char *type, const char *data, size_t n)
 {
+	(void)type;
 	struct call *c = user;
 	struct oai *o = c->priv;
 	if (n == 6 && !memcmp(data, "[DONE]", 6)) {

@@ -13,7 +13,13 @@
  * type), or what the jq program "request_jq" makes of the input. The
  * output is what "output_jq" makes of the prediction's output, or by
  * default: a string as it is; a list of strings joined (text) or its
- * first (image, audio). A prediction that fails as NSFW is tried once
+ * first (image, audio). A model that writes text also gets the call's
+ * system prompt, temperature and max tokens as "system_prompt",
+ * "temperature" and "max_tokens", as Replicate's language models name
+ * them. With --stream it is asked for a stream: the text of its "output"
+ * events goes out as deltas while it runs, and the prediction itself, got
+ * when the stream ends (or breaks), gives the output and the usage.
+ * A prediction that fails as NSFW is tried once
  * more with the entry's "safe_prompt", as PANIC! does; failing again, the
  * call fails with kind refused. A prediction still running when its call
  * ends (a deadline, a call abandoned) is cancelled at Replicate, so it
@@ -28,6 +34,7 @@
 #include "json.h"
 #include "model.h"
 #include "remote.h"
+#include "sse.h"
 #include "timeutil.h"
 
 #define REPLICATE_BASE "https://api.replicate.com/v1"
@@ -42,6 +49,8 @@ struct rep {
 	char *get_url;
 	jv prompt;       /* the input, while the version is looked up */
 	struct http_req *cancel; /* POST urls.cancel, while the prediction runs */
+	struct sse sse;  /* its stream of output, while it is read */
+	int streamed;    /* the stream was read (or could not be) */
 };
 
 static int check(jv entry)
@@ -62,6 +71,7 @@ static void release(struct call *c)
 	http_cancel(&r->req); /* if in flight; frees what it holds */
 	free(r->get_url);
 	jv_free(r->prompt);
+	sse_free(&r->sse);
 	if (r->cancel) /* the call ends while the prediction runs */
 		http_fire(r->cancel);
 	free(r);
@@ -77,6 +87,12 @@ static void done(struct call *c, jv output)
 static void on_answer(struct http_req *q);
 static void on_model(struct http_req *q);
 
+/* Whether C asks for its text as it comes. */
+static int streams(const struct call *c)
+{
+	return c->opts && c->opts->stream && c->model->output == MT_TEXT;
+}
+
 static void send(struct call *c, const char *path, jv body)
 {
 	struct rep *r = c->priv;
@@ -85,7 +101,7 @@ static void send(struct call *c, const char *path, jv body)
 		release(c);
 		return;
 	}
-	if (r->req.body) /* creating: wait for the answer if it comes soon */
+	if (r->req.body && !streams(c)) /* creating: wait for the answer if it comes soon */
 		http_header(&r->req, "Prefer", remote_str(c, "prefer", "wait"));
 	r->req.on_done = jv_is_valid(r->prompt) ? on_model : on_answer;
 	r->req.user = c;
@@ -154,7 +170,19 @@ static void create_version(struct call *c, jv input, const char *version)
 		}
 		in = json_set(in, remote_str(c, "input_key", keys[m->input]), jv_copy(input));
 	}
+	const struct call_opts *op = c->opts;
+	if (m->output == MT_TEXT && op) {
+		const char *sys = op->system ? op->system : remote_str(c, "system", NULL);
+		if (sys)
+			in = json_set(in, "system_prompt", jv_string(sys));
+		if (op->temperature >= 0)
+			in = json_set(in, "temperature", jv_number(op->temperature));
+		if (op->max_tokens > 0)
+			in = json_set(in, "max_tokens", jv_number((double)op->max_tokens));
+	}
 	jv body = json_set(jv_object(), "input", in);
+	if (streams(c))
+		body = json_set(body, "stream", jv_true());
 	char path[600];
 	if (version) {
 		body = json_set(body, "version", jv_string(version));
@@ -202,6 +230,53 @@ static void extract(struct call *c, jv out)
 		return;
 	}
 	done(c, out);
+}
+
+/* One event of the prediction's stream. */
+static int on_event(void *user, const char *type, const char *data, size_t n)
+{
+	struct call *c = user;
+	if (!strcmp(type, "output") && n)
+		c->opts->on_delta(c, data, n);
+	return 0;
+}
+
+static int on_sse(struct http_req *q, const char *p, size_t n)
+{
+	struct call *c = q->user;
+	struct rep *r = c->priv;
+	return sse_feed(&r->sse, p, n, on_event, c);
+}
+
+/* The stream has ended, or broken off, or could not be read: the
+ * prediction says how it went. */
+static void on_stream_end(struct http_req *q)
+{
+	struct call *c = q->user;
+	struct rep *r = c->priv;
+	if (!q->kind)
+		sse_end(&r->sse, on_event, c);
+	sse_free(&r->sse);
+	http_free(q);
+	send(c, r->get_url, jv_null());
+}
+
+/* Reads the prediction's stream at URL, writing its text as it comes. */
+static void read_stream(struct call *c, const char *url)
+{
+	struct rep *r = c->priv;
+	if (remote_request(c, &r->req, "REPLICATE_BASE_URL", REPLICATE_BASE, url,
+	                   "REPLICATE_API_TOKEN", NULL, jv_null()) < 0) {
+		release(c);
+		return;
+	}
+	http_header(&r->req, "Accept", "text/event-stream");
+	r->req.max_attempts = 1; /* a broken stream falls back to the prediction */
+	r->req.on_data = on_sse;
+	r->req.on_done = on_stream_end;
+	r->req.user = c;
+	sse_init(&r->sse);
+	http_start(&r->req);
 }
 
 static void on_answer(struct http_req *q)
@@ -262,6 +337,7 @@ static void on_answer(struct http_req *q)
 	}
 	jv urls = json_get(p, "urls");
 	const char *get = json_str(urls, "get", NULL), *cancel = json_str(urls, "cancel", NULL);
+	const char *stream = json_str(urls, "stream", NULL);
 	free(r->get_url);
 	r->get_url = get ? strdup(get) : NULL;
 	if (cancel && !r->cancel && (r->cancel = calloc(1, sizeof *r->cancel))) {
@@ -279,12 +355,21 @@ static void on_answer(struct http_req *q)
 		}
 		r->cancel->body = strdup("");
 	}
-	jv_free(urls);
-	jv_free(p);
 	if (!r->get_url) {
+		jv_free(urls);
+		jv_free(p);
 		remote_give_up(c, "bad_response", "a prediction in progress without urls.get");
 		return;
 	}
+	if (stream && streams(c) && !r->streamed) {
+		r->streamed = 1;
+		read_stream(c, stream);
+		jv_free(urls);
+		jv_free(p);
+		return;
+	}
+	jv_free(urls);
+	jv_free(p);
 	jv dl = json_get(c->model->entry, "deadline_ms");
 	int64_t deadline = jv_get_kind(dl) == JV_KIND_NUMBER ? (int64_t)jv_number_value(dl)
 	                                                       : DEADLINE_MS;
@@ -329,6 +414,7 @@ static void start(struct call *c)
 		return;
 	}
 	r->prompt = jv_invalid();
+	sse_init(&r->sse);
 	c->priv = r;
 	create(c, c->input);
 }

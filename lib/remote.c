@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "err.h"
 #include "http.h"
@@ -48,6 +49,26 @@ int remote_check(jv entry)
 	return ok ? 0 : err_set("\"price\" must be an object");
 }
 
+/* Where URL's host begins: after its "scheme://". */
+static const char *scheme_end(const char *url)
+{
+	const char *h = strstr(url, "://");
+	return h ? h + 3 : url;
+}
+
+/* Whether URL is at BASE's origin (same scheme, host and port) or at a
+ * host under BASE's host. */
+static int same_origin(const char *url, const char *base)
+{
+	const char *uh = scheme_end(url), *bh = scheme_end(base);
+	if (uh - url != bh - base || strncmp(url, base, (size_t)(uh - url)))
+		return 0;
+	size_t un = strcspn(uh, "/?#"), bn = strcspn(bh, "/?#");
+	if (un == bn)
+		return !strncasecmp(uh, bh, un);
+	return un > bn && uh[un - bn - 1] == '.' && !strncasecmp(uh + un - bn, bh, bn);
+}
+
 int remote_request(struct call *c, struct http_req *r, const char *base_env,
                    const char *def_base, const char *path, const char *key_env,
                    const char *header, jv body)
@@ -68,10 +89,9 @@ int remote_request(struct call *c, struct http_req *r, const char *base_env,
 		goto nomem;
 	if (strstr(path, "://")) {
 		/* An address the API gave (a poll URL): the key goes only to the
-		 * API's own origin. */
-		const char *h = strstr(base, "://");
-		size_t origin = h ? (size_t)(strcspn(h + 3, "/") + (size_t)(h + 3 - base)) : bl;
-		if (strncmp(path, base, origin) || (path[origin] && path[origin] != '/')) {
+		 * API's own origin, or a host under it (Replicate streams from
+		 * streaming.api.replicate.com). */
+		if (!same_origin(path, base)) {
 			http_free(r);
 			call_fail(c, "bad_response", "%s: will not send the key to %s",
 			          c->model->id, path);

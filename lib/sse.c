@@ -22,17 +22,28 @@ static int line(struct sse *s, const char *l, size_t n, sse_event_fn *fn, void *
 {
 	if (n && l[n - 1] == '\r')
 		n--;
-	if (!n) { /* a blank line ends the event */
-		if (!jv_is_valid(s->data))
+	if (!n) { /* a blank line ends the event, if it has data */
+		if (!jv_is_valid(s->data)) {
+			*s->type = 0;
 			return 0;
+		}
 		jv d = s->data;
 		s->data = jv_invalid();
-		int rc = fn(user, jv_string_value(d), (size_t)jv_string_length_bytes(jv_copy(d)));
+		int rc = fn(user, *s->type ? s->type : "message", jv_string_value(d),
+		            (size_t)jv_string_length_bytes(jv_copy(d)));
 		jv_free(d);
+		*s->type = 0;
 		return rc;
 	}
+	if (n >= 6 && !memcmp(l, "event:", 6)) {
+		size_t k = 6 + (n > 6 && l[6] == ' ');
+		size_t len = n - k < sizeof s->type - 1 ? n - k : sizeof s->type - 1;
+		memcpy(s->type, l + k, len);
+		s->type[len] = 0;
+		return 0;
+	}
 	if (n < 5 || memcmp(l, "data:", 5))
-		return 0; /* a comment, or event:, id:, retry: */
+		return 0; /* a comment, or id:, retry: */
 	size_t k = 5 + (n > 5 && l[5] == ' ');
 	jv piece = jv_string_sized(l + k, (int)(n - k));
 	s->data = jv_is_valid(s->data)

@@ -2,8 +2,9 @@
  *
  * Bytes go in as they arrive, in pieces of any size; each event's data
  * lines ("data: ...", joined with "\n") come out, one call of the
- * callback per event. Comment lines (":..."), other fields (event:, id:,
- * retry:) and CR before LF are dropped. OpenAI and Gemini stream this way.
+ * callback per event, with the event's type ("event: ...", by default
+ * "message"). Comment lines (":..."), the other fields (id:, retry:) and
+ * CR before LF are dropped. OpenAI, Gemini and Replicate stream this way.
  */
 #ifndef PANIC_SSE_H
 #define PANIC_SSE_H
@@ -11,13 +12,15 @@
 #include <jv.h>
 #include <stddef.h>
 
-/* Gets one event's DATA (N bytes, NUL-terminated); returns -1 to stop. */
-typedef int sse_event_fn(void *user, const char *data, size_t n);
+/* Gets one event of TYPE with DATA (N bytes, NUL-terminated); returns -1
+ * to stop. */
+typedef int sse_event_fn(void *user, const char *type, const char *data, size_t n);
 
 struct sse {
 	char *line;
 	size_t len, cap;
 	jv data; /* the event's data so far, or invalid */
+	char type[32];
 };
 
 void sse_init(struct sse *s);

@@ -318,6 +318,41 @@ JSON
 	assert_equal "$(requests 'cancel$' | jq -c '[.method, (.path | test("^/replicate/v1/predictions/p[0-9]+/cancel$"))]')" '["POST",true]'
 }
 
+@test "replicate: a language model gets the chat options; --stream reads the prediction's stream" {
+	echo '[{"id":"llama","platform":"replicate","model":"meta/llama","input":"text","output":"text","params":{"shape":"words"},"poll_ms":20},
+	       {"id":"lines","platform":"replicate","model":"meta/lines","input":"text","output":"text","params":{"shape":"lines"},"poll_ms":20},
+	       {"id":"pic","platform":"replicate","model":"a/pic","input":"text","output":"image"}]' > models.json
+	run --separate-stderr panic-invoke --models models.json -m llama --system sys --temperature 0.3 --max-tokens 9 <<<'hi there'
+	assert_success
+	assert_equal "$(requests predictions | jq -c '[.headers.prefer, .body.input, .body.stream]')" \
+		'["wait",{"shape":"words","prompt":"hi there","system_prompt":"sys","temperature":0.3,"max_tokens":9},null]'
+	# an image model gets none of them
+	run --separate-stderr panic-invoke --models models.json -m pic --system sys --temperature 0.3 <<<'a cat'
+	assert_success
+	assert_equal "$(requests predictions | tail -1 | jq -c .body.input)" '{"prompt":"a cat"}'
+	: > "$T/log"
+	run --separate-stderr panic-invoke --models models.json -m llama --stream <<<'stream me'
+	assert_success
+	assert_equal "$(echo "$output" | jq -c 'select(has("delta")) | .delta' | paste -sd' ')" '"echo: " "stream " "me "'
+	assert_equal "$(echo "$output" | jq -c 'select(has("output")) | [.output, .state]')" '["echo: stream me ","completed"]'
+	assert_equal "$(jq -c 'select(.method == "POST") | [.headers.prefer, .body.stream]' "$T/log")" '[null,true]'
+	assert_equal "$(jq -r 'select(.method == "GET") | [.path, .headers.accept] | join(" ")' "$T/log")" \
+		"/replicate/v1/predictions/p3/stream text/event-stream
+/replicate/v1/predictions/p3 */*"
+	# a piece with a newline in it comes as two data lines, and is one delta
+	run --separate-stderr panic-invoke --models models.json -m lines --stream <<<'x'
+	assert_equal "$(echo "$output" | jq -c 'select(has("delta")) | .delta' | paste -sd' ')" '"first line\nsecond " "line, x"'
+	# a stream that breaks off: the prediction still gives the whole output
+	run --separate-stderr panic-invoke --models models.json -m llama --stream <<<'cut short'
+	assert_success
+	assert_equal "$(echo "$output" | jq -c 'select(has("delta")) | .delta' | paste -sd' ')" '"echo: "'
+	assert_equal "$(echo "$output" | jq -r 'select(has("output")) | .output')" 'echo: cut short '
+	# a model that does not stream gives one delta with the whole text
+	run --separate-stderr panic-invoke -m dummy-t2t --stream <<<'same'
+	assert_success
+	assert_equal "$(echo "$output" | jq -r 'select(has("delta")) | .delta')" "$(echo "$output" | jq -r 'select(has("output")) | .output')"
+}
+
 @test "a runner that supersedes a run cancels its Replicate prediction" {
 	echo '[{"id":"slowimg","platform":"replicate","model":"a/b","input":"text","output":"text","poll_ms":3000}]' > models.json
 	export PANIC_MODELS=$T/models.json
