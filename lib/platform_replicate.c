@@ -236,7 +236,7 @@ static void extract(struct call *c, jv out)
 static int on_event(void *user, const char *type, const char *data, size_t n)
 {
 	struct call *c = user;
-	if (!strcmp(type, "output") && n)
+	if (!strcmp(type, "output") && n && c->opts->on_delta)
 		c->opts->on_delta(c, data, n);
 	return 0;
 }

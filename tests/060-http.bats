@@ -91,6 +91,11 @@ requests() { jq -c --arg re "$1" 'select(.path | test($re))' "$T/log"; }
 		"$(echo "$output" | jq -r 'select(has("output")) | .call_id')"
 	assert_equal "$(echo "$output" | jq -c 'select(has("output")) | .usage')" '{"input_tokens":3,"output_tokens":4}'
 	assert_equal "$(requests chat | jq -c '.body | [.stream, .stream_options]')" '[true,{"include_usage":true}]'
+	# the same stream 2 bytes at a time: lines and CRLFs split across reads
+	run --separate-stderr panic-invoke -m openai:m --stream <<<'tiny pieces'
+	assert_success
+	assert_equal "$(echo "$output" | jq -c 'select(has("delta")) | .delta' | paste -sd' ')" '"echo" ": ti" "ny p" "iece" "s"'
+	assert_equal "$(echo "$output" | jq -c 'select(has("output")) | [.output, .usage]')" '["echo: tiny pieces",{"input_tokens":2,"output_tokens":3}]'
 }
 
 @test "openai: tools run as programs, arguments on stdin, answers back to the model" {
