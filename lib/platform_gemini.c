@@ -29,8 +29,7 @@
 struct gem {
 	struct http_req req;
 	jv contents;   /* the conversation */
-	long in_tokens, out_tokens;
-	int has_usage;
+	struct remote_tokens tokens;
 	/* streaming: what the events so far add up to */
 	struct sse sse;
 	jv text;       /* the text parts */
@@ -244,19 +243,10 @@ static void answer(struct call *c, jv v)
 {
 	struct gem *g = c->priv;
 	jv um = json_get(v, "usageMetadata");
-	jv in = json_get(um, "promptTokenCount"), out = json_get(um, "candidatesTokenCount");
+	remote_tokens_add(&g->tokens, json_get(um, "promptTokenCount"),
+	                  json_get(um, "candidatesTokenCount"));
 	jv_free(um);
-	if (jv_get_kind(in) == JV_KIND_NUMBER || jv_get_kind(out) == JV_KIND_NUMBER)
-		g->has_usage = 1;
-	g->in_tokens += jv_get_kind(in) == JV_KIND_NUMBER ? (long)jv_number_value(in) : 0;
-	g->out_tokens += jv_get_kind(out) == JV_KIND_NUMBER ? (long)jv_number_value(out) : 0;
-	jv_free(in);
-	jv_free(out);
-	if (g->has_usage) {
-		jv_free(c->usage);
-		c->usage = remote_usage(jv_number((double)g->in_tokens),
-		                        jv_number((double)g->out_tokens));
-	}
+	remote_tokens_put(&g->tokens, c);
 	jv pf = json_get(v, "promptFeedback");
 	const char *blocked = json_str(pf, "blockReason", NULL);
 	char why[300];

@@ -32,8 +32,7 @@
 struct oai {
 	struct http_req req;
 	jv messages;   /* the conversation, for tool rounds */
-	long in_tokens, out_tokens;
-	int has_usage;
+	struct remote_tokens tokens;
 	struct sse sse; /* streaming */
 	jv text;       /* content so far */
 	jv tool_calls; /* assembled from deltas */
@@ -71,11 +70,7 @@ static void release(struct call *c)
 static void succeed(struct call *c, jv output)
 {
 	struct oai *o = c->priv;
-	if (o->has_usage) {
-		jv_free(c->usage);
-		c->usage = remote_usage(jv_number((double)o->in_tokens),
-		                        jv_number((double)o->out_tokens));
-	}
+	remote_tokens_put(&o->tokens, c);
 	remote_done(c, output);
 }
 
@@ -88,16 +83,8 @@ static void add_usage(struct oai *o, jv u)
 	/* chat: prompt_tokens/completion_tokens; images: input/output_tokens */
 	static const char *const in[] = { "prompt_tokens", "input_tokens" },
 	                         *const out[] = { "completion_tokens", "output_tokens" };
-	for (int i = 0; i < 2; i++) {
-		jv a = json_get(u, in[i]), b = json_get(u, out[i]);
-		if (jv_get_kind(a) == JV_KIND_NUMBER || jv_get_kind(b) == JV_KIND_NUMBER) {
-			o->has_usage = 1;
-			o->in_tokens += jv_get_kind(a) == JV_KIND_NUMBER ? (long)jv_number_value(a) : 0;
-			o->out_tokens += jv_get_kind(b) == JV_KIND_NUMBER ? (long)jv_number_value(b) : 0;
-		}
-		jv_free(a);
-		jv_free(b);
-	}
+	for (int i = 0; i < 2; i++)
+		remote_tokens_add(&o->tokens, json_get(u, in[i]), json_get(u, out[i]));
 	jv_free(u);
 }
 

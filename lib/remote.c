@@ -219,6 +219,24 @@ jv remote_delta(struct call *c, jv text, jv piece)
 	return jv_string_concat(text, piece);
 }
 
+void remote_tokens_add(struct remote_tokens *t, jv in, jv out)
+{
+	int a = jv_get_kind(in) == JV_KIND_NUMBER, b = jv_get_kind(out) == JV_KIND_NUMBER;
+	t->any |= a || b;
+	t->in += a ? (long)jv_number_value(in) : 0;
+	t->out += b ? (long)jv_number_value(out) : 0;
+	jv_free(in);
+	jv_free(out);
+}
+
+void remote_tokens_put(const struct remote_tokens *t, struct call *c)
+{
+	if (!t->any)
+		return;
+	jv_free(c->usage);
+	c->usage = remote_usage(jv_number((double)t->in), jv_number((double)t->out));
+}
+
 jv remote_usage(jv in, jv out)
 {
 	int a = jv_get_kind(in) == JV_KIND_NUMBER, b = jv_get_kind(out) == JV_KIND_NUMBER;

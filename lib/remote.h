@@ -52,6 +52,15 @@ jv remote_event(struct http_req *r, const char *data, size_t n);
 /* TEXT (consumed) with PIECE (consumed) added, after handing PIECE to
  * the caller's on_delta if it streams. */
 jv remote_delta(struct call *c, jv text, jv piece);
+/* Tokens counted over the requests of one call (its tool rounds). */
+struct remote_tokens {
+	long in, out;
+	int any; /* a count was seen */
+};
+/* Adds IN and OUT (consumed; counted if numbers) to T. */
+void remote_tokens_add(struct remote_tokens *t, jv in, jv out);
+/* Sets C's usage to T's counts, if any were seen. */
+void remote_tokens_put(const struct remote_tokens *t, struct call *c);
 /* {"input_tokens": IN, "output_tokens": OUT} from two numbers (consumed),
  * or null if neither is a number. */
 jv remote_usage(jv in, jv out);

@@ -17,6 +17,17 @@ void sse_free(struct sse *s)
 	sse_init(s);
 }
 
+/* The value of field NAME if line L (N bytes) is one, and its length. */
+static const char *field(const char *l, size_t n, const char *name, size_t *len)
+{
+	size_t k = strlen(name);
+	if (n <= k || memcmp(l, name, k) || l[k] != ':')
+		return NULL;
+	k += 1 + (n > k + 1 && l[k + 1] == ' ');
+	*len = n - k;
+	return l + k;
+}
+
 /* One line L (N bytes, without its LF). */
 static int line(struct sse *s, const char *l, size_t n, sse_event_fn *fn, void *user)
 {
@@ -35,17 +46,18 @@ static int line(struct sse *s, const char *l, size_t n, sse_event_fn *fn, void *
 		*s->type = 0;
 		return rc;
 	}
-	if (n >= 6 && !memcmp(l, "event:", 6)) {
-		size_t k = 6 + (n > 6 && l[6] == ' ');
-		size_t len = n - k < sizeof s->type - 1 ? n - k : sizeof s->type - 1;
-		memcpy(s->type, l + k, len);
+	size_t len;
+	const char *v = field(l, n, "event", &len);
+	if (v) {
+		if (len > sizeof s->type - 1)
+			len = sizeof s->type - 1;
+		memcpy(s->type, v, len);
 		s->type[len] = 0;
 		return 0;
 	}
-	if (n < 5 || memcmp(l, "data:", 5))
+	if (!(v = field(l, n, "data", &len)))
 		return 0; /* a comment, or id:, retry: */
-	size_t k = 5 + (n > 5 && l[5] == ' ');
-	jv piece = jv_string_sized(l + k, (int)(n - k));
+	jv piece = jv_string_sized(v, (int)len);
 	s->data = jv_is_valid(s->data)
 	          ? jv_string_concat(jv_string_append_str(s->data, "\n"), piece) : piece;
 	return 0;
