@@ -39,37 +39,43 @@ RELR := $(shell echo 'int main(void){return 0;}' | $(CC) -x c - -o /dev/null \
 	-Wl,-z,pack-relative-relocs 2>/dev/null && echo -Wl,-z,pack-relative-relocs)
 LDLIBS = -Wl,--as-needed $(RELR) $(JQ_LIBS) $(PKG_LIBS) -pthread $(SANFLAGS)
 
-PROGS = panic-invoke panic-log panic-bus panic-net panic-loop
-LIBSRC = $(wildcard lib/*.c)
-LIBOBJ = $(LIBSRC:lib/%.c=$(B)/obj/%.o) $(B)/obj/catalogue.o
+# Every program is bin/NAME.c; the library is every .c under lib/, one
+# folder per layer (lib/README.md). Nothing to list by hand.
+PROGS = $(basename $(notdir $(wildcard bin/*.c)))
+LIBSRC = $(wildcard lib/*/*.c lib/*/*/*.c)
+LIBOBJ = $(LIBSRC:lib/%.c=$(B)/obj/%.o) $(B)/obj/catalogue_data.o
 BINS = $(PROGS:%=$(B)/bin/%)
 
 all: $(BINS)
 
 # Rebuild everything when the compiler or its flags change.
-$(B)/flags: FORCE | $(B)/obj
+$(B)/flags: FORCE
+	@mkdir -p $(B)
 	@echo '$(CC) $(CFLAGS) $(LDLIBS)' | cmp -s - $@ || echo '$(CC) $(CFLAGS) $(LDLIBS)' > $@
 
-$(B)/obj/%.o: lib/%.c lib/*.h $(B)/flags | $(B)/obj
-	$(CC) $(CFLAGS) -c -o $@ $<
+# Header dependencies come from the compiler (-MMD), one .d per object.
+$(B)/obj/%.o: lib/%.c $(B)/flags
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
-$(B)/obj/catalogue.c: share/panic/models.json | $(B)/obj
+$(B)/obj/catalogue_data.c: share/panic/models.json
+	@mkdir -p $(@D)
 	{ echo '/* generated from share/panic/models.json */'; \
 	  echo 'const char catalogue_builtin[] ='; \
 	  sed 's/\\/\\\\/g; s/"/\\"/g; s/^/"/; s/$$/\\n"/' $<; echo ';'; } > $@
 
-$(B)/obj/catalogue.o: $(B)/obj/catalogue.c $(B)/flags
+$(B)/obj/catalogue_data.o: $(B)/obj/catalogue_data.c $(B)/flags
 	$(CC) $(CFLAGS) -c -o $@ $<
 
 $(B)/libpanic.a: $(LIBOBJ)
 	rm -f $@
 	ar rcs $@ $^
 
-$(B)/bin/%: bin/%.c $(B)/libpanic.a lib/*.h $(B)/flags | $(B)/bin
-	$(CC) $(CFLAGS) -o $@ $< $(B)/libpanic.a $(LDLIBS)
+$(B)/bin/%: bin/%.c $(B)/libpanic.a $(B)/flags
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -MMD -MP -MF $(B)/obj/bin-$*.d -o $@ $< $(B)/libpanic.a $(LDLIBS)
 
-$(B)/obj $(B)/bin:
-	mkdir -p $@
+-include $(wildcard $(B)/obj/*.d $(B)/obj/*/*.d $(B)/obj/*/*/*.d)
 
 # Sanitizer build: the same sources, in build/san.
 san:

@@ -29,8 +29,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bus.h"
-#include "json.h"
+#include "bus/bus.h"
+#include "json/json.h"
 
 static const char *sys_name;
 static long n_events;

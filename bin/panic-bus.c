@@ -18,15 +18,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "bus.h"
-#include "db.h"
-#include "err.h"
-#include "json.h"
-#include "ndjson.h"
-#include "path.h"
-#include "proc.h"
-#include "prog.h"
-#include "timeutil.h"
+#include "base/err.h"
+#include "base/path.h"
+#include "base/proc.h"
+#include "base/timeutil.h"
+#include "bus/bus.h"
+#include "cli/prog.h"
+#include "json/json.h"
+#include "json/ndjson.h"
+#include "state/db.h"
 
 static const char usage[] =
 	"usage: panic-bus [OPTION]... pub TOPIC [JSON]...\n"

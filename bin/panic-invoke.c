@@ -20,16 +20,16 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bus.h"
-#include "db.h"
-#include "err.h"
-#include "json.h"
-#include "model.h"
-#include "ndjson.h"
-#include "path.h"
-#include "platform.h"
-#include "prog.h"
-#include "timeutil.h"
+#include "base/err.h"
+#include "base/path.h"
+#include "base/timeutil.h"
+#include "bus/bus.h"
+#include "cli/prog.h"
+#include "json/json.h"
+#include "json/ndjson.h"
+#include "model/catalogue.h"
+#include "model/platform.h"
+#include "state/db.h"
 
 #define TOOL_PLATFORMS "only openai and gemini models can"
 

@@ -11,11 +11,11 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "db.h"
-#include "err.h"
-#include "json.h"
-#include "path.h"
-#include "prog.h"
+#include "base/err.h"
+#include "base/path.h"
+#include "cli/prog.h"
+#include "json/json.h"
+#include "state/db.h"
 
 static const char usage[] =
 	"usage: panic-log [-n N] [-m MODEL] [--totals] [--json | --table] [--db PATH]\n"

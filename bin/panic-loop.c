@@ -25,18 +25,18 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#include "bus.h"
-#include "db.h"
-#include "err.h"
-#include "id.h"
-#include "json.h"
-#include "model.h"
-#include "ndjson.h"
-#include "notify.h"
-#include "path.h"
-#include "platform.h"
-#include "prog.h"
-#include "timeutil.h"
+#include "base/err.h"
+#include "base/id.h"
+#include "base/notify.h"
+#include "base/path.h"
+#include "base/timeutil.h"
+#include "bus/bus.h"
+#include "cli/prog.h"
+#include "json/json.h"
+#include "json/ndjson.h"
+#include "model/catalogue.h"
+#include "model/platform.h"
+#include "state/db.h"
 
 static const char usage[] =
 	"usage: panic-loop [OPTION]... NETWORK\n"

@@ -17,11 +17,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "db.h"
-#include "err.h"
-#include "json.h"
-#include "model.h"
-#include "prog.h"
+#include "base/err.h"
+#include "cli/prog.h"
+#include "json/json.h"
+#include "model/catalogue.h"
+#include "state/db.h"
 
 static const char usage[] =
 	"usage: panic-net [OPTION]... create NAME MODEL...\n"

@@ -1,0 +1,148 @@
+/* prog: reporting, exit table and stdout checks for programs; see prog.h. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "base/path.h"
+#include "bus/bus.h"
+#include "cli/prog.h"
+#include "state/db.h"
+
+#ifndef PANIC_VERSION
+#define PANIC_VERSION "0.1.0"
+#endif
+
+const char *prog_name = "panic";
+int prog_verbose;
+const char *prog_db;
+const char *prog_bus;
+
+void prog_init(const char *name)
+{
+	prog_name = name;
+	/* A closed pipe is a write error we handle, not a reason to die. */
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static void vwarn(const char *fmt, va_list ap)
+{
+	char buf[1024];
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	/* One line, always: a reason may quote input. */
+	for (char *p = buf; *p; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
+	fprintf(stderr, "%s: %s\n", prog_name, buf);
+}
+
+void pwarn(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vwarn(fmt, ap);
+	va_end(ap);
+}
+
+void pdie(int code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vwarn(fmt, ap);
+	va_end(ap);
+	prog_finish(code);
+	exit(code);
+}
+
+void pusage(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vwarn(fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "Try '%s --help'.\n", prog_name);
+	exit(PX_USAGE);
+}
+
+void prog_version(void)
+{
+	printf("%s %s\n", prog_name, PANIC_VERSION);
+	exit(prog_finish(PX_OK));
+}
+
+int prog_flush(int status)
+{
+	if (fflush(stdout) == 0 && !ferror(stdout))
+		return status;
+	if (errno == EPIPE)
+		return status;
+	pwarn("stdout: %s", strerror(errno));
+	return status ? status : PX_FAIL;
+}
+
+int prog_finish(int status)
+{
+	status = prog_flush(status);
+	if (fclose(stdout) != 0 && errno != EPIPE && status == PX_OK) {
+		pwarn("stdout: %s", strerror(errno));
+		status = PX_FAIL;
+	}
+	return status;
+}
+
+void prog_option(int c, const char *usage)
+{
+	switch (c) {
+	case 'q': prog_verbose = -1; return;
+	case 'v': prog_verbose++; return;
+	case PROG_OPT_DB: prog_db = optarg; return;
+	case PROG_OPT_BUS: prog_bus = optarg; return;
+	case 'h':
+		fputs(usage, stdout);
+		exit(prog_finish(PX_OK));
+	case PROG_OPT_VERSION: prog_version();
+	default:
+		fprintf(stderr, "Try '%s --help'.\n", prog_name);
+		exit(PX_USAGE);
+	}
+}
+
+struct db *prog_state(int flags)
+{
+	struct db *db;
+	char *path = path_db(prog_db);
+	int rc = path ? db_open(&db, path, flags) : -1;
+	free(path);
+	if (rc < 0)
+		pdie(PX_CONFIG, "state: %s", err_msg());
+	return db;
+}
+
+struct bus *prog_bus_open(const char *without)
+{
+	struct bus *b = NULL;
+	char *dir = path_bus(prog_bus);
+	if (!dir || bus_open(&b, dir, 0) < 0) {
+		if (prog_verbose >= 0)
+			pwarn("bus: %s (%s)", err_msg(), without);
+		b = NULL;
+	}
+	free(dir);
+	return b;
+}
+
+long prog_atol(const char *opt, const char *s, long min, long max)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < min || v > max)
+		pusage("%s: expected a whole number from %ld to %ld, got '%s'",
+		       opt, min, max, s);
+	return v;
+}

@@ -1,0 +1,297 @@
+/* engine: calls in flight, driven by one poll(2) loop; see platform.h.
+ *
+ * The engine holds the calls that have started and not finished. Each
+ * wait gathers every call's fds and deadline, polls once, and steps the
+ * calls whose fds are ready or whose deadline has passed.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "base/timeutil.h"
+#include "http/http.h"
+#include "json/json.h"
+#include "model/catalogue.h"
+#include "model/platform.h"
+
+extern const struct platform platform_dummy, platform_exec, platform_openai,
+	platform_replicate, platform_gemini;
+static const struct platform *const platforms[] = {
+	&platform_dummy, &platform_exec, &platform_openai, &platform_replicate, &platform_gemini,
+};
+
+const struct platform *platform_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof platforms / sizeof *platforms; i++)
+		if (!strcmp(platforms[i]->name, name))
+			return platforms[i];
+	return NULL;
+}
+
+void call_init(struct call *c, struct model *m, jv input)
+{
+	memset(c, 0, sizeof *c);
+	c->model = m;
+	c->input = input;
+	c->output = jv_null();
+	c->error = jv_null();
+	c->usage = jv_null();
+	c->cost = -1;
+}
+
+void call_clear(struct call *c)
+{
+	jv_free(c->input);
+	jv_free(c->output);
+	jv_free(c->error);
+	jv_free(c->usage);
+	c->input = c->output = c->error = c->usage = jv_null();
+}
+
+/* Price P's FIELD, or 0. */
+static double price(jv p, const char *field, int *any)
+{
+	jv v = json_get(p, field);
+	double d = jv_get_kind(v) == JV_KIND_NUMBER ? jv_number_value(v) : 0;
+	*any |= jv_get_kind(v) == JV_KIND_NUMBER;
+	jv_free(v);
+	return d;
+}
+
+/* What C cost, from its model's "price": {"input": $ per million input
+ * tokens, "output": $ per million output tokens, "call": $ per call} and
+ * its usage; -1 if unknown. A failed call costs what it used, if known. */
+static double cost(const struct call *c)
+{
+	jv p = json_get(c->model->entry, "price");
+	if (!jv_is_valid(p))
+		return -1;
+	int call = 0, tokens = 0;
+	double d = price(p, "call", &call);
+	double in = price(p, "input", &tokens), out = price(p, "output", &tokens);
+	jv_free(p);
+	jv ti = json_get(c->usage, "input_tokens"), to = json_get(c->usage, "output_tokens");
+	int have = jv_get_kind(ti) == JV_KIND_NUMBER && jv_get_kind(to) == JV_KIND_NUMBER;
+	if (tokens && have)
+		d += (jv_number_value(ti) * in + jv_number_value(to) * out) / 1e6;
+	jv_free(ti);
+	jv_free(to);
+	if (!call && !(tokens && have))
+		return -1;
+	if (jv_get_kind(c->error) != JV_KIND_NULL && !have)
+		return -1;
+	return d;
+}
+
+static void finish(struct call *c)
+{
+	c->done = 1;
+	c->duration_ms = time_mono_ms() - c->t0;
+	c->cost = cost(c);
+}
+
+void call_done(struct call *c, jv output)
+{
+	jv_free(c->output);
+	c->output = output;
+	finish(c);
+}
+
+void call_fail(struct call *c, const char *kind, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	jv_free(c->error);
+	c->error = json_set(json_set(jv_object(), "kind", jv_string(kind)), "message",
+	                    jv_string(msg));
+	finish(c);
+}
+
+struct engine {
+	struct call **v;
+	int n, cap;
+	struct pollfd *pfd;
+	int *owner; /* pfd[i] belongs to v[owner[i]] */
+	int pcap;
+};
+
+struct engine *engine_new(void)
+{
+	return calloc(1, sizeof(struct engine));
+}
+
+void engine_free(struct engine *e)
+{
+	if (!e)
+		return;
+	while (e->n)
+		engine_cancel(e, e->v[0]);
+	http_drain(2000); /* cancellations sent to servers as calls were abandoned */
+	free(e->v);
+	free(e->pfd);
+	free(e->owner);
+	free(e);
+}
+
+int engine_inflight(const struct engine *e)
+{
+	return e->n;
+}
+
+static void drop(struct engine *e, int i)
+{
+	e->v[i] = e->v[--e->n];
+}
+
+int engine_start(struct engine *e, struct call *c)
+{
+	const struct platform *pf = c->model->platform;
+	c->started_at = time_now_ms();
+	c->t0 = time_mono_ms();
+	id_new_at(c->started_at, c->id);
+	c->model->ncalls++;
+	pf->start(c);
+	if (c->done)
+		return 0;
+	if (e->n == e->cap) {
+		int cap = e->cap ? e->cap * 2 : 16;
+		struct call **v = realloc(e->v, (size_t)cap * sizeof *v);
+		if (!v) {
+			pf->cancel(c);
+			call_fail(c, "canceled", "out of memory");
+			return err_errno("engine");
+		}
+		e->v = v;
+		e->cap = cap;
+	}
+	e->v[e->n++] = c;
+	return 0;
+}
+
+void engine_cancel(struct engine *e, struct call *c)
+{
+	for (int i = 0; i < e->n; i++) {
+		if (e->v[i] == c) {
+			c->model->platform->cancel(c);
+			if (!c->done)
+				call_fail(c, "canceled", "call abandoned");
+			drop(e, i);
+			return;
+		}
+	}
+}
+
+static int grow_pfd(struct engine *e, int need)
+{
+	if (need <= e->pcap)
+		return 0;
+	int cap = need * 2;
+	struct pollfd *p = realloc(e->pfd, (size_t)cap * sizeof *p);
+	if (!p)
+		return -1;
+	e->pfd = p;
+	int *o = realloc(e->owner, (size_t)cap * sizeof *o);
+	if (!o)
+		return -1;
+	e->owner = o;
+	e->pcap = cap;
+	return 0;
+}
+
+/* The shared pollers of the calls in flight, each once. */
+enum { MAX_SHARED = 4 };
+static int shared(struct engine *e, const struct platform **out)
+{
+	int n = 0;
+	for (int i = 0; i < e->n; i++) {
+		const struct platform *pf = e->v[i]->model->platform;
+		if (!pf->shared_fds)
+			continue;
+		int k;
+		for (k = 0; k < n && out[k]->shared_fds != pf->shared_fds; k++)
+			;
+		if (k == n && n < MAX_SHARED)
+			out[n++] = pf;
+	}
+	/* Requests let go (http_fire) move on even with no HTTP call in flight. */
+	int k;
+	for (k = 0; k < n && out[k]->shared_fds != http_fds; k++)
+		;
+	if (k == n && n < MAX_SHARED && http_active() > 0)
+		out[n++] = &platform_openai; /* any HTTP platform: they share the poller */
+	return n;
+}
+
+int engine_wait(struct engine *e, struct pollfd *extra, int nextra, int timeout_ms)
+{
+	enum { PER_CALL = 8 };
+	const struct platform *sh[MAX_SHARED];
+	int nsh = shared(e, sh);
+	int room = nsh ? 2 * e->n + 64 : 0; /* sockets of the shared pollers */
+	if (grow_pfd(e, e->n * PER_CALL + nextra + nsh * room) < 0)
+		return err_errno("engine");
+	int64_t now = time_mono_ms(), deadline = -1;
+	int np = 0;
+	for (int i = 0; i < nextra; i++) {
+		e->pfd[np] = extra[i];
+		e->owner[np++] = -1;
+	}
+	int *first = calloc((size_t)e->n + 2 + (size_t)nsh, sizeof *first);
+	if (!first)
+		return err_errno("engine");
+	int *shfirst = first + e->n + 1;
+	for (int i = 0; i < e->n; i++) {
+		int64_t d = -1;
+		first[i] = np;
+		const struct platform *pf = e->v[i]->model->platform;
+		int k = pf->fds ? pf->fds(e->v[i], e->pfd + np, PER_CALL, &d) : 0;
+		for (int j = 0; j < k; j++)
+			e->owner[np + j] = i;
+		np += k;
+		if (d >= 0 && (deadline < 0 || d < deadline))
+			deadline = d;
+	}
+	first[e->n] = np;
+	for (int s = 0; s < nsh; s++) {
+		int64_t d = -1;
+		shfirst[s] = np;
+		np += sh[s]->shared_fds(e->pfd + np, room, &d);
+		if (d >= 0 && (deadline < 0 || d < deadline))
+			deadline = d;
+	}
+	shfirst[nsh] = np;
+	int wait = timeout_ms;
+	if (deadline >= 0) {
+		int64_t left = deadline > now ? deadline - now : 0;
+		if (wait < 0 || left < wait)
+			wait = (int)left;
+	}
+	if (poll(e->pfd, (nfds_t)np, wait) < 0 && errno != EINTR) {
+		free(first);
+		return err_errno("poll");
+	}
+	for (int i = 0; i < nextra; i++)
+		extra[i].revents = e->pfd[i].revents;
+	now = time_mono_ms();
+	for (int s = 0; s < nsh; s++)
+		sh[s]->shared_step(e->pfd + shfirst[s], shfirst[s + 1] - shfirst[s], now);
+	int finished = 0;
+	/* Step every call; iterate backwards so drop() keeps indexes valid. */
+	for (int i = e->n - 1; i >= 0; i--) {
+		struct call *c = e->v[i];
+		if (!c->done && c->model->platform->step)
+			c->model->platform->step(c, e->pfd + first[i], first[i + 1] - first[i], now);
+		if (c->done) {
+			drop(e, i);
+			finished++;
+		}
+	}
+	free(first);
+	return finished;
+}

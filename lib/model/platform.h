@@ -1,0 +1,136 @@
+/* platform: model calls that start now and finish later.
+ *
+ * A struct call is one model call. The program fills in the model and the
+ * input, hands the call to an engine with engine_start(), and waits with
+ * engine_wait(); when the call is done, c->done is set and the result is in
+ * c->output (a string) or c->error ({"kind","message"}). Calls finish in any
+ * order; the program decides in which order to report them.
+ *
+ * A platform is a table of functions. start() begins a call and may finish
+ * it at once (the dummy platform does); otherwise fds() says which file
+ * descriptors the call waits on and when it must be looked at again (its
+ * deadline), and step() moves it on after poll(2). This shape lets a call
+ * be a computation, a child process or (with curl's socket interface) an
+ * HTTP request, and many of them be in flight in one thread.
+ *
+ * Error kinds: timeout, exit (a program failed), spawn (a program could not
+ * be started), bad_response (output unusable), injected (dummy failure),
+ * canceled; over HTTP also rate_limited, http_4xx, http_5xx, connection
+ * (refused, reset or cut off), refused (the model declined: a safety
+ * filter) and no_key.
+ *
+ * jv ownership: call_init() consumes INPUT; the call owns input, output,
+ * error and usage until call_clear().
+ */
+#ifndef PANIC_PLATFORM_H
+#define PANIC_PLATFORM_H
+
+#include <jv.h>
+#include <poll.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/id.h"
+
+struct model;
+struct call;
+
+/* A tool the model may call: a model of the exec platform. */
+struct tool {
+	const char *name;
+	struct model *model;
+};
+
+/* What the caller asks of a call beyond its input; every field optional. */
+struct call_opts {
+	const char *system;   /* system prompt */
+	double temperature;   /* < 0: the model's default */
+	long max_tokens;      /* 0: the model's default */
+	jv schema;            /* borrowed JSON schema for the output, or null */
+	int stream;           /* deliver text to on_delta as it arrives */
+	void (*on_delta)(struct call *c, const char *text, size_t n);
+	const struct tool *tools;
+	int ntools;
+	int tool_rounds;      /* model answers with tool calls allowed; 0: 8 */
+	const char *base_url; /* override the catalogue's */
+	const char *key_env;  /* the variable holding the key */
+	int attempts;         /* HTTP attempts; 0: the default */
+};
+
+struct call {
+	struct model *model;
+	jv input;   /* string */
+	int timeout_ms; /* 0: the model's or the platform's default */
+	const struct call_opts *opts; /* borrowed, or NULL */
+	/* Set when the call finishes: */
+	int done;
+	jv output;  /* string, or null if it failed */
+	jv error;   /* null, or {"kind": K, "message": M} */
+	jv usage;   /* object or null */
+	double cost; /* US dollars, from the model's price; < 0: unknown */
+	int64_t started_at; /* wall clock ms */
+	int64_t t0;         /* monotonic ms at start */
+	int64_t duration_ms;
+	char id[ID_LEN + 1];
+	/* The platform's own: */
+	void *priv;
+	void *user; /* the caller's */
+};
+
+struct platform {
+	const char *name;
+	/* Checks the platform's parameters of a catalogue entry (borrowed). */
+	int (*check)(jv entry);
+	/* Begins C; may finish it (call_done/call_fail) before returning. */
+	void (*start)(struct call *c);
+	/* Fills at most MAX pollfds C waits on; returns how many. Sets
+	 * *deadline (monotonic ms) if C must be stepped by then. */
+	int (*fds)(struct call *c, struct pollfd *p, int max, int64_t *deadline);
+	/* Moves C on after poll: P holds its fds with revents, NOW is the time. */
+	void (*step)(struct call *c, struct pollfd *p, int n, int64_t now);
+	/* Abandons an unfinished C, releasing what it holds. */
+	void (*cancel)(struct call *c);
+	/* Releases what the platform keeps in m->priv (optional). */
+	void (*model_free)(struct model *m);
+	/* Optional: what every call of the platform shares (HTTP's sockets),
+	 * polled once per wait however many calls are in flight. fds and
+	 * step above may then be NULL. */
+	int (*shared_fds)(struct pollfd *p, int max, int64_t *deadline);
+	void (*shared_step)(struct pollfd *p, int n, int64_t now);
+	/* Whether its models can call the tools of struct call_opts. */
+	int tools;
+};
+
+const struct platform *platform_find(const char *name);
+/* C's cost (set when it finishes) as a JSON number, or null if unknown. */
+jv call_cost(const struct call *c);
+
+void call_init(struct call *c, struct model *m, jv input);
+void call_clear(struct call *c);
+/* For platforms: finish C with OUTPUT (consumed) or with an error. */
+void call_done(struct call *c, jv output);
+void call_fail(struct call *c, const char *kind, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+struct db;
+/* Logs the finished call C in the call log of DB, linked to LINKS: the
+ * network, run_id, step and agent it was made for (each may be NULL).
+ * NOW: at once, in the caller's transaction (db_call_log_now()), else in
+ * the next batch (db_call_log()). */
+int call_log(struct db *db, const struct call *c, const char *const links[4], int now);
+
+struct engine;
+
+struct engine *engine_new(void);
+void engine_free(struct engine *e); /* cancels calls still in flight */
+/* Starts C (initialised with call_init); C must stay put until done. */
+int engine_start(struct engine *e, struct call *c);
+/* Waits until a call finishes, one of the N pollfds EXTRA is ready (their
+ * revents are set), or TIMEOUT_MS passes (-1: no limit). Returns how many
+ * calls finished. */
+int engine_wait(struct engine *e, struct pollfd *extra, int n, int timeout_ms);
+int engine_inflight(const struct engine *e);
+/* Abandons C if it is still in flight (marks it failed, kind canceled). */
+void engine_cancel(struct engine *e, struct call *c);
+
+#endif
