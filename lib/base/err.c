@@ -10,10 +10,13 @@ static char msg[512];
 
 int err_set(const char *fmt, ...)
 {
+	/* Built aside first: an argument may be err_msg() itself. */
+	char buf[sizeof msg];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	vsnprintf(buf, sizeof buf, fmt, ap);
 	va_end(ap);
+	memcpy(msg, buf, sizeof msg);
 	return -1;
 }
 

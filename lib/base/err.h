@@ -8,7 +8,8 @@
 #ifndef PANIC_ERR_H
 #define PANIC_ERR_H
 
-/* Records a formatted reason; always returns -1. */
+/* Records a formatted reason; always returns -1. An argument may be
+ * err_msg() itself, to add to the reason already recorded. */
 int err_set(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Records "WHAT: strerror(errno)"; always returns -1. */
 int err_errno(const char *what);

@@ -1,4 +1,4 @@
-/* db: the state file (DESIGN.md §3).
+/* db: the state file (DESIGN.md §3), the interface.
  *
  * Every program reaches state only through this module, so that a second
  * backend can replace SQLite without the programs knowing. Opening a file

@@ -1,0 +1,67 @@
+/* schema: the state file's migrations (DESIGN.md §3).
+ *
+ * dbi_migrations[i] takes the schema from version i to i+1 (PRAGMA
+ * user_version). They only ever grow: a released step is never edited;
+ * a subsystem's tables come as a new step at the end.
+ */
+#include "state/sqlite.h"
+
+const char *const dbi_migrations[] = {
+	/* 0 -> 1: the call log */
+	"CREATE TABLE calls ("
+	"  id TEXT PRIMARY KEY,"
+	"  model TEXT NOT NULL,"
+	"  platform TEXT NOT NULL,"
+	"  input_type TEXT, output_type TEXT,"
+	"  prompt TEXT, response TEXT,"
+	"  state TEXT NOT NULL,"
+	"  error_kind TEXT, error_message TEXT,"
+	"  input_tokens INTEGER, output_tokens INTEGER, usage TEXT,"
+	"  duration_ms INTEGER,"
+	"  started_at TEXT NOT NULL, finished_at TEXT,"
+	"  network TEXT, run_id TEXT, step TEXT, agent TEXT);"
+	"CREATE INDEX calls_run ON calls(run_id) WHERE run_id IS NOT NULL;",
+	/* 1 -> 2: bus events too large for a fifo, sent by reference */
+	"CREATE TABLE bus_payloads ("
+	"  id TEXT PRIMARY KEY,"
+	"  at INTEGER NOT NULL,"
+	"  topic TEXT NOT NULL,"
+	"  event TEXT NOT NULL);"
+	"CREATE INDEX bus_payloads_at ON bus_payloads(at);",
+	/* 2 -> 3: networks, their runs and invocations */
+	"CREATE TABLE networks ("
+	"  id TEXT PRIMARY KEY,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  models TEXT NOT NULL,"
+	"  lockout_seconds INTEGER NOT NULL DEFAULT 30,"
+	"  description TEXT,"
+	"  created_at TEXT NOT NULL,"
+	"  updated_at TEXT NOT NULL);"
+	"CREATE TABLE runs ("
+	"  id TEXT PRIMARY KEY,"
+	"  network_id TEXT NOT NULL REFERENCES networks(id) ON DELETE CASCADE,"
+	"  prompt TEXT NOT NULL,"
+	"  state TEXT NOT NULL,"
+	"  started_at TEXT NOT NULL,"
+	"  stopped_at TEXT,"
+	"  reason TEXT);"
+	"CREATE INDEX runs_network ON runs(network_id, started_at);"
+	/* Keyed by (run_id, seq), clustered: an invocation is one b-tree
+	 * entry and one index entry, as a runner writes one per step. */
+	"CREATE TABLE invocations ("
+	"  run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+	"  seq INTEGER NOT NULL,"
+	"  id TEXT NOT NULL,"
+	"  network_id TEXT NOT NULL,"
+	"  model TEXT NOT NULL,"
+	"  input TEXT NOT NULL,"
+	"  output TEXT,"
+	"  state TEXT NOT NULL,"
+	"  error TEXT,"
+	"  started_at TEXT, finished_at TEXT,"
+	"  usage TEXT, metadata TEXT,"
+	"  PRIMARY KEY (run_id, seq)) WITHOUT ROWID;",
+	/* 3 -> 4: what a call cost, from the catalogue's prices */
+	"ALTER TABLE calls ADD COLUMN cost REAL;",
+};
+const int dbi_nmigrations = (int)(sizeof dbi_migrations / sizeof *dbi_migrations);
