@@ -69,7 +69,7 @@ $(B)/obj/catalogue_data.o: $(B)/obj/catalogue_data.c $(B)/flags
 
 $(B)/libpanic.a: $(LIBOBJ)
 	rm -f $@
-	ar rcs $@ $^
+	ar qcs $@ $^
 
 $(B)/bin/%: bin/%.c $(B)/libpanic.a $(B)/flags
 	@mkdir -p $(@D)
