@@ -1,4 +1,5 @@
-/* bus: the fifodir event bus; see bus.h for the protocol.
+/* publish: the publisher's side of the fifodir bus; see bus.h for the
+ * protocol and fifodir.h for the files.
  *
  * A publisher's struct bus caches the subscribers it knows ("peers"): name,
  * patterns and, once it has delivered to one, an open write end. The cache
@@ -11,163 +12,26 @@
  * increment after they come or go: a publisher reads inotify only when it
  * has moved, so a publish that finds nothing new makes no system call.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <limits.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
-#include <sys/ioctl.h>
-#include <sys/mman.h>
-#include <sys/random.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/err.h"
 #include "base/id.h"
-#include "base/path.h"
 #include "base/timeutil.h"
-#include "base/utf8.h"
 #include "bus/bus.h"
+#include "bus/fifodir.h"
 #include "json/json.h"
 #include "state/db.h"
 
 #define PEER_CHECK_MS 100
-#define NAME_MAX_LEN 64
-
-struct peer {
-	char name[NAME_MAX_LEN];
-	int fd; /* write end, -1 until first needed */
-	char **pat;
-	int npat;
-	int match; /* its patterns match b->topic */
-	char *out;  /* whole events waiting to be written, at most PIPE_BUF */
-	size_t outlen;
-	int outn;   /* how many events that is */
-	int64_t stalled; /* until when it gets no grace (monotonic ms), or 0 */
-};
-
-struct bus {
-	char *dir;
-	int dfd;
-	int shared;
-	int watch;   /* inotify fd, -1 if none */
-	int scanned; /* the peer cache is filled */
-	struct peer *peers;
-	int n, cap;
-	int64_t checked; /* last POLLERR check, monotonic ms */
-	uint64_t *gen;   /* the directory's generation counter (mmap'd), or NULL */
-	uint64_t seen;   /* its value when the cache was last brought up to date */
-	uint64_t read_at; /* its value when inotify was last read */
-	FILE *mem;       /* event lines are built here */
-	char *membuf;
-	size_t memsize;
-	char topic[256];  /* the topic every peer's match flag is for */
-	char prefix[600]; /* {"topic":TOPIC,"at":"  for that topic */
-	size_t prefixlen;
-	char *line;       /* the event line being sent */
-	size_t linecap;
-	int matched;      /* peers whose flag is set */
-	int64_t pending;  /* when the oldest unwritten event was queued, or 0 */
-};
-
-struct bus_sub {
-	struct bus *b;
-	char name[NAME_MAX_LEN];
-	int rfd, wfd;
-	char *buf;
-	size_t len, cap;
-};
-
-static int fifo_name(const char *s)
-{
-	size_t n = strlen(s);
-	return !strncmp(s, "sub.", 4) && strchr(s + 4, '.') && strchr(s + 4, '.') ==
-	       strrchr(s, '.') && n < NAME_MAX_LEN;
-}
-
-/* "sub.PID.RAND[.suffix]" or ".tmp.PID.RAND[.suffix]": the PID. */
-static pid_t name_pid(const char *s)
-{
-	const char *p = s[0] == '.' ? s + 5 : s + 4;
-	return (pid_t)strtol(p, NULL, 10);
-}
-
-static int pid_alive(pid_t pid)
-{
-	return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
-}
-
-int bus_check_topic(const char *t, size_t n)
-{
-	if (n == 0)
-		return err_set("empty topic");
-	if (n > 255)
-		return err_set("topic longer than 255 bytes");
-	if (memchr(t, 0, n))
-		return err_set("NUL byte in topic");
-	if (utf8_check(t, n) != n)
-		return err_set("topic is not UTF-8");
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)t[i];
-		if (c <= ' ' || c == 127)
-			return err_set("white space or control character in topic '%.*s'",
-			               (int)n, t);
-	}
-	return 0;
-}
-
-int bus_open(struct bus **out, const char *dir, int flags)
-{
-	struct bus *b = calloc(1, sizeof *b);
-	*out = NULL;
-	if (!b)
-		return err_errno("bus");
-	b->dfd = b->watch = -1;
-	b->shared = (flags & BUS_SHARED) != 0;
-	if (!(b->dir = strdup(dir))) {
-		free(b);
-		return err_errno("bus");
-	}
-	int mode = b->shared ? 02770 : 0700;
-	if (path_mkparents(dir, 0700) < 0)
-		goto fail;
-	if (mkdir(dir, (mode_t)mode) == 0)
-		chmod(dir, (mode_t)mode); /* past the umask */
-	else if (errno != EEXIST) {
-		err_errno(dir);
-		goto fail;
-	}
-	if ((b->dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
-		err_errno(dir);
-		goto fail;
-	}
-	if (!(b->mem = open_memstream(&b->membuf, &b->memsize))) {
-		err_errno("bus");
-		goto fail;
-	}
-	/* Without the counter (a read-only bus, say) every publish looks. */
-	int gfd = openat(b->dfd, ".gen", O_RDWR | O_CREAT | O_CLOEXEC, b->shared ? 0660 : 0600);
-	if (gfd >= 0) {
-		struct stat st;
-		if (fstat(gfd, &st) == 0 && (st.st_size >= 64 || ftruncate(gfd, 64) == 0)) {
-			void *m = mmap(NULL, 64, PROT_READ | PROT_WRITE, MAP_SHARED, gfd, 0);
-			if (m != MAP_FAILED)
-				b->gen = m;
-		}
-		close(gfd);
-	}
-	*out = b;
-	return 0;
-fail:
-	bus_close(b);
-	return -1;
-}
 
 static void peer_free(struct peer *p)
 {
@@ -179,59 +43,11 @@ static void peer_free(struct peer *p)
 	free(p->pat);
 }
 
-void bus_close(struct bus *b)
+void busi_peers_free(struct bus *b)
 {
-	if (!b)
-		return;
-	bus_flush(b);
 	for (int i = 0; i < b->n; i++)
 		peer_free(&b->peers[i]);
 	free(b->peers);
-	if (b->gen)
-		munmap(b->gen, 64);
-	if (b->mem)
-		fclose(b->mem);
-	free(b->membuf);
-	free(b->line);
-	if (b->watch >= 0)
-		close(b->watch);
-	if (b->dfd >= 0)
-		close(b->dfd);
-	free(b->dir);
-	free(b);
-}
-
-
-
-/* The info of subscriber NAME (its JSON object), or jv_invalid(). */
-static jv read_info(struct bus *b, const char *name)
-{
-	char path[NAME_MAX_LEN + 8], buf[8192];
-	snprintf(path, sizeof path, "%s.info", name);
-	int fd = openat(b->dfd, path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return jv_invalid();
-	ssize_t k = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (k <= 0)
-		return jv_invalid();
-	jv info = json_parse(buf, k);
-	if (jv_get_kind(info) != JV_KIND_OBJECT) {
-		jv_free(info);
-		return jv_invalid();
-	}
-	return info;
-}
-
-/* Removes subscriber NAME's fifo and files. */
-static void unlink_sub(int dfd, const char *name)
-{
-	char path[NAME_MAX_LEN + 8];
-	unlinkat(dfd, name, 0);
-	snprintf(path, sizeof path, "%s.info", name);
-	unlinkat(dfd, path, 0);
-	snprintf(path, sizeof path, "%s.drops", name);
-	unlinkat(dfd, path, 0);
 }
 
 static int find_peer(struct bus *b, const char *name)
@@ -252,15 +68,15 @@ static void drop_peer(struct bus *b, int i)
 /* The subscriber is gone: forget it and sweep its files. */
 static void peer_gone(struct bus *b, int i)
 {
-	unlink_sub(b->dfd, b->peers[i].name);
+	busi_unlink_sub(b->dfd, b->peers[i].name);
 	drop_peer(b, i);
 }
 
 static void add_peer(struct bus *b, const char *name)
 {
-	if (!fifo_name(name) || find_peer(b, name) >= 0)
+	if (!busi_fifo_name(name) || find_peer(b, name) >= 0)
 		return;
-	jv info = read_info(b, name);
+	jv info = busi_read_info(b, name);
 	jv pats = json_get(info, "patterns");
 	int n = jv_get_kind(pats) == JV_KIND_ARRAY ? jv_array_length(jv_copy(pats)) : 0;
 	jv_free(info);
@@ -310,45 +126,6 @@ static int peer_open(struct bus *b, int i)
 	return -1;
 }
 
-/* Calls FN for each directory entry name. */
-static int each_entry(struct bus *b, void (*fn)(struct bus *b, const char *name, void *ctx),
-                      void *ctx)
-{
-	int fd = dup(b->dfd);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
-		return err_errno(b->dir);
-	}
-	rewinddir(d);
-	struct dirent *e;
-	char **names = NULL;
-	size_t n = 0, cap = 0;
-	/* Collect first: FN may unlink entries. */
-	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.' && (!e->d_name[1] || !strcmp(e->d_name, "..")))
-			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 32;
-			char **v = realloc(names, cap * sizeof *v);
-			if (!v)
-				break;
-			names = v;
-		}
-		if (!(names[n] = strdup(e->d_name)))
-			break;
-		n++;
-	}
-	closedir(d);
-	for (size_t i = 0; i < n; i++) {
-		fn(b, names[i], ctx);
-		free(names[i]);
-	}
-	free(names);
-	return 0;
-}
-
 static void scan_one(struct bus *b, const char *name, void *ctx)
 {
 	(void)ctx;
@@ -357,20 +134,12 @@ static void scan_one(struct bus *b, const char *name, void *ctx)
 
 static void scan(struct bus *b)
 {
-	each_entry(b, scan_one, NULL);
+	busi_each_entry(b, scan_one, NULL);
 	/* Open every peer now: a dead one is swept by this publish. */
 	for (int i = b->n - 1; i >= 0; i--)
 		peer_open(b, i);
 }
 
-/* Tells publishers that subscribers came or went. */
-static void bump(struct bus *b)
-{
-	if (b->gen)
-		__atomic_add_fetch(b->gen, 1, __ATOMIC_SEQ_CST);
-}
-
-/* Brings the peer cache up to date. */
 static void refresh(struct bus *b)
 {
 	if (b->scanned && b->gen && !b->n &&
@@ -617,240 +386,4 @@ int bus_publish(struct bus *b, const char *topic, jv data, struct db *db)
 	json_put(b->mem, data);
 	fflush(b->mem);
 	return bus_publish_text(b, topic, b->membuf, (size_t)ftell(b->mem), db);
-}
-
-int bus_resolve(struct db *db, const char *line, size_t len, char **out, size_t *n)
-{
-	*out = NULL;
-	*n = 0;
-	/* Cheap test first: a reference event has "ref" and no "data". */
-	if (!memmem(line, len, "\"ref\":", 6))
-		return 0;
-	jv ev = json_parse(line, len);
-	const char *ref = json_str(ev, "ref", NULL);
-	jv data = json_get(ev, "data");
-	int rc = 0;
-	if (ref && !jv_is_valid(data)) {
-		if (!db)
-			rc = BUS_NEED_DB;
-		else
-			rc = (*out = db_payload_get(db, ref, n)) ? 1 : -1;
-	}
-	jv_free(data);
-	jv_free(ev);
-	return rc;
-}
-
-int bus_subscribe(struct bus *b, const char *const patterns[], int n, struct bus_sub **out)
-{
-	*out = NULL;
-	if (n <= 0)
-		return err_set("no pattern to subscribe to");
-	for (int i = 0; i < n; i++)
-		if (bus_check_topic(patterns[i], strlen(patterns[i])) < 0)
-			return -1;
-	struct bus_sub *s = calloc(1, sizeof *s);
-	if (!s)
-		return err_errno("subscribe");
-	s->b = b;
-	s->rfd = s->wfd = -1;
-	unsigned rnd = 0;
-	if (getrandom(&rnd, sizeof rnd, 0) < 0)
-		rnd = (unsigned)time_now_ms();
-	char tmp[NAME_MAX_LEN], tmpinfo[NAME_MAX_LEN + 8], info[NAME_MAX_LEN + 8];
-	snprintf(s->name, sizeof s->name, "sub.%ld.%08x", (long)getpid(), rnd);
-	snprintf(tmp, sizeof tmp, ".tmp.%ld.%08x", (long)getpid(), rnd);
-	snprintf(tmpinfo, sizeof tmpinfo, "%s.info", tmp);
-	snprintf(info, sizeof info, "%s.info", s->name);
-	int mode = b->shared ? 0660 : 0600;
-
-	if (mkfifoat(b->dfd, tmp, (mode_t)mode) < 0) {
-		err_errno(b->dir);
-		goto fail;
-	}
-	fchmodat(b->dfd, tmp, (mode_t)mode, 0);
-	if ((s->rfd = openat(b->dfd, tmp, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0 ||
-	    (s->wfd = openat(b->dfd, tmp, O_WRONLY | O_NONBLOCK | O_CLOEXEC)) < 0) {
-		err_errno("subscribe");
-		goto fail;
-	}
-	for (int size = BUS_PIPE_SIZE; size >= 65536; size /= 2)
-		if (fcntl(s->rfd, F_SETPIPE_SZ, size) >= 0)
-			break;
-
-	jv pats = jv_array();
-	for (int i = 0; i < n; i++)
-		pats = jv_array_append(pats, jv_string(patterns[i]));
-	char since[32];
-	jv o = json_set(json_set(json_set(jv_object(), "pid", jv_number(getpid())), "patterns",
-	                         pats),
-	                "since", jv_string(time_rfc3339(time_now_ms(), since)));
-	jv text = jv_dump_string(o, 0);
-	int fd = openat(b->dfd, tmpinfo, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-	int ok = fd >= 0 && fchmod(fd, (mode_t)mode) == 0 &&
-	         write(fd, jv_string_value(text), (size_t)jv_string_length_bytes(jv_copy(text))) ==
-	                 jv_string_length_bytes(jv_copy(text)) &&
-	         write(fd, "\n", 1) == 1;
-	jv_free(text);
-	if (fd >= 0)
-		close(fd);
-	if (!ok || renameat(b->dfd, tmpinfo, b->dfd, info) < 0 ||
-	    renameat(b->dfd, tmp, b->dfd, s->name) < 0) {
-		err_errno("subscribe");
-		unlinkat(b->dfd, tmpinfo, 0);
-		unlinkat(b->dfd, info, 0);
-		goto fail;
-	}
-	bump(b);
-	*out = s;
-	return 0;
-fail:
-	unlinkat(b->dfd, tmp, 0);
-	if (s->rfd >= 0)
-		close(s->rfd);
-	if (s->wfd >= 0)
-		close(s->wfd);
-	free(s);
-	return -1;
-}
-
-int bus_sub_fd(const struct bus_sub *s)
-{
-	return s->rfd;
-}
-
-int bus_sub_read(struct bus_sub *s, int (*fn)(const char *line, size_t n, void *ctx), void *ctx)
-{
-	for (;;) {
-		if (s->cap - s->len < 65536) {
-			size_t cap = s->cap ? s->cap * 2 : 131072;
-			char *nb = realloc(s->buf, cap);
-			if (!nb)
-				return err_errno("bus");
-			s->buf = nb;
-			s->cap = cap;
-		}
-		ssize_t k = read(s->rfd, s->buf + s->len, s->cap - s->len);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0 && errno == EAGAIN)
-			return 0;
-		if (k <= 0) /* cannot happen while we hold a write end */
-			return k < 0 ? err_errno("bus") : 0;
-		s->len += (size_t)k;
-		size_t start = 0;
-		char *nl;
-		while ((nl = memchr(s->buf + start, '\n', s->len - start))) {
-			size_t n = (size_t)(nl - (s->buf + start));
-			int rc = fn(s->buf + start, n, ctx);
-			start += n + 1;
-			if (rc) {
-				memmove(s->buf, s->buf + start, s->len - start);
-				s->len -= start;
-				return rc;
-			}
-		}
-		memmove(s->buf, s->buf + start, s->len - start);
-		s->len -= start;
-	}
-}
-
-void bus_unsubscribe(struct bus_sub *s)
-{
-	if (!s)
-		return;
-	unlink_sub(s->b->dfd, s->name);
-	bump(s->b);
-	close(s->rfd);
-	close(s->wfd);
-	free(s->buf);
-	free(s);
-}
-
-/* 1 if fifo NAME has a reader, 0 if not, -1 if it is not there. */
-static int has_reader(struct bus *b, const char *name)
-{
-	int fd = openat(b->dfd, name, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-	if (fd >= 0) {
-		close(fd);
-		return 1;
-	}
-	return errno == ENXIO ? 0 : -1;
-}
-
-struct list_ctx {
-	int (*fn)(const struct bus_peer_info *p, void *ctx);
-	void *ctx;
-	int stop;
-};
-
-static void list_one(struct bus *b, const char *name, void *arg)
-{
-	struct list_ctx *lc = arg;
-	if (lc->stop || !fifo_name(name))
-		return;
-	char path[NAME_MAX_LEN + 8];
-	struct stat st;
-	jv info = read_info(b, name);
-	struct bus_peer_info p = { .name = name, .pid = name_pid(name), .drops = 0, .queued = -1 };
-	p.patterns = json_get(info, "patterns");
-	if (!jv_is_valid(p.patterns)) {
-		jv_free(p.patterns);
-		p.patterns = jv_array();
-	}
-	snprintf(path, sizeof path, "%s.drops", name);
-	if (fstatat(b->dfd, path, &st, 0) == 0)
-		p.drops = (long)st.st_size;
-	p.alive = has_reader(b, name) == 1;
-	int fd = openat(b->dfd, name, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	int q;
-	if (fd >= 0 && ioctl(fd, FIONREAD, &q) == 0)
-		p.queued = q;
-	if (fd >= 0)
-		close(fd);
-	lc->stop = lc->fn(&p, lc->ctx) != 0;
-	jv_free(p.patterns);
-	jv_free(info);
-}
-
-int bus_list(struct bus *b, int (*fn)(const struct bus_peer_info *p, void *ctx), void *ctx)
-{
-	struct list_ctx lc = { fn, ctx, 0 };
-	return each_entry(b, list_one, &lc);
-}
-
-static void clean_one(struct bus *b, const char *name, void *arg)
-{
-	int *removed = arg;
-	char fifo[NAME_MAX_LEN];
-	struct stat st;
-	if (fifo_name(name)) {
-		if (has_reader(b, name) == 0) {
-			unlink_sub(b->dfd, name);
-			++*removed;
-		}
-		return;
-	}
-	if (!strncmp(name, ".tmp.", 5)) { /* half-made by a process now dead */
-		if (!pid_alive(name_pid(name)))
-			unlinkat(b->dfd, name, 0);
-		return;
-	}
-	if (strncmp(name, "sub.", 4))
-		return;
-	/* An .info or .drops without its fifo, its owner dead. */
-	snprintf(fifo, sizeof fifo, "%s", name);
-	char *dot = strrchr(fifo, '.');
-	if (dot)
-		*dot = 0;
-	if (fstatat(b->dfd, fifo, &st, 0) < 0 && !pid_alive(name_pid(name)))
-		unlinkat(b->dfd, name, 0);
-}
-
-int bus_clean(struct bus *b)
-{
-	int removed = 0;
-	if (each_entry(b, clean_one, &removed) < 0)
-		return -1;
-	return removed;
 }

@@ -1,0 +1,202 @@
+/* dir: the bus directory: opening and closing it, topics, and the names
+ * and files of subscribers; see fifodir.h. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/err.h"
+#include "base/path.h"
+#include "base/utf8.h"
+#include "bus/bus.h"
+#include "bus/fifodir.h"
+#include "json/json.h"
+
+int busi_fifo_name(const char *s)
+{
+	size_t n = strlen(s);
+	return !strncmp(s, "sub.", 4) && strchr(s + 4, '.') && strchr(s + 4, '.') ==
+	       strrchr(s, '.') && n < NAME_MAX_LEN;
+}
+
+/* "sub.PID.RAND[.suffix]" or ".tmp.PID.RAND[.suffix]": the PID. */
+pid_t busi_name_pid(const char *s)
+{
+	const char *p = s[0] == '.' ? s + 5 : s + 4;
+	return (pid_t)strtol(p, NULL, 10);
+}
+
+int busi_pid_alive(pid_t pid)
+{
+	return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
+}
+
+int bus_check_topic(const char *t, size_t n)
+{
+	if (n == 0)
+		return err_set("empty topic");
+	if (n > 255)
+		return err_set("topic longer than 255 bytes");
+	if (memchr(t, 0, n))
+		return err_set("NUL byte in topic");
+	if (utf8_check(t, n) != n)
+		return err_set("topic is not UTF-8");
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)t[i];
+		if (c <= ' ' || c == 127)
+			return err_set("white space or control character in topic '%.*s'",
+			               (int)n, t);
+	}
+	return 0;
+}
+
+int bus_open(struct bus **out, const char *dir, int flags)
+{
+	struct bus *b = calloc(1, sizeof *b);
+	*out = NULL;
+	if (!b)
+		return err_errno("bus");
+	b->dfd = b->watch = -1;
+	b->shared = (flags & BUS_SHARED) != 0;
+	if (!(b->dir = strdup(dir))) {
+		free(b);
+		return err_errno("bus");
+	}
+	int mode = b->shared ? 02770 : 0700;
+	if (path_mkparents(dir, 0700) < 0)
+		goto fail;
+	if (mkdir(dir, (mode_t)mode) == 0)
+		chmod(dir, (mode_t)mode); /* past the umask */
+	else if (errno != EEXIST) {
+		err_errno(dir);
+		goto fail;
+	}
+	if ((b->dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		err_errno(dir);
+		goto fail;
+	}
+	if (!(b->mem = open_memstream(&b->membuf, &b->memsize))) {
+		err_errno("bus");
+		goto fail;
+	}
+	/* Without the counter (a read-only bus, say) every publish looks. */
+	int gfd = openat(b->dfd, ".gen", O_RDWR | O_CREAT | O_CLOEXEC, b->shared ? 0660 : 0600);
+	if (gfd >= 0) {
+		struct stat st;
+		if (fstat(gfd, &st) == 0 && (st.st_size >= 64 || ftruncate(gfd, 64) == 0)) {
+			void *m = mmap(NULL, 64, PROT_READ | PROT_WRITE, MAP_SHARED, gfd, 0);
+			if (m != MAP_FAILED)
+				b->gen = m;
+		}
+		close(gfd);
+	}
+	*out = b;
+	return 0;
+fail:
+	bus_close(b);
+	return -1;
+}
+
+void bus_close(struct bus *b)
+{
+	if (!b)
+		return;
+	bus_flush(b);
+	busi_peers_free(b);
+	if (b->gen)
+		munmap(b->gen, 64);
+	if (b->mem)
+		fclose(b->mem);
+	free(b->membuf);
+	free(b->line);
+	if (b->watch >= 0)
+		close(b->watch);
+	if (b->dfd >= 0)
+		close(b->dfd);
+	free(b->dir);
+	free(b);
+}
+
+
+
+/* The info of subscriber NAME (its JSON object), or jv_invalid(). */
+jv busi_read_info(struct bus *b, const char *name)
+{
+	char path[NAME_MAX_LEN + 8], buf[8192];
+	snprintf(path, sizeof path, "%s.info", name);
+	int fd = openat(b->dfd, path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return jv_invalid();
+	ssize_t k = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (k <= 0)
+		return jv_invalid();
+	jv info = json_parse(buf, k);
+	if (jv_get_kind(info) != JV_KIND_OBJECT) {
+		jv_free(info);
+		return jv_invalid();
+	}
+	return info;
+}
+
+/* Removes subscriber NAME's fifo and files. */
+void busi_unlink_sub(int dfd, const char *name)
+{
+	char path[NAME_MAX_LEN + 8];
+	unlinkat(dfd, name, 0);
+	snprintf(path, sizeof path, "%s.info", name);
+	unlinkat(dfd, path, 0);
+	snprintf(path, sizeof path, "%s.drops", name);
+	unlinkat(dfd, path, 0);
+}
+
+int busi_each_entry(struct bus *b, void (*fn)(struct bus *b, const char *name, void *ctx),
+                      void *ctx)
+{
+	int fd = dup(b->dfd);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return err_errno(b->dir);
+	}
+	rewinddir(d);
+	struct dirent *e;
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	/* Collect first: FN may unlink entries. */
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.' && (!e->d_name[1] || !strcmp(e->d_name, "..")))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 32;
+			char **v = realloc(names, cap * sizeof *v);
+			if (!v)
+				break;
+			names = v;
+		}
+		if (!(names[n] = strdup(e->d_name)))
+			break;
+		n++;
+	}
+	closedir(d);
+	for (size_t i = 0; i < n; i++) {
+		fn(b, names[i], ctx);
+		free(names[i]);
+	}
+	free(names);
+	return 0;
+}
+/* Tells publishers that subscribers came or went. */
+void busi_bump(struct bus *b)
+{
+	if (b->gen)
+		__atomic_add_fetch(b->gen, 1, __ATOMIC_SEQ_CST);
+}
+
