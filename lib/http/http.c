@@ -1,14 +1,6 @@
 /* http: requests on one curl multi handle, polled by the engine; see
- * http.h.
- *
- * libcurl is loaded with dlopen() on the first request: linked, it brings
- * some thirty shared libraries (TLS, HTTP/2, LDAP, SSH...) whose loading
- * would make every panic-invoke and panic-loop start five times slower,
- * HTTP or not.
+ * http.h. libcurl itself is loaded on the first request (curl.h).
  */
-#define CURL_DISABLE_TYPECHECK
-#include <curl/curl.h>
-#include <dlfcn.h>
 #include <errno.h>
 #include <jv.h>
 #include <stdlib.h>
@@ -16,6 +8,7 @@
 #include <strings.h>
 
 #include "base/timeutil.h"
+#include "http/curl.h"
 #include "http/http.h"
 #include "json/json.h"
 
@@ -40,72 +33,6 @@ static struct {
 	int fired; /* requests let go with http_fire() */
 	long backoff;
 } H = { .timer = -1 };
-
-/* libcurl's functions, from dlopen(). */
-static struct {
-	CURLcode (*global_init)(long);
-	CURLM *(*multi_init)(void);
-	CURLMcode (*multi_setopt)(CURLM *, CURLMoption, ...);
-	CURLMcode (*multi_add_handle)(CURLM *, CURL *);
-	CURLMcode (*multi_remove_handle)(CURLM *, CURL *);
-	CURLMcode (*multi_socket_action)(CURLM *, curl_socket_t, int, int *);
-	CURLMsg *(*multi_info_read)(CURLM *, int *);
-	CURL *(*easy_init)(void);
-	CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
-	CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
-	void (*easy_reset)(CURL *);
-	void (*easy_cleanup)(CURL *);
-	const char *(*easy_strerror)(CURLcode);
-	time_t (*getdate)(const char *, const time_t *);
-	struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
-	void (*slist_free_all)(struct curl_slist *);
-} C;
-
-/* Loads libcurl; 0, or -1 with the reason in *WHY. */
-static int load(const char **why)
-{
-	static int state; /* 0 not tried, 1 loaded, -1 failed */
-	static char reason[200];
-	if (state) {
-		*why = reason;
-		return state > 0 ? 0 : -1;
-	}
-	state = -1;
-	void *h = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
-	if (!h) {
-		snprintf(reason, sizeof reason, "cannot load libcurl: %s", dlerror());
-		*why = reason;
-		return -1;
-	}
-	static const char *const names[] = {
-		"curl_global_init",
-		"curl_multi_init",
-		"curl_multi_setopt",
-		"curl_multi_add_handle",
-		"curl_multi_remove_handle",
-		"curl_multi_socket_action",
-		"curl_multi_info_read",
-		"curl_easy_init",
-		"curl_easy_setopt",
-		"curl_easy_getinfo",
-		"curl_easy_reset",
-		"curl_easy_cleanup",
-		"curl_easy_strerror",
-		"curl_getdate",
-		"curl_slist_append",
-		"curl_slist_free_all",
-	};
-	void **slot = (void **)&C;
-	for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
-		if (!(slot[i] = dlsym(h, names[i]))) {
-			snprintf(reason, sizeof reason, "libcurl has no %s", names[i]);
-			*why = reason;
-			return -1;
-		}
-	}
-	state = 1;
-	return 0;
-}
 
 static int on_socket(CURL *e, curl_socket_t s, int what, void *u, void *sp)
 {
@@ -146,13 +73,13 @@ static int setup(const char **why)
 {
 	if (H.m)
 		return 0;
-	if (load(why) < 0)
+	if (curl_load(why) < 0)
 		return -1;
 	*why = "cannot start libcurl";
-	if (C.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || !(H.m = C.multi_init()))
+	if (curl_api.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || !(H.m = curl_api.multi_init()))
 		return -1;
-	C.multi_setopt(H.m, CURLMOPT_SOCKETFUNCTION, on_socket);
-	C.multi_setopt(H.m, CURLMOPT_TIMERFUNCTION, on_timer);
+	curl_api.multi_setopt(H.m, CURLMOPT_SOCKETFUNCTION, on_socket);
+	curl_api.multi_setopt(H.m, CURLMOPT_TIMERFUNCTION, on_timer);
 	const char *b = getenv("PANIC_HTTP_BACKOFF_MS");
 	H.backoff = b && *b ? atol(b) : HTTP_BACKOFF_MS;
 	if (H.backoff < 0)
@@ -197,8 +124,8 @@ static size_t on_header(char *p, size_t size, size_t n, void *u)
 		long s = strtol(v, &end, 10);
 		if (end != v && s >= 0)
 			r->retry_after_ms = s * 1000;
-		else if (C.getdate(v, NULL) > 0)
-			r->retry_after_ms = ((int64_t)C.getdate(v, NULL) - time_now_ms() / 1000) * 1000;
+		else if (curl_api.getdate(v, NULL) > 0)
+			r->retry_after_ms = ((int64_t)curl_api.getdate(v, NULL) - time_now_ms() / 1000) * 1000;
 	} else if (len > 13 && !strncasecmp(p, "content-type:", 13)) {
 		const char *v = p + 13;
 		while (*v == ' ')
@@ -219,7 +146,7 @@ static size_t on_write(char *p, size_t size, size_t n, void *u)
 	struct http_req *r = u;
 	size_t len = size * n;
 	if (!r->status)
-		C.easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->status);
+		curl_api.easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->status);
 	if (r->on_data && r->status >= 200 && r->status < 300) {
 		r->delivered += len;
 		if (r->on_data(r, p, len) < 0) {
@@ -259,7 +186,7 @@ static void finish(struct http_req *r)
 
 static void attempt(struct http_req *r)
 {
-	CURL *e = H.nidle ? H.idle[--H.nidle] : C.easy_init();
+	CURL *e = H.nidle ? H.idle[--H.nidle] : curl_api.easy_init();
 	if (!e) {
 		r->kind = "connection";
 		snprintf(r->msg, sizeof r->msg, "cannot make a curl handle");
@@ -277,28 +204,28 @@ static void attempt(struct http_req *r)
 	r->msg[0] = 0;
 	r->attempts++;
 	long timeout = r->timeout_ms > 0 ? r->timeout_ms : HTTP_TIMEOUT_MS;
-	C.easy_setopt(e, CURLOPT_URL, r->url);
-	C.easy_setopt(e, CURLOPT_HTTPHEADER, r->headers);
+	curl_api.easy_setopt(e, CURLOPT_URL, r->url);
+	curl_api.easy_setopt(e, CURLOPT_HTTPHEADER, r->headers);
 	if (r->body) {
-		C.easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->bodylen);
-		C.easy_setopt(e, CURLOPT_POSTFIELDS, r->body);
+		curl_api.easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->bodylen);
+		curl_api.easy_setopt(e, CURLOPT_POSTFIELDS, r->body);
 	}
-	C.easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
-	C.easy_setopt(e, CURLOPT_WRITEDATA, r);
-	C.easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-	C.easy_setopt(e, CURLOPT_HEADERDATA, r);
-	C.easy_setopt(e, CURLOPT_PRIVATE, r);
-	C.easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout);
-	C.easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+	curl_api.easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
+	curl_api.easy_setopt(e, CURLOPT_WRITEDATA, r);
+	curl_api.easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+	curl_api.easy_setopt(e, CURLOPT_HEADERDATA, r);
+	curl_api.easy_setopt(e, CURLOPT_PRIVATE, r);
+	curl_api.easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout);
+	curl_api.easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
 	                 timeout < HTTP_CONNECT_MS ? timeout : (long)HTTP_CONNECT_MS);
-	C.easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	C.easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
-	C.easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
-	C.easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
-	C.easy_setopt(e, CURLOPT_USERAGENT, "panic/" PANIC_VERSION);
-	if (C.multi_add_handle(H.m, e) != CURLM_OK) {
+	curl_api.easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_api.easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+	curl_api.easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+	curl_api.easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
+	curl_api.easy_setopt(e, CURLOPT_USERAGENT, "panic/" PANIC_VERSION);
+	if (curl_api.multi_add_handle(H.m, e) != CURLM_OK) {
 		r->easy = NULL;
-		C.easy_cleanup(e);
+		curl_api.easy_cleanup(e);
 		r->kind = "connection";
 		snprintf(r->msg, sizeof r->msg, "cannot start the request");
 		finish(r);
@@ -321,9 +248,9 @@ void http_start(struct http_req *r)
 	if (r->nheaders && !r->headers) {
 		struct curl_slist *l = NULL;
 		for (int k = 0; k < r->nheaders; k++) {
-			struct curl_slist *t = C.slist_append(l, r->header[k]);
+			struct curl_slist *t = curl_api.slist_append(l, r->header[k]);
 			if (!t) {
-				C.slist_free_all(l);
+				curl_api.slist_free_all(l);
 				l = NULL;
 				break;
 			}
@@ -349,12 +276,12 @@ static void release_easy(struct http_req *r)
 	if (!e)
 		return;
 	r->easy = NULL;
-	C.multi_remove_handle(H.m, e);
+	curl_api.multi_remove_handle(H.m, e);
 	if (H.nidle < HTTP_IDLE) {
-		C.easy_reset(e);
+		curl_api.easy_reset(e);
 		H.idle[H.nidle++] = e;
 	} else {
-		C.easy_cleanup(e);
+		curl_api.easy_cleanup(e);
 	}
 }
 
@@ -371,7 +298,7 @@ static void unwait(struct http_req *r)
 void http_free(struct http_req *r)
 {
 	if (r->headers)
-		C.slist_free_all(r->headers);
+		curl_api.slist_free_all(r->headers);
 	for (int i = 0; i < r->nheaders; i++)
 		free(r->header[i]);
 	r->nheaders = 0;
@@ -476,7 +403,7 @@ static void ended(struct http_req *r, CURLcode code)
 {
 	int retry = 0;
 	char why[200];
-	C.easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->status);
+	curl_api.easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->status);
 	release_easy(r);
 	if (r->kind) {
 		/* set by on_write or on_data */
@@ -499,9 +426,9 @@ static void ended(struct http_req *r, CURLcode code)
 		        code != CURLE_UNSUPPORTED_PROTOCOL;
 		if (r->delivered)
 			snprintf(r->msg, sizeof r->msg, "the stream cut off after %zu bytes: %s",
-			         r->delivered, C.easy_strerror(code));
+			         r->delivered, curl_api.easy_strerror(code));
 		else
-			snprintf(r->msg, sizeof r->msg, "%s", C.easy_strerror(code));
+			snprintf(r->msg, sizeof r->msg, "%s", curl_api.easy_strerror(code));
 	}
 	if (retry && !r->delivered && r->attempts < r->max_attempts) {
 		int64_t d = H.backoff << (r->attempts - 1 < 16 ? r->attempts - 1 : 16);
@@ -549,11 +476,11 @@ void http_step(struct pollfd *p, int n, int64_t now)
 		int f = (p[i].revents & POLLIN ? CURL_CSELECT_IN : 0) |
 		        (p[i].revents & POLLOUT ? CURL_CSELECT_OUT : 0) |
 		        (p[i].revents & (POLLERR | POLLHUP) ? CURL_CSELECT_ERR : 0);
-		C.multi_socket_action(H.m, p[i].fd, f, &running);
+		curl_api.multi_socket_action(H.m, p[i].fd, f, &running);
 	}
 	if (H.timer >= 0 && now >= H.timer) {
 		H.timer = -1;
-		C.multi_socket_action(H.m, CURL_SOCKET_TIMEOUT, 0, &running);
+		curl_api.multi_socket_action(H.m, CURL_SOCKET_TIMEOUT, 0, &running);
 	}
 	for (struct http_req **w = &H.waiting; *w;) {
 		struct http_req *r = *w;
@@ -567,11 +494,11 @@ void http_step(struct pollfd *p, int n, int64_t now)
 	}
 	CURLMsg *m;
 	int left;
-	while ((m = C.multi_info_read(H.m, &left))) {
+	while ((m = curl_api.multi_info_read(H.m, &left))) {
 		if (m->msg != CURLMSG_DONE)
 			continue;
 		struct http_req *r;
-		C.easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&r);
+		curl_api.easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&r);
 		ended(r, m->data.result);
 	}
 }
