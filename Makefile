@@ -31,7 +31,7 @@ PKG_LIBS := $(SQLITE_LIBS) -ldl
 JQ_LIBS := $(shell pkg-config --libs libjq 2>/dev/null || echo -ljq)
 
 CFLAGS ?= -O2 -g
-override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-sign-compare -Wshadow \
+override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-sign-compare -Wshadow -Werror=implicit-function-declaration \
           -Ilib -DPANIC_VERSION='"$(VERSION)"' $(PKG_CFLAGS) $(SANFLAGS)
 # Packed relative relocations (DT_RELR) halve the loader's work for the
 # static SQLite, where the toolchain has them (binutils 2.38, glibc 2.36).

@@ -27,7 +27,9 @@
 #include "cli/prog.h"
 #include "json/json.h"
 #include "json/ndjson.h"
+#include "model/calllog.h"
 #include "model/catalogue.h"
+#include "model/engine.h"
 #include "model/platform.h"
 #include "state/db.h"
 
@@ -113,7 +115,7 @@ struct slot {
 	jv rec;
 	char *raw; /* the record's text as read (nd_raw), or NULL */
 	size_t rawlen;
-	unsigned links; /* which of link_names the record has */
+	unsigned links; /* which of call_link_names the record has */
 	int streamed;   /* --stream: a delta was written */
 	struct call call;
 };
@@ -196,9 +198,6 @@ static struct model *adhoc(char **argv, int argc, const char *types)
 
 /* Publishes an "llm" event for the call of S: start, stop or exception.
  * Nothing is built unless someone subscribes to it. */
-/* Fields of a record that link its call to what it was made for. */
-static const char *const link_names[] = { "network", "run_id", "step", "agent" };
-
 static void llm_event(const struct slot *s, const char *what)
 {
 	if (!g.bus || !bus_wants(g.bus, "llm"))
@@ -209,9 +208,9 @@ static void llm_event(const struct slot *s, const char *what)
 	d = json_set(d, "call_id", jv_string(c->id));
 	d = json_set(d, "model", jv_string(c->model->id));
 	d = json_set(d, "platform", jv_string(c->model->platform->name));
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < CALL_LINKS; i++)
 		if (s->links & (1u << i))
-			d = json_set(d, link_names[i], json_get(s->rec, link_names[i]));
+			d = json_set(d, call_link_names[i], json_get(s->rec, call_link_names[i]));
 	if (strcmp(what, "start")) {
 		d = json_set(d, "duration_ms", jv_number((double)c->duration_ms));
 		d = json_set(d, "usage", jv_copy(c->usage));
@@ -228,9 +227,9 @@ static void log_call(const struct slot *s)
 {
 	if (!g.db)
 		return;
-	const char *links[4];
-	for (int i = 0; i < 4; i++)
-		links[i] = s->links & (1u << i) ? json_str(s->rec, link_names[i], NULL) : NULL;
+	const char *links[CALL_LINKS];
+	for (int i = 0; i < CALL_LINKS; i++)
+		links[i] = s->links & (1u << i) ? json_str(s->rec, call_link_names[i], NULL) : NULL;
 	if (call_log(g.db, &s->call, links, 0) < 0)
 		pdie(PX_CONFIG, "call log: %s", err_msg());
 }
@@ -350,7 +349,7 @@ static void take(jv rec, const char *raw, size_t rawlen, long lineno)
 	struct slot *s = &g.q[(g.qhead + g.qlen) % g.qcap];
 	g.qlen++;
 	s->rec = rec;
-	s->links = json_key_mask(rec, link_names, 4);
+	s->links = json_key_mask(rec, call_link_names, CALL_LINKS);
 	s->raw = raw ? malloc(rawlen) : NULL;
 	s->rawlen = s->raw ? rawlen : 0;
 	if (s->raw)

@@ -34,7 +34,9 @@
 #include "cli/prog.h"
 #include "json/json.h"
 #include "json/ndjson.h"
+#include "model/calllog.h"
 #include "model/catalogue.h"
+#include "model/engine.h"
 #include "model/platform.h"
 #include "state/db.h"
 
@@ -367,7 +369,7 @@ static void complete(void)
 	g.inv = json_set(g.inv, "error", jv_copy(g.call.error));
 	g.inv = json_set(g.inv, "usage", jv_copy(g.call.usage));
 	g.inv = json_set(g.inv, "finished_at", jv_string(now_text(at)));
-	const char *links[4] = { g.name, json_str(g.run, "id", NULL), NULL, NULL };
+	const char *links[CALL_LINKS] = { g.name, json_str(g.run, "id", NULL), NULL, NULL };
 	tx_begin();
 	if (call_log(g.db, &g.call, links, 1) < 0) {
 		db_rollback(g.db);

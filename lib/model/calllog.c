@@ -1,12 +1,14 @@
-/* calllog: a finished call as a row of the state file's call log; see
- * call_log() in platform.h. */
+/* calllog: a finished call as a row of the call log; see calllog.h. */
 #include "base/timeutil.h"
 #include "json/json.h"
+#include "model/calllog.h"
 #include "model/catalogue.h"
 #include "model/platform.h"
 #include "state/db.h"
 
-int call_log(struct db *db, const struct call *c, const char *const links[4], int now)
+const char *const call_link_names[CALL_LINKS] = { "network", "run_id", "step", "agent" };
+
+int call_log(struct db *db, const struct call *c, const char *const links[CALL_LINKS], int now)
 {
 	char started[32], finished[32];
 	jv kind = json_get(c->error, "kind"), msg = json_get(c->error, "message");
@@ -38,9 +40,4 @@ int call_log(struct db *db, const struct call *c, const char *const links[4], in
 	jv_free(kind);
 	jv_free(msg);
 	return rc;
-}
-
-jv call_cost(const struct call *c)
-{
-	return c->cost < 0 ? jv_null() : jv_number(c->cost);
 }

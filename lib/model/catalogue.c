@@ -1,4 +1,4 @@
-/* model: the model catalogue; see model.h. */
+/* catalogue: the model catalogue; see catalogue.h. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-/* model: the model catalogue (DESIGN.md §5).
+/* catalogue: the model catalogue (DESIGN.md §5).
  *
  * A model is data: an entry with id, name, platform, input and output type,
  * and the platform's parameters. The catalogue is the built-in one (compiled

@@ -1,8 +1,9 @@
 /* platform: model calls that start now and finish later.
  *
  * A struct call is one model call. The program fills in the model and the
- * input, hands the call to an engine with engine_start(), and waits with
- * engine_wait(); when the call is done, c->done is set and the result is in
+ * input, hands the call to an engine with engine_start() (engine.h), and
+ * waits with engine_wait(); when the call is done, c->done is set and the
+ * result is in
  * c->output (a string) or c->error ({"kind","message"}). Calls finish in any
  * order; the program decides in which order to report them.
  *
@@ -111,26 +112,5 @@ void call_clear(struct call *c);
 void call_done(struct call *c, jv output);
 void call_fail(struct call *c, const char *kind, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-
-struct db;
-/* Logs the finished call C in the call log of DB, linked to LINKS: the
- * network, run_id, step and agent it was made for (each may be NULL).
- * NOW: at once, in the caller's transaction (db_call_log_now()), else in
- * the next batch (db_call_log()). */
-int call_log(struct db *db, const struct call *c, const char *const links[4], int now);
-
-struct engine;
-
-struct engine *engine_new(void);
-void engine_free(struct engine *e); /* cancels calls still in flight */
-/* Starts C (initialised with call_init); C must stay put until done. */
-int engine_start(struct engine *e, struct call *c);
-/* Waits until a call finishes, one of the N pollfds EXTRA is ready (their
- * revents are set), or TIMEOUT_MS passes (-1: no limit). Returns how many
- * calls finished. */
-int engine_wait(struct engine *e, struct pollfd *extra, int n, int timeout_ms);
-int engine_inflight(const struct engine *e);
-/* Abandons C if it is still in flight (marks it failed, kind canceled). */
-void engine_cancel(struct engine *e, struct call *c);
 
 #endif
