@@ -25,6 +25,7 @@
 #include "bus/bus.h"
 #include "cli/prog.h"
 #include "json/json.h"
+#include "json/loop.h"
 #include "json/ndjson.h"
 #include "state/db.h"
 
@@ -94,8 +95,9 @@ static struct db *state(void)
 	return g.db;
 }
 
-/* Publishes DATA (borrowed), or its compact text RAW if not NULL. */
-static void publish(const char *topic, jv data, const char *raw, size_t rawlen, long lineno)
+/* Publishes DATA (borrowed), or its compact text RAW if not NULL. 0, or
+ * -1 with err_msg(). */
+static int publish(const char *topic, jv data, const char *raw, size_t rawlen)
 {
 	/* The state file only when the event is too large for a fifo. */
 	int n = raw ? bus_publish_text(g.bus, topic, raw, rawlen, g.db)
@@ -103,15 +105,26 @@ static void publish(const char *topic, jv data, const char *raw, size_t rawlen, 
 	if (n == BUS_NEED_DB)
 		n = raw ? bus_publish_text(g.bus, topic, raw, rawlen, state())
 		        : bus_publish(g.bus, topic, data, state());
-	if (n < 0) {
-		if (lineno)
-			pwarn("stdin:%ld: %s", lineno, err_msg());
-		else
-			pwarn("%s", err_msg());
-		g.status = PX_FAIL;
-	} else if (prog_verbose > 0) {
+	if (n >= 0 && prog_verbose > 0)
 		pwarn("%s: for %d subscriber%s", topic, n, n == 1 ? "" : "s");
-	}
+	return n < 0 ? -1 : 0;
+}
+
+/* pub's record loop: each record of stdin is published; the events are
+ * written whenever the loop is about to wait. */
+static void pub_record(struct loop *l, jv rec)
+{
+	size_t rawlen;
+	const char *raw = nd_raw(l->in, &rawlen);
+	if (publish(l->ctx, rec, raw, rawlen) < 0)
+		loop_reject(l, "%s", err_msg());
+	jv_free(rec);
+}
+
+static void pub_idle(struct loop *l)
+{
+	(void)l;
+	bus_flush(g.bus);
 }
 
 static int cmd_pub(int argc, char **argv)
@@ -136,34 +149,22 @@ static int cmd_pub(int argc, char **argv)
 			}
 		}
 		for (int i = 1; i < argc; i++) {
-			publish(topic, data[i], NULL, 0, 0);
+			if (publish(topic, data[i], NULL, 0) < 0) {
+				pwarn("%s", err_msg());
+				g.status = PX_FAIL;
+			}
 			jv_free(data[i]);
 		}
 		free(data);
 		return g.status;
 	}
 	struct nd_reader *r = nd_new(0, 0);
-	jv rec;
-	int rc;
-	for (;;) {
-		if ((rc = nd_next(r, &rec, 0)) == ND_AGAIN) {
-			bus_flush(g.bus); /* about to wait: deliver what we have */
-			rc = nd_next(r, &rec, 1);
-		}
-		if (rc == ND_EOF)
-			break;
-		if (rc == ND_RECORD) {
-			size_t rawlen;
-			const char *raw = nd_raw(r, &rawlen);
-			publish(topic, rec, raw, rawlen, nd_lineno(r));
-			jv_free(rec);
-		} else if (rc == ND_BAD) {
-			pwarn("stdin:%ld: %s", nd_lineno(r), err_msg());
-			g.status = PX_FAIL;
-		} else {
-			pdie(PX_FAIL, "stdin: %s", err_msg());
-		}
-	}
+	struct loop l = { .in = r, .ctx = (void *)topic, .record = pub_record,
+		          .bad = prog_loop_bad, .idle = pub_idle };
+	if (!r || loop_run(&l) < 0)
+		pdie(PX_FAIL, "stdin: %s", r ? err_msg() : "out of memory");
+	if (l.nbad)
+		g.status = PX_FAIL;
 	nd_free(r);
 	return g.status;
 }

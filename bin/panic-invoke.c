@@ -26,6 +26,7 @@
 #include "bus/bus.h"
 #include "cli/prog.h"
 #include "json/json.h"
+#include "json/loop.h"
 #include "json/ndjson.h"
 #include "model/calllog.h"
 #include "model/catalogue.h"
@@ -131,10 +132,11 @@ static struct {
 	struct slot *q; /* ring of pending records, in input order */
 	int qcap, qhead, qlen;
 	int status;
+	int jobs; /* -j */
 	struct call_opts opts;
 	struct tool tools[16];
 	const char *toolprog[16];
-} g = { .from = "input", .opts = { .temperature = -1 } };
+} g = { .from = "input", .jobs = 1, .opts = { .temperature = -1 } };
 
 static void list(int format)
 {
@@ -301,36 +303,27 @@ static void emit_ready(void)
 	}
 }
 
-/* Reports a rejected input line; the run will exit 1. */
-static void __attribute__((format(printf, 2, 3))) bad(long lineno, const char *fmt, ...)
+/* Starts the call for REC (consumed; its text as read, if it was a JSON
+ * object, from nd_raw()), or rejects it. */
+static void take(struct loop *l, jv rec)
 {
-	char why[600];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(why, sizeof why, fmt, ap);
-	va_end(ap);
-	pwarn("stdin:%ld: %s", lineno, why);
-	g.status = PX_FAIL;
-}
-
-/* Starts the call for REC (consumed; RAW its text or NULL), or rejects it. */
-static void take(jv rec, const char *raw, size_t rawlen, long lineno)
-{
+	size_t rawlen;
+	const char *raw = nd_raw(l->in, &rawlen);
 	struct model *m = g.model;
 	if (!m) {
 		const char *id = json_str(rec, "model", NULL);
 		if (!id) {
-			bad(lineno, "no model: give -m or a \"model\" field");
+			loop_reject(l, "no model: give -m or a \"model\" field");
 			jv_free(rec);
 			return;
 		}
 		if (!(m = catalogue_find(g.cat, id))) {
-			bad(lineno, "unknown model '%s' (see panic-invoke --list)", id);
+			loop_reject(l, "unknown model '%s' (see panic-invoke --list)", id);
 			jv_free(rec);
 			return;
 		}
 		if (g.opts.ntools && !m->platform->tools) {
-			bad(lineno, "model '%s' cannot call tools (%s)", id, TOOL_PLATFORMS);
+			loop_reject(l, "model '%s' cannot call tools (%s)", id, TOOL_PLATFORMS);
 			jv_free(rec);
 			return;
 		}
@@ -338,10 +331,10 @@ static void take(jv rec, const char *raw, size_t rawlen, long lineno)
 	jv input = json_get(rec, g.from);
 	if (jv_get_kind(input) != JV_KIND_STRING) {
 		if (!jv_is_valid(input))
-			bad(lineno, "missing \"%s\"", g.from);
+			loop_reject(l, "missing \"%s\"", g.from);
 		else
-			bad(lineno, "\"%s\" must be a string, got %s", g.from,
-			    jv_kind_name(jv_get_kind(input)));
+			loop_reject(l, "\"%s\" must be a string, got %s", g.from,
+			            jv_kind_name(jv_get_kind(input)));
 		jv_free(input);
 		jv_free(rec);
 		return;
@@ -374,53 +367,38 @@ static void flush(void)
 		bus_flush(g.bus);
 }
 
-/* Room for one more record: a call slot free and a place in the queue. */
-static int room(int jobs)
+/* The record loop's callbacks: a record starts a call while there is room
+ * (a call slot free and a place in the queue); finished calls are written
+ * in input order; the loop waits in the engine. */
+static void on_record(struct loop *l, jv rec)
 {
-	return engine_inflight(g.eng) < jobs && g.qlen < g.qcap;
+	take(l, rec);
+	emit_ready();
 }
 
-/* Reads records while there is room, emits finished ones in input order,
- * and waits (after a flush) for a call to finish or for more input. */
-static void run(struct nd_reader *r, int jobs)
+static int on_room(struct loop *l)
 {
-	int eof = 0;
-	for (;;) {
-		while (!eof && room(jobs)) {
-			jv rec;
-			size_t rawlen;
-			int rc = nd_next(r, &rec, 0);
-			if (rc == ND_AGAIN)
-				break;
-			if (rc == ND_RECORD) {
-				const char *raw = nd_raw(r, &rawlen);
-				take(rec, raw, rawlen, nd_lineno(r));
-			} else if (rc == ND_BAD) {
-				bad(nd_lineno(r), "%s", err_msg());
-			} else if (rc == ND_EOF) {
-				eof = 1;
-			} else {
-				pdie(PX_FAIL, "stdin: %s", err_msg());
-			}
-			emit_ready();
-		}
-		if (eof && !g.qlen)
-			break;
-		/* Every unfinished record's call is in flight, so this waits for
-		 * something: a call, or input if there is room for it. Output is
-		 * flushed (and the call log committed) only when nothing is ready
-		 * now: calls in flight that keep finishing are a batch. */
-		struct pollfd in = { .fd = nd_fd(r), .events = POLLIN };
-		int want_in = !eof && room(jobs);
-		int n = engine_wait(g.eng, &in, want_in, 0);
-		if (n == 0 && !(want_in && in.revents)) {
-			flush();
-			n = engine_wait(g.eng, &in, want_in, -1);
-		}
-		if (n < 0)
-			pdie(PX_FAIL, "%s", err_msg());
-		emit_ready();
-	}
+	(void)l;
+	return engine_inflight(g.eng) < g.jobs && g.qlen < g.qcap;
+}
+
+static int on_work(struct loop *l)
+{
+	emit_ready();
+	return l->eof && !g.qlen ? LOOP_END : -1;
+}
+
+static int on_wait(struct loop *l, struct pollfd *p, int n, int ms)
+{
+	(void)l;
+	return engine_wait(g.eng, p, n, ms);
+}
+
+/* Output is flushed (and the call log committed) only when nothing is
+ * ready now: calls in flight that keep finishing are a batch. */
+static void on_idle(struct loop *l)
+{
+	(void)l;
 	flush();
 }
 
@@ -515,7 +493,7 @@ int main(int argc, char **argv)
 {
 	prog_init("panic-invoke");
 	const char *model = NULL, *types = NULL, *models = NULL, *prof = NULL;
-	int jobs = 1, dolist = 0, format = isatty(1) ? 'T' : 'J', nolog = 0;
+	int dolist = 0, format = isatty(1) ? 'T' : 'J', nolog = 0;
 	g.opts.schema = jv_null();
 	long maxline = ND_MAXLINE_DEFAULT;
 	int c;
@@ -551,7 +529,7 @@ int main(int argc, char **argv)
 		case O_BASE: g.opts.base_url = optarg; break;
 		case O_KEYENV: g.opts.key_env = optarg; break;
 		case O_ATTEMPTS: g.opts.attempts = (int)prog_atol("--attempts", optarg, 1, 20); break;
-		case 'j': jobs = (int)prog_atol("-j", optarg, 1, 4096); break;
+		case 'j': g.jobs = (int)prog_atol("-j", optarg, 1, 4096); break;
 		case O_FROM: g.from = optarg; break;
 		case O_TIMEOUT: {
 			char *end;
@@ -617,12 +595,18 @@ int main(int argc, char **argv)
 	g.bus = prog_bus_open("no llm events"); /* the bus only tells: calls go on */
 	struct nd_reader *r = nd_new(0, (size_t)maxline);
 	g.eng = engine_new();
-	g.qcap = jobs * 2 + 16;
+	g.qcap = g.jobs * 2 + 16;
 	g.q = calloc((size_t)g.qcap, sizeof *g.q);
 	if (!r || !g.eng || !g.q)
 		pdie(PX_FAIL, "out of memory");
 
-	run(r, jobs);
+	struct loop l = { .in = r, .record = on_record, .bad = prog_loop_bad, .room = on_room,
+		          .work = on_work, .wait = on_wait, .idle = on_idle };
+	if (loop_run(&l) < 0)
+		pdie(PX_FAIL, "stdin: %s", err_msg());
+	flush();
+	if (l.nbad)
+		g.status = PX_FAIL;
 
 	nd_free(r);
 	engine_free(g.eng);

@@ -33,6 +33,7 @@
 #include "bus/bus.h"
 #include "cli/prog.h"
 #include "json/json.h"
+#include "json/loop.h"
 #include "json/ndjson.h"
 #include "model/calllog.h"
 #include "model/catalogue.h"
@@ -459,18 +460,6 @@ static void prompt(const char *text)
 	invoke();
 }
 
-static void stdin_record(jv rec, long lineno)
-{
-	const char *text = json_str(rec, "input", NULL);
-	if (!text) {
-		pwarn("stdin:%ld: no \"input\" (the prompt) as a string", lineno);
-		g.status = PX_FAIL;
-	} else {
-		prompt(text);
-	}
-	jv_free(rec);
-}
-
 static int bus_event(const char *line, size_t n, void *ctx)
 {
 	(void)ctx;
@@ -618,86 +607,116 @@ static int signal_fd(void)
 	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 }
 
+/* The record loop's callbacks. Prompts come from stdin (records) and the
+ * bus; work() starts what is due and says how long the runner may wait;
+ * the loop waits in the engine, on stdin, the bus and the signals. */
+static struct {
+	int64_t watchdog, pinged, looked;
+	int sfd;
+} w;
+
+enum { FD_BUS, FD_SIGNAL };
+
+static void on_record(struct loop *l, jv rec)
+{
+	const char *text = json_str(rec, "input", NULL);
+	if (text)
+		prompt(text);
+	else
+		loop_reject(l, "no \"input\" (the prompt) as a string");
+	jv_free(rec);
+}
+
+static int on_room(struct loop *l)
+{
+	(void)l;
+	return !g.stopping;
+}
+
+static int on_work(struct loop *l)
+{
+	if (l->eof && !g.eof) {
+		g.eof = 1;
+		/* An invocation in flight (or awaiting a retry) finishes first. */
+		if (opt.exit_on_eof && !g.calling && !g.retrying) {
+			end_run("stopped", "end of input");
+			g.stopping = 1;
+		}
+	}
+	if (g.sub && bus_sub_read(g.sub, bus_event, NULL) < 0)
+		pdie(PX_CONFIG, "bus: %s", err_msg());
+	/* Invocations back to back (pace 0): look at stdin, the bus and
+	 * signals every LOOK_MS, not between every two calls. */
+	w.looked = time_mono_ms();
+	while (!g.stopping && !g.calling && g.start && time_mono_ms() - w.looked < LOOK_MS)
+		call();
+	if (!g.calling && !g.start && g.due && time_mono_ms() >= g.due)
+		invoke();
+	if (g.stopping)
+		return LOOP_END;
+	int64_t now = time_mono_ms();
+	int wait = g.start ? 0 : -1;
+	if (!g.calling && g.due)
+		wait = (int)(g.due > now ? g.due - now : 0);
+	if (w.watchdog) {
+		if (now - w.pinged >= w.watchdog) {
+			notify("WATCHDOG=1");
+			w.pinged = now;
+		}
+		int left = (int)(w.pinged + w.watchdog - now);
+		if (wait < 0 || left < wait)
+			wait = left;
+	}
+	return wait;
+}
+
+static int on_wait(struct loop *l, struct pollfd *p, int n, int ms)
+{
+	(void)l;
+	return engine_wait(g.eng, p, n, ms);
+}
+
+/* About to wait: show what we have. */
+static void on_idle(struct loop *l)
+{
+	(void)l;
+	g.status = prog_flush(g.status);
+	if (g.bus)
+		bus_flush(g.bus);
+}
+
+static void on_woke(struct loop *l)
+{
+	if (g.calling && g.call.done)
+		complete();
+	if (l->fds[FD_SIGNAL].revents & POLLIN) {
+		struct signalfd_siginfo si;
+		if (read(w.sfd, &si, sizeof si) > 0) {
+			end_run("stopped", "signal");
+			l->stop = 1;
+		}
+	}
+}
+
 static void run(void)
 {
 	struct nd_reader *r = nd_new(0, 0);
-	int sfd = signal_fd();
-	int64_t watchdog = notify_watchdog_ms(), pinged = time_mono_ms();
-	int64_t looked = 0;
-	while (!g.stopping) {
-		/* Invocations back to back (pace 0): look at stdin, the bus and
-		 * signals every LOOK_MS, not between every two calls. */
-		int64_t now = time_mono_ms();
-		if (!g.calling && g.start && now - looked < LOOK_MS) {
-			call();
-			continue;
-		}
-		looked = now;
-		/* Take every prompt that is there now, in order. */
-		while (!g.eof && !g.stopping) {
-			jv rec;
-			int rc = nd_next(r, &rec, 0);
-			if (rc == ND_AGAIN)
-				break;
-			if (rc == ND_RECORD) {
-				stdin_record(rec, nd_lineno(r));
-			} else if (rc == ND_BAD) {
-				pwarn("stdin:%ld: %s", nd_lineno(r), err_msg());
-				g.status = PX_FAIL;
-			} else {
-				g.eof = 1;
-				/* An invocation in flight (or awaiting a retry) finishes first. */
-				if (opt.exit_on_eof && !g.calling && !g.retrying) {
-					end_run("stopped", "end of input");
-					g.stopping = 1;
-				}
-			}
-		}
-		if (g.sub && bus_sub_read(g.sub, bus_event, NULL) < 0)
-			pdie(PX_CONFIG, "bus: %s", err_msg());
-		if (!g.calling && g.start)
-			call();
-		else if (!g.calling && g.due && time_mono_ms() >= g.due)
-			invoke();
-		if (g.stopping)
-			break;
-		now = time_mono_ms();
-		int wait = g.start ? 0 : -1;
-		if (!g.calling && g.due)
-			wait = (int)(g.due > now ? g.due - now : 0);
-		if (watchdog) {
-			if (now - pinged >= watchdog) {
-				notify("WATCHDOG=1");
-				pinged = now;
-			}
-			int left = (int)(pinged + watchdog - now);
-			if (wait < 0 || left < wait)
-				wait = left;
-		}
-		if (wait) { /* about to wait: show what we have */
-			g.status = prog_flush(g.status);
-			if (g.bus)
-				bus_flush(g.bus);
-		}
-		struct pollfd p[3] = { { .fd = g.eof ? -1 : 0, .events = POLLIN },
-			               { .fd = g.sub ? bus_sub_fd(g.sub) : -1, .events = POLLIN },
-			               { .fd = sfd, .events = POLLIN } };
-		if (engine_wait(g.eng, p, 3, wait) < 0)
-			pdie(PX_FAIL, "%s", err_msg());
-		if (g.calling && g.call.done)
-			complete();
-		if (p[2].revents & POLLIN) {
-			struct signalfd_siginfo si;
-			if (read(sfd, &si, sizeof si) > 0) {
-				end_run("stopped", "signal");
-				break;
-			}
-		}
-	}
+	w.sfd = signal_fd();
+	w.watchdog = notify_watchdog_ms();
+	w.pinged = time_mono_ms();
+	struct loop l = { .in = r, .record = on_record, .bad = prog_loop_bad, .room = on_room,
+		          .work = on_work, .wait = on_wait, .idle = on_idle, .woke = on_woke,
+		          .nfds = 2 };
+	l.fds[FD_BUS] = (struct pollfd){ .fd = g.sub ? bus_sub_fd(g.sub) : -1, .events = POLLIN };
+	l.fds[FD_SIGNAL] = (struct pollfd){ .fd = w.sfd, .events = POLLIN };
+	if (!r || loop_run(&l) < 0)
+		pdie(PX_FAIL, "stdin: %s", r ? err_msg() : "out of memory");
+	if (l.nbad)
+		g.status = PX_FAIL;
 	notify("STOPPING=1");
 	nd_free(r);
-	if (sfd >= 0)
-		close(sfd);
+	if (w.sfd >= 0)
+		close(w.sfd);
 }
 
 int main(int argc, char **argv)

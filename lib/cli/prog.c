@@ -136,6 +136,12 @@ struct bus *prog_bus_open(const char *without)
 	return b;
 }
 
+void prog_loop_bad(struct loop *l, long lineno, const char *why)
+{
+	(void)l;
+	pwarn("stdin:%ld: %s", lineno, why);
+}
+
 long prog_atol(const char *opt, const char *s, long min, long max)
 {
 	char *end;

@@ -59,6 +59,10 @@ struct bus;
  * stderr ("PROG: bus: why (WITHOUT)") and returns NULL: the bus only
  * tells, so a program goes on without it. */
 struct bus *prog_bus_open(const char *without);
+struct loop;
+/* The record loop's report of a bad line (loop.h's bad()): "PROG:
+ * stdin:LINE: why" on stderr. */
+void prog_loop_bad(struct loop *l, long lineno, const char *why);
 /* Parses a non-negative integer option value or dies with a usage error. */
 long prog_atol(const char *opt, const char *s, long min, long max);
 
