@@ -130,7 +130,7 @@ SH
 {"n":5,"input":"five malformed"}
 {"n":6,"input":"six bad"}
 {"n":7,"input":"seven fine"}
-{"n":8,"input":"eight reset:9"}
+{"n":8,"input":"eight reset:99"}
 IN
 	elapsed=$SECONDS
 	assert_failure 1
