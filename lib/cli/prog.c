@@ -7,9 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
 
 #include "base/err.h"
 #include "base/path.h"
+#include "base/safe.h"
 #include "bus/bus.h"
 #include "cli/prog.h"
 #include "state/db.h"
@@ -75,12 +78,16 @@ void prog_version(void)
 	exit(prog_finish(PX_OK));
 }
 
+int prog_closed;
+
 int prog_flush(int status)
 {
 	if (fflush(stdout) == 0 && !ferror(stdout))
 		return status;
-	if (errno == EPIPE)
+	if (errno == EPIPE) {
+		prog_closed = 1;
 		return status;
+	}
 	pwarn("stdout: %s", strerror(errno));
 	return status ? status : PX_FAIL;
 }
@@ -93,6 +100,40 @@ int prog_finish(int status)
 		status = PX_FAIL;
 	}
 	return status;
+}
+
+int prog_signalfd(void)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	int fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (fd < 0)
+		sigprocmask(SIG_UNBLOCK, &set, NULL);
+	return fd;
+}
+
+int prog_signal_read(int fd)
+{
+	struct signalfd_siginfo si;
+	return fd >= 0 && read(fd, &si, sizeof si) == (ssize_t)sizeof si ? (int)si.ssi_signo : 0;
+}
+
+void prog_put_safe(FILE *f, const char *s, size_t n, int flags)
+{
+	char buf[3 * 1024];
+	while (n) {
+		size_t k = n > 1024 ? 1024 : n;
+		/* Never cut a UTF-8 sequence: back up to its first byte. */
+		while (k < n && k > 1020 && ((unsigned char)s[k] & 0xc0) == 0x80)
+			k--;
+		fwrite(buf, 1, safe_text(s, k, buf, flags), f);
+		s += k;
+		n -= k;
+	}
 }
 
 void prog_option(int c, const char *usage)

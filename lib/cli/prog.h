@@ -7,6 +7,9 @@
 #ifndef PANIC_PROG_H
 #define PANIC_PROG_H
 
+#include <stddef.h>
+#include <stdio.h>
+
 enum {
 	PX_OK = 0,      /* success */
 	PX_FAIL = 1,    /* some input rejected or some work failed */
@@ -45,9 +48,25 @@ void pusage(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn)
 /* Prints "PROG VERSION" and exits 0. */
 void prog_version(void) __attribute__((noreturn));
 /* Flushes stdout; a write error other than EPIPE is reported and makes
- * the result PX_FAIL. EPIPE (the reader went away) ends quietly. Returns
- * the status to exit with, given the one the program had. */
+ * the result PX_FAIL. EPIPE (the reader went away) ends quietly and sets
+ * prog_closed. Returns the status to exit with, given the one the program
+ * had. */
 int prog_flush(int status);
+/* Stopping (DESIGN.md §2): when stdout's reader has gone (prog_closed) or
+ * SIGINT, SIGTERM or SIGHUP arrives (prog_signalfd()), a filter stops
+ * reading, cancels what is in flight, commits what it holds and exits
+ * quietly, as grep and jq do. */
+extern int prog_closed;
+/* Blocks SIGINT, SIGTERM and SIGHUP and returns a non-blocking signalfd
+ * that is readable once one arrives: add it to the loop's fds (children
+ * started through base/proc get the signals back). -1 if it cannot be
+ * made; the signals are then left as they were. */
+int prog_signalfd(void);
+/* The signal waiting on FD (from prog_signalfd()), or 0 if none. */
+int prog_signal_read(int fd);
+/* Writes the N bytes at S to F made harmless for a terminal (base/safe.h):
+ * anything from outside that a terminal shows goes through here. */
+void prog_put_safe(FILE *f, const char *s, size_t n, int flags);
 /* prog_flush() then fclose(stdout); returns the status to exit with. */
 int prog_finish(int status);
 struct db;
