@@ -56,6 +56,7 @@ struct call_opts {
 	const char *base_url; /* override the catalogue's */
 	const char *key_env;  /* the variable holding the key */
 	int attempts;         /* HTTP attempts; 0: the default */
+	char *const *env;     /* exec: more "NAME=value" for the program, NULL-terminated */
 };
 
 struct call {

@@ -63,5 +63,46 @@ const char *const dbi_migrations[] = {
 	"  PRIMARY KEY (run_id, seq)) WITHOUT ROWID;",
 	/* 3 -> 4: what a call cost, from the catalogue's prices */
 	"ALTER TABLE calls ADD COLUMN cost REAL;",
+	/* workflows (syn-step, syn-run): runs, the journal of their steps,
+	 * the rarer events of their timeline, and scores */
+	"CREATE TABLE workflow_runs ("
+	"  id TEXT PRIMARY KEY,"
+	"  workflow TEXT,"
+	"  workflow_file TEXT,"
+	"  run_key TEXT UNIQUE,"
+	"  status TEXT NOT NULL,"
+	"  input TEXT NOT NULL,"
+	"  at_step TEXT,"
+	"  waiting_step TEXT,"
+	"  error TEXT,"
+	"  started_at TEXT NOT NULL,"
+	"  updated_at TEXT NOT NULL,"
+	"  finished_at TEXT);"
+	"CREATE INDEX workflow_runs_status ON workflow_runs(status, started_at);"
+	"CREATE INDEX workflow_runs_workflow ON workflow_runs(workflow, started_at);"
+	"CREATE TABLE workflow_steps ("
+	"  run_id TEXT NOT NULL REFERENCES workflow_runs(id) ON DELETE CASCADE,"
+	"  step TEXT NOT NULL,"
+	"  seq INTEGER NOT NULL,"
+	"  state TEXT NOT NULL,"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  result TEXT, error TEXT, waiting TEXT, human_input TEXT,"
+	"  started_at TEXT, finished_at TEXT, resumed_at TEXT,"
+	"  PRIMARY KEY (run_id, step)) WITHOUT ROWID;"
+	"CREATE TABLE workflow_events ("
+	"  run_id TEXT NOT NULL REFERENCES workflow_runs(id) ON DELETE CASCADE,"
+	"  at TEXT NOT NULL,"
+	"  event TEXT NOT NULL,"
+	"  step TEXT,"
+	"  data TEXT);"
+	"CREATE INDEX workflow_events_run ON workflow_events(run_id, at);"
+	"CREATE TABLE workflow_scores ("
+	"  run_id TEXT NOT NULL REFERENCES workflow_runs(id) ON DELETE CASCADE,"
+	"  step TEXT NOT NULL,"
+	"  scorer TEXT NOT NULL,"
+	"  score REAL,"
+	"  result TEXT, error TEXT,"
+	"  at TEXT NOT NULL,"
+	"  PRIMARY KEY (run_id, step, scorer)) WITHOUT ROWID;",
 };
 const int dbi_nmigrations = (int)(sizeof dbi_migrations / sizeof *dbi_migrations);
