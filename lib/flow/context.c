@@ -27,6 +27,26 @@ jv flow_merge(jv ctx, jv merge)
 	return ctx;
 }
 
+jv flow_context_of(jv input, jv steps)
+{
+	if (jv_get_kind(input) != JV_KIND_OBJECT) {
+		jv_free(input);
+		input = jv_object();
+	}
+	jv_array_foreach(steps, i, row)
+	{
+		const char *st = json_str(row, "state", NULL);
+		jv res = json_get(row, "result");
+		if (st && (!strcmp(st, "completed") || !strcmp(st, "skipped")) &&
+		    jv_get_kind(res) == JV_KIND_OBJECT)
+			input = flow_merge(input, res);
+		else
+			jv_free(res);
+		jv_free(row);
+	}
+	return input;
+}
+
 static void bad(struct flow_outcome *o, jv out, const char *fmt, const char *arg)
 {
 	jv_free(out);

@@ -28,6 +28,10 @@
 #include <jv.h>
 #include <stddef.h>
 
+/* A run's context: its INPUT (consumed) with the merges ("result") of
+ * the completed and skipped rows of its journal STEPS (borrowed, an array
+ * in seq order) applied in turn. */
+jv flow_context_of(jv input, jv steps);
 /* REC (consumed) less the pipeline's fields; *RUN and *KEY get the values
  * of _run and _key (jv_invalid() if absent; the caller frees them). */
 jv flow_split(jv rec, jv *run, jv *key);
