@@ -46,7 +46,14 @@ LIBSRC = $(wildcard lib/*/*.c lib/*/*/*.c)
 LIBOBJ = $(LIBSRC:lib/%.c=$(B)/obj/%.o) $(B)/obj/catalogue_data.o
 BINS = $(PROGS:%=$(B)/bin/%)
 
-all: $(BINS)
+# Table tests of pure library parts: tests/unit/NAME.c, built beside the
+# programs (build/unit/NAME) and run by their suites.
+UNITS = $(basename $(notdir $(wildcard tests/unit/*.c)))
+all: $(BINS) $(UNITS:%=$(B)/unit/%)
+
+$(B)/unit/%: tests/unit/%.c $(B)/libpanic.a $(B)/flags
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< $(B)/libpanic.a $(LDLIBS)
 
 # Rebuild everything when the compiler or its flags change.
 $(B)/flags: FORCE

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -143,6 +144,8 @@ static jv context_arg(const char *what, const char *s, int code)
 
 /* ---- driving ---- */
 
+static jv steps_of(const char *file);
+
 struct driven {
 	jv out; /* run id -> its last record out of the workflow */
 };
@@ -164,7 +167,11 @@ static void on_line(const char *s, size_t n, void *ctx)
 static jv drive(const char *file, const char *records, size_t n)
 {
 	struct driven d = { .out = jv_object() };
-	int st = flow_drive(file, records, n, o.sigfd, on_line, &d);
+	jv steps = steps_of(file);
+	char *names = flow_steps_env(steps);
+	jv_free(steps);
+	int st = flow_drive(file, names, records, n, o.sigfd, on_line, &d);
+	free(names);
 	if (st < 0)
 		pdie(PX_CONFIG, "%s", err_msg());
 	if (st && prog_verbose >= 0)
@@ -174,14 +181,10 @@ static jv drive(const char *file, const char *records, size_t n)
 	{
 		if (!json_has(rec, "_status")) {
 			char at[32];
-			jv c = jv_object();
-			c = json_set(c, "id", jv_copy(k));
-			c = json_set(c, "status", jv_string("completed"));
-			c = json_set(c, "only_if", jv_string("running"));
-			c = json_set(c, "finished_at", jv_string(time_rfc3339(time_now_ms(), at)));
-			c = json_set(c, "updated_at", jv_string(at));
-			int changed = db_flow_run_set(o.db, c);
-			jv_free(c);
+			time_rfc3339(time_now_ms(), at);
+			struct db_flow_set c = { .id = jv_string_value(k), .status = "completed",
+				                 .only_if = "running", .finished_at = at, .updated_at = at };
+			int changed = db_flow_run_set(o.db, &c);
 			if (changed < 0)
 				pdie(PX_CONFIG, "state: %s", err_msg());
 			if (changed)
@@ -220,6 +223,27 @@ static jv describe_or_die(const char *file)
 	return steps;
 }
 
+/* The steps of FILE: as described while it is unchanged (the state
+ * file keeps them), else described now. */
+static jv steps_of(const char *file)
+{
+	struct stat st;
+	if (stat(file, &st) < 0)
+		pdie(PX_CONFIG, "%s: %s", file, strerror(errno));
+	int64_t m = (int64_t)st.st_mtim.tv_sec * 1000000 + st.st_mtim.tv_nsec / 1000;
+	jv steps = db_flow_file_get(o.db, file, m, (int64_t)st.st_size, (int64_t)st.st_ino);
+	if (!jv_is_valid(steps))
+		pdie(PX_CONFIG, "state: %s", err_msg());
+	if (jv_get_kind(steps) == JV_KIND_ARRAY)
+		return steps;
+	steps = describe_or_die(file);
+	char at[32];
+	if (db_flow_file_put(o.db, file, m, (int64_t)st.st_size, (int64_t)st.st_ino, steps,
+	                     time_rfc3339(time_now_ms(), at)) < 0)
+		pdie(PX_CONFIG, "state: %s", err_msg());
+	return steps;
+}
+
 static void find_or_die(const char *arg, char file[static PATH_MAX])
 {
 	if (flow_find(arg, file, PATH_MAX) < 0)
@@ -234,18 +258,15 @@ static void new_run(const char *file, jv ctx, const char *at, char id[static ID_
 	const char *base = strrchr(file, '/');
 	id_new(id);
 	time_rfc3339(time_now_ms(), now);
-	jv r = jv_object();
-	r = json_set(r, "id", jv_string(id));
-	r = json_set(r, "workflow", jv_string(base ? base + 1 : file));
-	r = json_set(r, "workflow_file", jv_string(file));
-	r = json_set(r, "status", jv_string("running"));
-	r = json_set(r, "input", ctx);
-	r = json_set(r, "at_step", at ? jv_string(at) : jv_null());
-	r = json_set(r, "started_at", jv_string(now));
-	r = json_set(r, "updated_at", jv_string(now));
-	if (db_flow_run_insert(o.db, r) < 0)
-		pdie(PX_CONFIG, "state: %s", err_msg());
-	jv_free(r);
+	size_t n;
+	char *input = json_dump(ctx, &n);
+	jv_free(ctx);
+	struct db_flow_run r = { .id = id, .workflow = base ? base + 1 : file, .workflow_file = file,
+		                 .status = "running", .input = input, .at_step = at,
+		                 .started_at = now, .updated_at = now };
+	if (!input || db_flow_run_insert(o.db, &r) < 0)
+		pdie(PX_CONFIG, "state: %s", input ? err_msg() : "out of memory");
+	free(input);
 	event("started", id, NULL,
 	      json_set(jv_object(), "workflow", jv_string(base ? base + 1 : file)), 0);
 }
@@ -282,14 +303,14 @@ static int cmd_start(int argc, char **argv)
 	char file[PATH_MAX], id[ID_LEN + 1];
 	find_or_die(argv[0], file);
 	jv ctx = argc > 1 ? context_arg("start", argv[1], PX_USAGE) : jv_object();
-	jv steps = describe_or_die(file);
+	open_state();
+	jv steps = steps_of(file);
 	if (o.at && !has_step(steps, o.at)) {
 		char names[2048];
 		flow_step_names(steps, names, sizeof names);
 		pdie(PX_CONFIG, "--at: no step '%s' in %s (its steps: %s)", o.at, file, names);
 	}
 	jv_free(steps);
-	open_state();
 	new_run(file, jv_copy(ctx), o.at, id);
 	printf("%s\n", id);
 	prog_flush(PX_OK);
@@ -481,18 +502,14 @@ static int cmd_stop(int argc, char **argv)
 	if (strcmp(st, "running") && strcmp(st, "waiting_for_human"))
 		pdie(PX_REFUSED, "run %s has already ended: it is %s", argv[0], st);
 	char at[32];
-	jv c = jv_object();
-	c = json_set(c, "id", jv_string(argv[0]));
-	c = json_set(c, "status", jv_string("stopped"));
-	c = json_set(c, "only_if", jv_string("live"));
-	c = json_set(c, "error", json_set(json_set(jv_object(), "kind", jv_string("stopped")),
-	                                  "message", jv_string("stopped by syn-run stop")));
-	c = json_set(c, "finished_at", jv_string(time_rfc3339(time_now_ms(), at)));
-	c = json_set(c, "updated_at", jv_string(at));
+	time_rfc3339(time_now_ms(), at);
+	struct db_flow_set c = {
+		.id = argv[0], .status = "stopped", .only_if = "live", .finished_at = at, .updated_at = at,
+		.error = "{\"kind\":\"stopped\",\"message\":\"stopped by syn-run stop\"}",
+	};
 	if (db_begin(o.db) < 0)
 		pdie(PX_CONFIG, "state: %s", err_msg());
-	int changed = db_flow_run_set(o.db, c);
-	jv_free(c);
+	int changed = db_flow_run_set(o.db, &c);
 	if (changed < 0) {
 		db_rollback(o.db);
 		pdie(PX_CONFIG, "state: %s", err_msg());
@@ -772,8 +789,8 @@ static int cmd_test(int argc, char **argv)
 	find_or_die(argv[0], file);
 	int n;
 	struct tcase *cs = read_cases(argv[1], &n);
-	jv_free(describe_or_die(file));
 	open_state();
+	jv_free(steps_of(file));
 	char *buf = NULL;
 	size_t len = 0;
 	for (int i = 0; i < n; i++) {

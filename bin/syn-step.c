@@ -397,6 +397,10 @@ int main(int argc, char **argv)
 		pdie(PX_CONFIG, "unknown model '%s' (see panic-invoke --list)", st->model);
 	const char *desc = getenv("SYN_DESCRIBE");
 	if (desc && *desc) {
+		void *jq = NULL;
+		if (st->jq && flow_jq_compile(st->jq, &jq) < 0)
+			pusage("--jq: %s", err_msg());
+		flow_jq_free(jq);
 		describe(st);
 		catalogue_free(cat);
 		flow_step_free(st);
@@ -411,7 +415,7 @@ int main(int argc, char **argv)
 	struct stage_cfg cfg = {
 		.step = st, .db = g.db, .bus = g.bus, .eng = g.eng, .cat = cat,
 		.workflow = wname, .workflow_file = wfile, .maxline = (size_t)maxline,
-		.last = last, .note = note,
+		.last = last, .note = note, .verbose = prog_verbose, .steps = getenv("SYN_STEPS"),
 	};
 	if (!g.eng || !(g.stage = stage_new(&cfg)))
 		pdie(PX_CONFIG, "%s", g.eng ? err_msg() : "out of memory");

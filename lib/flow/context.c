@@ -91,9 +91,15 @@ void flow_outcome(jv out, struct flow_outcome *o)
 		    jv_kind_name(jv_get_kind(out)));
 		return;
 	}
-	for (size_t i = 0; i < sizeof owned / sizeof *owned; i++)
-		if (json_has(out, owned[i])) {
-			bad(o, out, "the output sets \"%s\", which the pipeline owns", owned[i]);
+	static const char *const asks[] = { "_run", "_key", "_status", "_error", "_suspend", "_stop" };
+	unsigned mask = json_key_mask(out, asks, 6);
+	if (!mask) {
+		o->merge = out;
+		return;
+	}
+	for (int i = 0; i < 4; i++)
+		if (mask & (1u << i)) {
+			bad(o, out, "the output sets \"%s\", which the pipeline owns", asks[i]);
 			return;
 		}
 	jv susp = json_get(out, "_suspend");

@@ -218,15 +218,32 @@ static int run(const char *file, char *const extra[], const char *in, size_t n, 
 	return status;
 }
 
-int flow_drive(const char *file, const char *input, size_t n, int sigfd,
+int flow_drive(const char *file, const char *steps, const char *input, size_t n, int sigfd,
                void (*line)(const char *s, size_t n, void *ctx), void *ctx)
 {
-	char *env[] = { NULL, "SYN_DESCRIBE=", NULL };
-	if (asprintf(&env[0], "SYN_WORKFLOW=%s", file) < 0)
+	char *env[] = { NULL, NULL, "SYN_DESCRIBE=", NULL };
+	if (asprintf(&env[0], "SYN_WORKFLOW=%s", file) < 0 ||
+	    asprintf(&env[1], "SYN_STEPS=%s", steps ? steps : "") < 0)
 		return err_errno("drive");
 	int rc = run(file, env, input, n, sigfd, 0, line, ctx);
 	free(env[0]);
+	free(env[1]);
 	return rc;
+}
+
+char *flow_steps_env(jv desc)
+{
+	jv s = jv_string("");
+	jv_array_foreach(desc, i, d)
+	{
+		if (i)
+			s = jv_string_append_str(s, " ");
+		s = jv_string_append_str(s, json_str_or(d, "step", "?"));
+		jv_free(d);
+	}
+	char *out = strdup(jv_string_value(s));
+	jv_free(s);
+	return out;
 }
 
 struct desc {
@@ -252,7 +269,7 @@ static void desc_line(const char *s, size_t n, void *ctx)
 jv flow_describe(const char *file, int sigfd)
 {
 	struct desc d = { .steps = jv_array() };
-	char *env[] = { "SYN_DESCRIBE=1", NULL };
+	char *env[] = { "SYN_DESCRIBE=1", "SYN_STEPS=", NULL };
 	int st = run(file, env, "", 0, sigfd, DESCRIBE_MS, desc_line, &d);
 	if (st < 0 || (st && !d.bad[0])) {
 		if (st > 0)

@@ -33,10 +33,15 @@ int flow_find(const char *arg, char *buf, size_t size);
  * names a step twice). */
 jv flow_describe(const char *file, int sigfd);
 /* Runs workflow FILE with the N bytes at INPUT on its stdin; LINE gets
- * each line of its stdout (without the newline). Returns the workflow's
- * exit status (as waitpid gives it), or -1 with err_msg(). */
-int flow_drive(const char *file, const char *input, size_t n, int sigfd,
+ * each line of its stdout (without the newline). STEPS (or NULL), the
+ * names of its steps in order, space-separated, goes to the stages as
+ * $SYN_STEPS: each then knows whether it is the last and whether its name
+ * is used twice without looking at /proc. Returns the workflow's exit
+ * status (as waitpid gives it), or -1 with err_msg(). */
+int flow_drive(const char *file, const char *steps, const char *input, size_t n, int sigfd,
                void (*line)(const char *s, size_t n, void *ctx), void *ctx);
+/* The names of the steps of DESC, space-separated, malloc'd. */
+char *flow_steps_env(jv desc);
 /* The names of the steps of DESC (borrowed, from flow_describe), joined
  * by ", ", in BUF. */
 void flow_step_names(jv desc, char *buf, size_t size);

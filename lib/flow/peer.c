@@ -151,15 +151,27 @@ static pid_t *candidates(pid_t ppid, int *n, int *all)
 	return v;
 }
 
-/* The kind of the reader of the pipe (DEV, INO) among the N pids of V
- * (and the parent): the most telling one found. */
-static int readers(const pid_t *v, int n, pid_t self, dev_t dev, ino_t ino)
+static pid_t *candidates(pid_t ppid, int *n, int *all);
+
+/* The kind of the reader of the pipe (DEV, INO) among the N pids of V:
+ * the most telling one found. A reader that is neither a stage nor a
+ * shell may be a wrapper (time, perf, strace) whose child reads too: its
+ * children are looked at, DEPTH levels down. */
+static int readers(const pid_t *v, int n, pid_t self, dev_t dev, ino_t ino, int depth)
 {
 	int best = R_NONE;
 	for (int i = 0; i < n && best != R_STAGE; i++) {
 		if (v[i] == self || !reads_pipe(v[i], dev, ino))
 			continue;
 		int k = what(v[i]);
+		if (k == R_OTHER && depth > 0) {
+			int m, all;
+			pid_t *w = candidates(v[i], &m, &all);
+			int kk = all ? R_NONE : readers(w, m, self, dev, ino, depth - 1);
+			free(w);
+			if (kk > k)
+				k = kk;
+		}
 		if (k > best)
 			best = k;
 	}
@@ -192,13 +204,13 @@ int flow_peers_scan(const char *name, int wait_ms, struct flow_peers *out)
 	}
 	struct timespec nap = { 0, 2 * 1000 * 1000 };
 	for (int waited = 0;; waited += 2) {
-		int k = readers(v, n, self, so.st_dev, so.st_ino);
+		int k = readers(v, n, self, so.st_dev, so.st_ino, 2);
 		if (k == R_NONE && ppid > 1 && reads_pipe(ppid, so.st_dev, so.st_ino))
 			k = what(ppid) == R_SHELL ? R_SHELL : R_OTHER;
 		if (k == R_NONE && !all) {
 			int m, a2;
 			pid_t *w = candidates(-1, &m, &a2); /* no such parent: every process */
-			k = readers(w, m, self, so.st_dev, so.st_ino);
+			k = readers(w, m, self, so.st_dev, so.st_ino, 2);
 			free(w);
 		}
 		if (k != R_SHELL || waited >= wait_ms) {
@@ -217,6 +229,8 @@ int flow_parent_script(char *buf, size_t size)
 {
 	pid_t pp = getppid();
 	char path[64], cmd[4096], cwd[PATH_MAX];
+	if (what(pp) != R_SHELL) /* a script is run by a shell */
+		return -1;
 	snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pp);
 	ssize_t n = slurp(path, cmd, sizeof cmd);
 	snprintf(path, sizeof path, "/proc/%d/cwd", (int)pp);

@@ -28,6 +28,8 @@ void stage_note(struct stage *s, int level, const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;
+	if (level > s->cfg.verbose || !s->cfg.note)
+		return;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
@@ -47,9 +49,30 @@ struct stage *stage_new(const struct stage_cfg *cfg)
 	s->events = jv_array();
 	s->created = jv_object();
 	s->downstream = cfg->last < 0 ? -1 : !cfg->last;
+	/* syn-run says what the steps are: no need to look at /proc */
+	int seen = 0;
+	const char *lastname = NULL;
+	size_t len = strlen(s->step->name);
+	for (const char *p = cfg->steps; p && *p;) {
+		const char *e = strchr(p, ' ');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+		if (n == len && !memcmp(p, s->step->name, n))
+			seen++;
+		lastname = p;
+		p = e ? e + 1 : p + n;
+	}
+	if (seen) {
+		s->scanned = 1;
+		s->dup_named = seen > 1;
+		if (s->downstream < 0)
+			s->downstream = !(lastname && !strcmp(lastname, s->step->name));
+	}
 	s->qcap = s->step->jobs * 2 + 16;
 	s->q = calloc((size_t)s->qcap, sizeof *s->q);
-	if (!s->q || stage_models(s) < 0) {
+	s->mem = open_memstream(&s->membuf, &s->memlen);
+	if (cfg->db)
+		db_flow_tune(cfg->db);
+	if (!s->q || !s->mem || stage_models(s) < 0) {
 		stage_free(s);
 		return NULL;
 	}
@@ -70,9 +93,18 @@ void stage_free(struct stage *s)
 		jv_free(sl->sys);
 		jv_free(sl->stream_text);
 		free(sl->line);
+		free(sl->text);
 	}
 	for (int i = 0; i < s->nops; i++)
 		jv_free(s->ops[i].v);
+	while (s->arena) {
+		struct chunk *c = s->arena;
+		s->arena = c->next;
+		free(c);
+	}
+	if (s->mem)
+		fclose(s->mem);
+	free(s->membuf);
 	stage_run_free(s);
 	jv_free(s->events);
 	jv_free(s->created);
@@ -107,21 +139,99 @@ long stage_failed(const struct stage *s)
 	return s->failed;
 }
 
-void stage_op(struct stage *s, int kind, jv v)
+const char *stage_keep(struct stage *s, const char *str)
+{
+	return str ? stage_keepn(s, str, strlen(str)) : NULL;
+}
+
+const char *stage_keepn(struct stage *s, const char *str, size_t len)
+{
+	size_t n = len + 1;
+	struct chunk *c = s->arena;
+	if (!c || c->used + n > c->size) {
+		size_t size = n > 65536 ? n : 65536;
+		struct chunk *k = malloc(sizeof *k + size);
+		if (!k) {
+			s->failed = -1;
+			return NULL;
+		}
+		k->next = c;
+		k->used = 0;
+		k->size = size;
+		s->arena = c = k;
+	}
+	char *p = c->data + c->used;
+	memcpy(p, str, len);
+	p[len] = 0;
+	c->used += n;
+	return p;
+}
+
+/* Dumps V (borrowed) into the stage's buffer: valid until the next dump. */
+static const char *dump_tmp(struct stage *s, jv v, size_t *n)
+{
+	rewind(s->mem);
+	json_put(s->mem, v);
+	putc(0, s->mem);
+	fflush(s->mem);
+	*n = (size_t)ftell(s->mem) - 1;
+	return s->membuf;
+}
+
+const char *stage_keep_json(struct stage *s, jv v)
+{
+	if (!jv_is_valid(v) || jv_get_kind(v) == JV_KIND_NULL) {
+		jv_free(v);
+		return NULL;
+	}
+	size_t n;
+	const char *t = stage_keep(s, dump_tmp(s, v, &n));
+	jv_free(v);
+	return t;
+}
+
+char *stage_dump(struct stage *s, jv v, size_t *n)
+{
+	const char *t = dump_tmp(s, v, n);
+	char *c = malloc(*n + 1);
+	if (c)
+		memcpy(c, t, *n + 1);
+	return c;
+}
+
+static struct op *new_op(struct stage *s, int kind)
 {
 	if (s->nops == s->opcap) {
 		int cap = s->opcap ? s->opcap * 2 : 256;
 		struct op *o = realloc(s->ops, (size_t)cap * sizeof *o);
-		if (!o) { /* kept: the commit fails loudly rather than losing a row */
-			jv_free(v);
-			s->failed = -1;
-			return;
+		if (!o) {
+			s->failed = -1; /* the commit fails loudly rather than lose a row */
+			return NULL;
 		}
 		s->ops = o;
 		s->opcap = cap;
 	}
-	s->ops[s->nops].kind = kind;
-	s->ops[s->nops++].v = v;
+	struct op *o = &s->ops[s->nops++];
+	memset(o, 0, sizeof *o);
+	o->kind = kind;
+	o->v = jv_null();
+	return o;
+}
+
+void stage_op(struct stage *s, int kind, jv v)
+{
+	struct op *o = new_op(s, kind);
+	if (o)
+		o->v = v;
+	else
+		jv_free(v);
+}
+
+int stage_wants_event(struct stage *s, const char *event, struct slot *sl)
+{
+	char topic[FLOW_TOPIC_MAX];
+	return flow_event_stored(event) ||
+	       (s->cfg.bus && bus_wants(s->cfg.bus, flow_topic(sl->run, topic)));
 }
 
 void stage_emit_event(struct stage *s, const char *event, struct slot *sl, jv extra)
@@ -142,42 +252,47 @@ void stage_emit_event(struct stage *s, const char *event, struct slot *sl, jv ex
 		jv_free(d);
 }
 
-void stage_journal(struct stage *s, struct slot *sl, const char *state, jv extra)
+void stage_journal(struct stage *s, struct slot *sl, const char *state, jv result, jv error,
+                   jv waiting)
 {
 	char at[32];
-	jv r = jv_object();
-	r = json_set(r, "run_id", jv_string(sl->run));
-	r = json_set(r, "step", jv_string(s->step->name));
-	r = json_set(r, "seq", jv_number(sl->seq));
-	r = json_set(r, "state", jv_string(state));
-	r = json_set(r, "attempts", jv_number(sl->attempt));
-	r = json_set(r, "started_at", jv_string(sl->started_at[0] ? sl->started_at
-	                                        : time_rfc3339(time_now_ms(), at)));
-	r = json_set(r, "finished_at", jv_string(time_rfc3339(time_now_ms(), at)));
-	if (jv_get_kind(extra) == JV_KIND_OBJECT)
-		jv_object_foreach(extra, k, v)
-			r = jv_object_set(r, k, v);
-	jv_free(extra);
-	stage_op(s, O_STEP, r);
+	struct op *o = new_op(s, O_STEP);
+	if (!o) {
+		jv_free(result), jv_free(error), jv_free(waiting);
+		return;
+	}
+	struct db_flow_step *r = &o->u.step;
+	r->run_id = stage_keep(s, sl->run);
+	r->step = s->step->name;
+	r->state = state;
+	r->attempts = sl->attempt;
+	r->result = stage_keep_json(s, result);
+	r->error = stage_keep_json(s, error);
+	r->waiting = stage_keep_json(s, waiting);
+	time_rfc3339(time_now_ms(), at);
+	r->started_at = stage_keep(s, sl->started_at[0] ? sl->started_at : at);
+	r->finished_at = stage_keep(s, at);
 }
 
 void stage_run_set(struct stage *s, struct slot *sl, const char *status, const char *only_if,
-                   jv extra)
+                   const char *waiting_step, jv error)
 {
 	char at[32];
-	jv c = jv_object();
-	c = json_set(c, "id", jv_string(sl->run));
-	c = json_set(c, "status", jv_string(status));
-	c = json_set(c, "updated_at", jv_string(time_rfc3339(time_now_ms(), at)));
-	if (only_if)
-		c = json_set(c, "only_if", jv_string(only_if));
+	struct op *o = new_op(s, O_RUN_SET);
+	if (!o) {
+		jv_free(error);
+		return;
+	}
+	struct db_flow_set *c = &o->u.set;
+	time_rfc3339(time_now_ms(), at);
+	c->id = stage_keep(s, sl->run);
+	c->status = status;
+	c->only_if = only_if;
+	c->waiting_step = waiting_step;
+	c->error = stage_keep_json(s, error);
+	c->updated_at = stage_keep(s, at);
 	if (strcmp(status, "running") && strcmp(status, "waiting_for_human"))
-		c = json_set(c, "finished_at", jv_string(at));
-	if (jv_get_kind(extra) == JV_KIND_OBJECT)
-		jv_object_foreach(extra, k, v)
-			c = jv_object_set(c, k, v);
-	jv_free(extra);
-	stage_op(s, O_RUN_SET, c);
+		c->finished_at = c->updated_at;
 }
 
 /* Whether this is the last stage, found out once (peer.h). */
@@ -196,37 +311,41 @@ static int is_last(struct stage *s)
 	return s->downstream == 0;
 }
 
-static void set_line(struct slot *sl, jv rec)
-{
-	size_t n;
-	char *text = json_dump(rec, &n);
-	jv_free(rec);
-	if (text) {
-		char *line = realloc(text, n + 2);
-		if (line) {
-			line[n] = '\n';
-			line[n + 1] = 0;
-			sl->line = line;
-			sl->linelen = n + 1;
-			return;
-		}
-		free(text);
-	}
-}
-
 void stage_forward(struct stage *s, struct slot *sl)
 {
 	if (sl->can_complete && !strcmp(sl->status, "running") && is_last(s)) {
-		stage_run_set(s, sl, "completed", "running", jv_null());
+		stage_run_set(s, sl, "completed", "running", NULL, jv_null());
 		stage_emit_event(s, "completed", sl, jv_null());
 		sl->status = "completed";
 	}
-	jv rec = json_set(jv_copy(sl->ctx), "_run", jv_string(sl->run));
-	if (!strcmp(sl->status, "failed") || !strcmp(sl->status, "stopped"))
-		rec = json_set(rec, "_status", jv_string(sl->status));
-	if (jv_get_kind(sl->err) == JV_KIND_OBJECT)
-		rec = json_set(rec, "_error", jv_copy(sl->err));
-	set_line(sl, rec);
+	int ended = !strcmp(sl->status, "failed") || !strcmp(sl->status, "stopped");
+	if (ended || !sl->text) {
+		free(sl->text);
+		jv rec = jv_copy(sl->ctx);
+		if (ended)
+			rec = json_set(rec, "_status", jv_string(sl->status));
+		if (jv_get_kind(sl->err) == JV_KIND_OBJECT)
+			rec = json_set(rec, "_error", jv_copy(sl->err));
+		sl->text = stage_dump(s, rec, &sl->textlen);
+		jv_free(rec);
+	}
+	/* {...} becomes {...,"_run":"ID"} and a newline */
+	size_t n = sl->textlen;
+	char *line = sl->text ? malloc(n + ID_LEN + 16) : NULL;
+	if (line && n >= 2) {
+		char *p = line + n - 1;
+		memcpy(line, sl->text, n - 1);
+		if (n > 2)
+			*p++ = ',';
+		memcpy(p, "\"_run\":\"", 8);
+		memcpy(p + 8, sl->run, ID_LEN);
+		memcpy(p + 8 + ID_LEN, "\"}\n", 3);
+		sl->line = line;
+		sl->linelen = (size_t)(p + 11 + ID_LEN - line);
+	} else {
+		free(line);
+		s->failed = -1;
+	}
 	sl->phase = P_DONE;
 }
 
@@ -264,6 +383,7 @@ static void drain(struct stage *s)
 		jv_free(sl->err);
 		jv_free(sl->sys);
 		jv_free(sl->stream_text);
+		free(sl->text);
 		memset(sl, 0, sizeof *sl);
 		s->qhead = (s->qhead + 1) % s->qcap;
 		s->qlen--;
@@ -309,104 +429,134 @@ static uint32_t occurrence(struct stage *s, uint64_t h)
 	return ++s->seen_n[j];
 }
 
-/* The run key of a record without _run: KEY (its _key) or its bytes. */
-static jv run_key(struct stage *s, jv ctx, jv key, const char *raw, size_t rawlen)
+/* The run key of a record without _run, a 64-bit hash: of the workflow
+ * and KEY (its _key), or of the workflow, the record's bytes (TEXT, N
+ * bytes, or its dump) and how many identical records came before it. */
+static int64_t run_key(struct stage *s, jv ctx, jv key, const char *text, size_t n)
 {
 	const char *scope = s->cfg.workflow_file ? s->cfg.workflow_file
 	                    : s->cfg.workflow ? s->cfg.workflow : "";
-	if (jv_get_kind(key) == JV_KIND_STRING)
-		return jv_string_fmt("%s\n_key:%s", scope, jv_string_value(key));
-	char hex[33];
-	size_t n = rawlen;
-	char *dump = NULL;
-	if (!raw)
-		raw = dump = json_dump(ctx, &n);
-	md5_hex2(raw ? raw : "", raw ? n : 0, NULL, 0, hex);
-	free(dump);
-	char h16[17];
+	char hex[33], h16[17];
+	jv k;
+	if (jv_get_kind(key) == JV_KIND_STRING) {
+		k = jv_string_fmt("%s\n_key:%s", scope, jv_string_value(key));
+	} else {
+		char *dump = NULL;
+		if (!text)
+			text = dump = stage_dump(s, ctx, &n);
+		md5_hex2(text ? text : "", text ? n : 0, NULL, 0, hex);
+		free(dump);
+		memcpy(h16, hex, 16);
+		h16[16] = 0;
+		uint32_t nth = occurrence(s, strtoull(h16, NULL, 16));
+		k = jv_string_fmt("%s\n%s#%u", scope, hex, nth);
+	}
+	md5_hex2(jv_string_value(k), (size_t)jv_string_length_bytes(jv_copy(k)), NULL, 0, hex);
+	jv_free(k);
 	memcpy(h16, hex, 16);
 	h16[16] = 0;
-	uint32_t nth = occurrence(s, strtoull(h16, NULL, 16));
-	return jv_string_fmt("%s\n%s#%u", scope, hex, nth);
+	int64_t h = (int64_t)strtoull(h16, NULL, 16);
+	return h ? h : 1;
 }
 
-/* A new run for CTX (borrowed) under KEY (borrowed): its view. */
-static jv create(struct stage *s, jv ctx, jv key, char id[static ID_LEN + 1])
+/* A new run for CTX (borrowed; TEXT, N bytes, its compact JSON, or NULL)
+ * under KEY. */
+static void create(struct stage *s, jv ctx, const char *text, size_t n, int64_t key,
+                   char id[static ID_LEN + 1])
 {
 	char at[32];
 	id_new(id);
 	time_rfc3339(time_now_ms(), at);
-	jv r = jv_object();
-	r = json_set(r, "id", jv_string(id));
-	r = json_set(r, "workflow", s->cfg.workflow ? jv_string(s->cfg.workflow) : jv_null());
-	r = json_set(r, "workflow_file",
-	             s->cfg.workflow_file ? jv_string(s->cfg.workflow_file) : jv_null());
-	r = json_set(r, "run_key", jv_copy(key));
-	r = json_set(r, "status", jv_string("running"));
-	r = json_set(r, "input", jv_copy(ctx));
-	r = json_set(r, "started_at", jv_string(at));
-	r = json_set(r, "updated_at", jv_string(at));
-	stage_op(s, O_RUN_INSERT, r);
-	s->created = jv_object_set(s->created, jv_copy(key), jv_true());
-	jv v = jv_object();
-	v = json_set(v, "id", jv_string(id));
-	v = json_set(v, "status", jv_string("running"));
-	v = json_set(v, "nsteps", jv_number(0));
-	v = json_set(v, "skipping", jv_number(0));
-	return v;
+	struct op *o = new_op(s, O_RUN_INSERT);
+	if (!o)
+		return;
+	struct db_flow_run *r = &o->u.run;
+	r->id = stage_keep(s, id);
+	r->workflow = s->cfg.workflow;
+	r->workflow_file = s->cfg.workflow_file;
+	r->run_key = key;
+	r->status = "running";
+	r->input = text ? stage_keepn(s, text, n) : stage_keep_json(s, jv_copy(ctx));
+	r->started_at = r->updated_at = stage_keep(s, at);
+	s->created = jv_object_set(s->created, jv_string_fmt("%lld", (long long)key), jv_true());
 }
 
-static const char *status_of(jv view)
+static const char *status_of(const char *st)
 {
 	static const char *const known[] = { "running", "waiting_for_human", "completed",
 		                             "failed", "stopped" };
-	const char *st = json_str(view, "status", NULL);
-	for (int i = 0; st && i < 5; i++)
+	for (int i = 0; i < 5; i++)
 		if (!strcmp(st, known[i]))
 			return known[i];
 	return "running";
 }
 
-static int num(jv o, const char *key)
+static jv parse_or_null(const char *text)
 {
-	jv v = json_get(o, key);
-	int n = jv_get_kind(v) == JV_KIND_NUMBER ? (int)jv_number_value(v) : 0;
-	jv_free(v);
-	return n;
+	if (!text)
+		return jv_null();
+	jv v = json_parse(text, strlen(text));
+	if (!jv_is_valid(v)) {
+		jv_free(v);
+		return jv_null();
+	}
+	return v;
 }
 
-/* Acts on the run of VIEW (consumed) at this step, with SL's context. */
-static void act(struct stage *s, struct slot *sl, jv view)
+/* Reads run ID at this step into V: inside the batch's snapshot when it
+ * agrees with what the record says (STATUS, its _status, or NULL), else
+ * afresh: an upstream stage commits before it writes a record, but the
+ * snapshot may be older than that commit. 1, 0 (no such run) or -1. */
+static int view(struct stage *s, const char *id, const char *status, struct db_flow_view *v)
 {
-	const char *state = json_str(view, "state", NULL);
-	const char *at = json_str(view, "at_step", NULL);
+	if (db_flow_read_begin(s->cfg.db) < 0)
+		return -1;
+	int rc = db_flow_view(s->cfg.db, id, s->step->name, v);
+	int trusted = rc > 0 && (status ? !strcmp(v->status, status)
+	                                : !strcmp(v->status, "running") &&
+	                                          strcmp(v->state, "suspended"));
+	if (rc < 0 || trusted)
+		return rc;
+	db_flow_view_free(v);
+	db_flow_read_end(s->cfg.db);
+	if (db_flow_read_begin(s->cfg.db) < 0)
+		return -1;
+	return db_flow_view(s->cfg.db, id, s->step->name, v);
+}
+
+/* Acts on the run of V at this step, with SL's context. */
+static void act(struct stage *s, struct slot *sl, struct db_flow_view *v)
+{
+	const char *state = v->state[0] ? v->state : NULL;
 	struct flow_seen seen = {
 		.status = sl->status,
 		.state = state,
-		.skipping = num(view, "skipping"),
-		.is_at = at && !strcmp(at, s->step->name),
+		.skipping = v->skipping,
+		.is_at = v->at_step && !strcmp(v->at_step, s->step->name),
 	};
 	enum flow_action a = flow_decide(&seen);
-	sl->seq = state ? num(view, "seq") : num(view, "nsteps");
 	stage_note(s, 2, "run %s: %s", sl->run, flow_action_name(a));
 	switch (a) {
 	case FA_REPLAY: {
-		jv res = json_get(view, "result");
-		if (jv_get_kind(res) == JV_KIND_OBJECT)
+		jv res = parse_or_null(v->result);
+		if (jv_get_kind(res) == JV_KIND_OBJECT && jv_object_length(jv_copy(res))) {
 			sl->ctx = flow_merge(sl->ctx, res);
-		else
+			free(sl->text);
+			sl->text = NULL;
+		} else {
 			jv_free(res);
+		}
 		sl->can_complete = 1;
 		stage_forward(s, sl);
 		break;
 	}
 	case FA_SKIP:
-		stage_journal(s, sl, "skipped", json_set(jv_object(), "result", jv_object()));
+		stage_journal(s, sl, "skipped", jv_object(), jv_null(), jv_null());
 		sl->can_complete = 1;
 		stage_forward(s, sl);
 		break;
 	case FA_PASS: {
-		jv err = json_get(view, "run_error");
+		jv err = parse_or_null(v->run_error);
 		if (jv_get_kind(err) == JV_KIND_OBJECT && !strcmp(sl->status, "failed"))
 			sl->err = err;
 		else
@@ -416,15 +566,14 @@ static void act(struct stage *s, struct slot *sl, jv view)
 	}
 	case FA_HOLD:
 		stage_note(s, 1, "run %s waits for a human%s%s: held", sl->run,
-		           json_str(view, "waiting_step", NULL) ? " at " : "",
-		           json_str_or(view, "waiting_step", ""));
+		           v->waiting_step ? " at " : "", v->waiting_step ? v->waiting_step : "");
 		stage_leave(s, sl);
 		break;
 	case FA_RUN:
 		if (state && !strcmp(state, "resumed"))
-			sl->human = json_get(view, "human_input");
+			sl->human = parse_or_null(v->human_input);
 		if (strcmp(sl->status, "running")) {
-			stage_run_set(s, sl, "running", sl->status, json_set(jv_object(), "error", jv_null()));
+			stage_run_set(s, sl, "running", sl->status, NULL, jv_null());
 			sl->status = "running";
 		}
 		sl->can_complete = 1;
@@ -432,21 +581,25 @@ static void act(struct stage *s, struct slot *sl, jv view)
 		stage_attempt(s, sl);
 		break;
 	}
-	jv_free(view);
 }
 
-static int reject(jv ctx, jv run, jv key, char *why, size_t size, const char *fmt,
-                  const char *arg)
+static int reject(jv ctx, char *why, size_t size, const char *fmt, const char *arg)
 {
-	snprintf(why, size, fmt, arg);
+	if (size)
+		snprintf(why, size, fmt, arg);
 	jv_free(ctx);
-	jv_free(run);
-	jv_free(key);
 	return -1;
 }
 
+/* The pipeline's own fields of a record: */
+static const char *const owned[] = { "_run", "_key", "_status", "_error" };
+
 int stage_take(struct stage *s, jv rec, const char *raw, size_t rawlen, char *why, size_t size)
 {
+	if (s->dup_named) {
+		jv_free(rec);
+		return err_set("step name '%s' is used twice in this workflow", s->step->name), -2;
+	}
 	if (!s->scanned) {
 		s->scanned = 1;
 		struct flow_peers p;
@@ -460,63 +613,76 @@ int stage_take(struct stage *s, jv rec, const char *raw, size_t rawlen, char *wh
 				s->downstream = p.downstream;
 		}
 	}
-	jv run, key;
-	jv ctx = flow_split(rec, &run, &key);
-	jv view;
+	unsigned mask = json_key_mask(rec, owned, 4);
+	jv run = jv_invalid(), key = jv_invalid(), ctx = rec;
+	char said[24] = ""; /* the record's _status */
+	if (mask & 4) {
+		jv st = json_get(rec, "_status");
+		if (jv_get_kind(st) == JV_KIND_STRING)
+			snprintf(said, sizeof said, "%s", jv_string_value(st));
+		jv_free(st);
+	}
+	if (mask)
+		ctx = flow_split(rec, &run, &key);
+	struct db_flow_view v;
 	char id[ID_LEN + 1];
-	int fresh = 0;
+	int fresh = 0, rc;
+	const char *text = mask ? NULL : raw;
 	if (jv_is_valid(run)) {
-		if (jv_get_kind(run) != JV_KIND_STRING)
-			return reject(ctx, run, key, why, size, "\"_run\" must be a run id (a string)%s", "");
-		const char *r = jv_string_value(run);
-		if (strlen(r) != ID_LEN)
-			return reject(ctx, run, key, why, size, "unknown run '%.80s'", r);
-		memcpy(id, r, ID_LEN + 1);
-		view = db_flow_view(s->cfg.db, id, s->step->name);
-		if (!jv_is_valid(view)) {
-			jv_free(ctx), jv_free(run), jv_free(key);
+		jv_free(key);
+		if (jv_get_kind(run) != JV_KIND_STRING) {
+			jv_free(run);
+			return reject(ctx, why, size, "\"_run\" must be a run id (a string)%s", "");
+		}
+		snprintf(id, sizeof id, "%s", jv_string_value(run));
+		int known = strlen(jv_string_value(run)) == ID_LEN;
+		if (!known) {
+			snprintf(why, size, "unknown run '%.80s'", jv_string_value(run));
+			jv_free(run);
+			return reject(ctx, why, 0, "", "");
+		}
+		jv_free(run);
+		rc = view(s, id, said[0] ? said : NULL, &v);
+		if (rc < 0) {
+			jv_free(ctx);
 			return -2;
 		}
-		if (jv_get_kind(view) == JV_KIND_NULL)
-			return reject(ctx, run, key, why, size, "unknown run '%s'", id);
-		const char *wf = json_str(view, "workflow_file", NULL);
-		if (wf && s->cfg.workflow_file && strcmp(wf, s->cfg.workflow_file)) {
+		if (rc == 0)
+			return reject(ctx, why, size, "unknown run '%s'", id);
+		if (v.workflow_file && s->cfg.workflow_file && strcmp(v.workflow_file, s->cfg.workflow_file)) {
 			snprintf(why, size, "run %s belongs to workflow %s, not %s (drop \"_run\" to start a new run)",
-			         id, wf, s->cfg.workflow_file);
-			jv_free(view);
-			return reject(ctx, run, key, why, 0, "%s", "");
+			         id, v.workflow_file, s->cfg.workflow_file);
+			db_flow_view_free(&v);
+			return reject(ctx, why, 0, "", "");
 		}
 	} else {
-		if (jv_is_valid(key) && jv_get_kind(key) != JV_KIND_STRING)
-			return reject(ctx, run, key, why, size, "\"_key\" must be a string%s", "");
-		jv k = run_key(s, ctx, key, jv_is_valid(key) ? NULL : raw, rawlen);
-		if (json_has(s->created, jv_string_value(k))) {
-			jv_free(k);
-			return reject(ctx, run, key, why, size,
-			              "a run of this \"_key\" is already in the pipeline%s", "");
+		jv_free(run);
+		if (jv_is_valid(key) && jv_get_kind(key) != JV_KIND_STRING) {
+			jv_free(key);
+			return reject(ctx, why, size, "\"_key\" must be a string%s", "");
 		}
-		jv found = db_flow_run_by_key(s->cfg.db, jv_string_value(k));
-		if (!jv_is_valid(found)) {
-			jv_free(k), jv_free(ctx), jv_free(run), jv_free(key);
+		int64_t k = run_key(s, ctx, key, text, rawlen);
+		jv_free(key);
+		char ks[32];
+		snprintf(ks, sizeof ks, "%lld", (long long)k);
+		if (json_has(s->created, ks))
+			return reject(ctx, why, size, "a run of this \"_key\" is already in the pipeline%s", "");
+		rc = db_flow_read_begin(s->cfg.db) < 0 ? -1 : db_flow_run_by_key(s->cfg.db, k, id);
+		if (rc > 0)
+			rc = view(s, id, NULL, &v);
+		if (rc < 0) {
+			jv_free(ctx);
 			return -2;
 		}
-		if (jv_get_kind(found) == JV_KIND_STRING) {
-			snprintf(id, sizeof id, "%s", jv_string_value(found));
-			view = db_flow_view(s->cfg.db, id, s->step->name);
-			if (!jv_is_valid(view) || jv_get_kind(view) != JV_KIND_OBJECT) {
-				jv_free(view), jv_free(found), jv_free(k), jv_free(ctx), jv_free(run), jv_free(key);
-				return jv_is_valid(view) ? (err_set("run %s vanished", id), -2) : -2;
-			}
+		if (rc > 0) {
 			stage_note(s, 1, "run %s: found by its key", id);
 		} else {
-			view = create(s, ctx, k, id);
+			create(s, ctx, text, rawlen, k, id);
+			memset(&v, 0, sizeof v);
+			strcpy(v.status, "running");
 			fresh = 1;
 		}
-		jv_free(found);
-		jv_free(k);
 	}
-	jv_free(run);
-	jv_free(key);
 	struct slot *sl = &s->q[(s->qhead + s->qlen) % s->qcap];
 	s->qlen++;
 	memset(sl, 0, sizeof *sl);
@@ -524,13 +690,28 @@ int stage_take(struct stage *s, jv rec, const char *raw, size_t rawlen, char *wh
 	sl->ctx = ctx;
 	sl->human = sl->merge = sl->err = sl->stream_text = sl->sys = jv_null();
 	sl->st = s;
-	sl->status = status_of(view);
+	sl->status = status_of(v.status);
+	/* The context's text, when the record's own bytes give it: the record
+	 * as read, or (as a stage writes it) less its last field "_run". */
+	size_t tail = sizeof ",\"_run\":\"\"}" - 1 + ID_LEN;
+	if (mask == 1 && raw && rawlen > tail && !memcmp(raw + rawlen - tail, ",\"_run\":\"", 9) &&
+	    !memcmp(raw + rawlen - 2 - ID_LEN, id, ID_LEN) && raw[rawlen - 1] == '}') {
+		text = raw;
+		rawlen -= tail - 1;
+	}
+	if (text && rawlen >= 2 && text[0] == '{' && (sl->text = malloc(rawlen + 1))) {
+		memcpy(sl->text, text, rawlen);
+		sl->text[rawlen - 1] = '}';
+		sl->text[rawlen] = 0;
+		sl->textlen = rawlen;
+	}
 	if (fresh)
 		stage_emit_event(s, "started", sl,
 		                 s->cfg.workflow ? json_set(jv_object(), "workflow",
 		                                            jv_string(s->cfg.workflow))
 		                                 : jv_null());
-	act(s, sl, view);
+	act(s, sl, &v);
+	db_flow_view_free(&v);
 	drain(s);
 	return 0;
 }
@@ -538,19 +719,30 @@ int stage_take(struct stage *s, jv rec, const char *raw, size_t rawlen, char *wh
 int stage_work(struct stage *s)
 {
 	int64_t now = time_mono_ms(), wait = -1;
+	/* A call may finish as it starts (a program that cannot be spawned, a
+	 * dummy model): go round until nothing moves. */
+	for (int moved = 1; moved;) {
+		moved = 0;
+		for (int i = 0; i < s->qlen; i++) {
+			struct slot *sl = &s->q[(s->qhead + i) % s->qcap];
+			if (sl->phase == P_CALL && sl->call.done) {
+				stage_call_done(s, sl);
+				moved = 1;
+			} else if (sl->phase == P_WAIT && now >= sl->due) {
+				stage_attempt(s, sl);
+				moved = 1;
+			}
+		}
+	}
 	for (int i = 0; i < s->qlen; i++) {
 		struct slot *sl = &s->q[(s->qhead + i) % s->qcap];
-		if (sl->phase == P_CALL && sl->call.done) {
-			stage_call_done(s, sl);
-		} else if (sl->phase == P_WAIT && now >= sl->due) {
-			stage_attempt(s, sl);
-		}
 		if (sl->phase != P_DONE && now >= sl->stop_check) {
 			sl->stop_check = now + STOP_CHECK_MS;
-			jv v = db_flow_view(s->cfg.db, sl->run, s->step->name);
-			if (!jv_is_valid(v))
+			db_flow_read_end(s->cfg.db); /* a fresh look */
+			struct db_flow_view v;
+			if (db_flow_view(s->cfg.db, sl->run, s->step->name, &v) < 0)
 				return -2;
-			if (!strcmp(json_str_or(v, "status", ""), "stopped")) {
+			if (!strcmp(v.status, "stopped")) {
 				stage_note(s, 0, "run %s was stopped: step %s abandoned", sl->run,
 				           s->step->name);
 				stage_call_cancel(s, sl);
@@ -558,7 +750,7 @@ int stage_work(struct stage *s)
 				sl->can_complete = 0;
 				stage_forward(s, sl);
 			}
-			jv_free(v);
+			db_flow_view_free(&v);
 		}
 		if (sl->phase == P_WAIT) {
 			int64_t d = sl->due - now;
@@ -579,6 +771,7 @@ int stage_work(struct stage *s)
 
 int stage_commit(struct stage *s)
 {
+	db_flow_read_end(s->cfg.db);
 	if (!s->nops)
 		return 0;
 	if (s->failed < 0)
@@ -586,14 +779,14 @@ int stage_commit(struct stage *s)
 	if (db_begin(s->cfg.db) < 0)
 		return -1;
 	for (int i = 0; i < s->nops; i++) {
-		jv v = s->ops[i].v;
+		struct op *o = &s->ops[i];
 		int rc;
-		switch (s->ops[i].kind) {
-		case O_RUN_INSERT: rc = db_flow_run_insert(s->cfg.db, v); break;
-		case O_STEP: rc = db_flow_step_put(s->cfg.db, v); break;
-		case O_RUN_SET: rc = db_flow_run_set(s->cfg.db, v); break;
-		case O_EVENT: rc = flow_event_store(s->cfg.db, v); break;
-		default: rc = db_flow_score_put(s->cfg.db, v); break;
+		switch (o->kind) {
+		case O_RUN_INSERT: rc = db_flow_run_insert(s->cfg.db, &o->u.run); break;
+		case O_STEP: rc = db_flow_step_put(s->cfg.db, &o->u.step); break;
+		case O_RUN_SET: rc = db_flow_run_set(s->cfg.db, &o->u.set); break;
+		case O_EVENT: rc = flow_event_store(s->cfg.db, o->v); break;
+		default: rc = db_flow_score_put(s->cfg.db, o->v); break;
 		}
 		if (rc < 0) {
 			db_rollback(s->cfg.db);
@@ -607,6 +800,14 @@ int stage_commit(struct stage *s)
 	s->nops = 0;
 	jv_free(s->created);
 	s->created = jv_object();
+	/* the arena's first chunk is kept for the next batch */
+	while (s->arena && s->arena->next) {
+		struct chunk *c = s->arena;
+		s->arena = c->next;
+		free(c);
+	}
+	if (s->arena)
+		s->arena->used = 0;
 	return 0;
 }
 

@@ -47,7 +47,11 @@ struct stage_cfg {
 	const char *workflow_file;   /* its absolute path, or NULL */
 	size_t maxline;              /* the longest record it writes */
 	int last;                    /* 1: the last stage, 0: not, -1: find out (peer.h) */
-	void (*note)(void *ctx, int level, const char *msg); /* level 0 warning, 1 verbose */
+	const char *steps;           /* $SYN_STEPS: the workflow's steps, space-separated, or NULL */
+	/* What the user hears of: LEVEL 0 warnings, 1 and 2 more detail; only
+	 * levels up to VERBOSE are made. */
+	void (*note)(void *ctx, int level, const char *msg);
+	int verbose;
 	void *ctx;
 };
 

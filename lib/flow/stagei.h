@@ -18,6 +18,7 @@
 #include "flow/stage.h"
 #include "flow/step.h"
 #include "model/platform.h"
+#include "state/flow.h"
 
 enum { P_CALL, P_WAIT, P_DONE };
 enum { C_STEP, C_SCORER }; /* what a slot's call is for */
@@ -47,11 +48,24 @@ struct slot {
 	struct stage *st; /* its stage, for the call's callbacks */
 	char *line;      /* P_DONE: the output line with its newline, or NULL */
 	size_t linelen;
+	char *text;      /* the context as compact JSON, if it is known, or NULL */
+	size_t textlen;
 };
 
+/* A write held for the next commit; its strings live in the batch's arena. */
 struct op {
 	int kind; /* O_RUN_INSERT, O_STEP, O_RUN_SET, O_EVENT, O_SCORE */
-	jv v;
+	union {
+		struct db_flow_run run;
+		struct db_flow_step step;
+		struct db_flow_set set;
+	} u;
+	jv v; /* O_EVENT, O_SCORE */
+};
+struct chunk {
+	struct chunk *next;
+	size_t used, size;
+	char data[];
 };
 enum { O_RUN_INSERT, O_STEP, O_RUN_SET, O_EVENT, O_SCORE };
 
@@ -61,11 +75,17 @@ struct stage {
 	struct model *model;        /* the step's model (command, llm, score) */
 	struct model *scorers[FLOW_MAX_SCORERS];
 	struct tool tools[FLOW_MAX_TOOLS];
-	void *jq;                   /* jq_state of --jq */
+	void *jq;                   /* jq_state of --jq, once compiled */
+	int jq_failed;
+	char jq_why[512];
 	struct slot *q;
 	int qcap, qhead, qlen;
 	struct op *ops;
 	int nops, opcap;
+	struct chunk *arena;        /* the strings of ops */
+	FILE *mem;                  /* for dumping values */
+	char *membuf;
+	size_t memlen;
 	jv events;                  /* array: events to publish after the commit */
 	int nevents;
 	char *out;                  /* output lines, written out after the commit */
@@ -77,19 +97,33 @@ struct stage {
 	jv created;                 /* keys of runs created in the batch not yet committed */
 	int downstream;             /* 1, 0, -1 (unknown) */
 	int scanned;
+	int dup_named;
 	long failed;
 };
 
 /* stage.c */
 void stage_note(struct stage *s, int level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* A copy of S (or NULL) that lives until the next commit. */
+const char *stage_keep(struct stage *s, const char *str);
+const char *stage_keepn(struct stage *s, const char *str, size_t n);
+/* V (consumed) as compact JSON text kept until the next commit; NULL for
+ * jv_null() or an invalid V. */
+const char *stage_keep_json(struct stage *s, jv v);
+/* A malloc'd dump of V (borrowed), *N its length. */
+char *stage_dump(struct stage *s, jv v, size_t *n);
 void stage_op(struct stage *s, int kind, jv v);
+/* 1 if an event EVENT of SL's run is stored or someone listens for it. */
+int stage_wants_event(struct stage *s, const char *event, struct slot *sl);
 void stage_emit_event(struct stage *s, const char *event, struct slot *sl, jv extra);
-/* Journals the step's row for SL: STATE with the fields of EXTRA (an object, consumed). */
-void stage_journal(struct stage *s, struct slot *sl, const char *state, jv extra);
-/* Sets the run's status (only_if as db_flow_run_set), with EXTRA's fields. */
+/* Journals the step's row for SL: STATE, and RESULT, ERROR and WAITING
+ * (consumed; jv_null() for none). */
+void stage_journal(struct stage *s, struct slot *sl, const char *state, jv result, jv error,
+                   jv waiting);
+/* Sets the run's status (ONLY_IF as db_flow_run_set), with WAITING_STEP
+ * and ERROR (consumed; jv_null() for none). */
 void stage_run_set(struct stage *s, struct slot *sl, const char *status, const char *only_if,
-                   jv extra);
+                   const char *waiting_step, jv error);
 /* SL goes on: its record is made (with _status and _error for a run that
  * ended), and the run completes if this is the last stage. */
 void stage_forward(struct stage *s, struct slot *sl);
@@ -115,6 +149,8 @@ void stage_attempt(struct stage *s, struct slot *sl);
  * C_SCORER); SYSTEM (borrowed, kept by SL) is the filled system prompt. */
 void stage_start_call(struct stage *s, struct slot *sl, struct model *m, jv input, int what,
                       jv system);
+/* A piece of a streamed answer: kept, and a stream_chunk event. */
+void stage_stream_piece(struct slot *sl, const char *text, size_t n);
 /* Publishes an llm event (start, stop, exception) for SL's model call. */
 void stage_llm_event(struct stage *s, struct slot *sl, const char *what);
 /* Clears SL's finished call and what it held. */

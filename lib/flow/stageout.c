@@ -40,12 +40,12 @@ static void on_merge(struct stage *s, struct slot *sl, jv m, jv error, const cha
 		m = json_set(m, "human_input", jv_copy(sl->human));
 	jv ctx = flow_merge(jv_copy(sl->ctx), jv_copy(m));
 	size_t n;
-	char *text = json_dump(ctx, &n);
-	free(text);
-	if (n + ID_LEN + 16 > s->cfg.maxline) {
+	char *text = stage_dump(s, ctx, &n);
+	if (!text || n + ID_LEN + 16 > s->cfg.maxline) {
 		char why[200];
 		snprintf(why, sizeof why, "the context would be %zu bytes, more than the %zu a record may be",
 		         n, s->cfg.maxline);
+		free(text);
 		jv_free(ctx);
 		jv_free(m);
 		jv_free(error);
@@ -54,17 +54,20 @@ static void on_merge(struct stage *s, struct slot *sl, jv m, jv error, const cha
 	}
 	jv_free(sl->ctx);
 	sl->ctx = ctx;
+	free(sl->text);
+	sl->text = text;
+	sl->textlen = n;
 	int fallback = jv_get_kind(error) == JV_KIND_OBJECT;
-	stage_journal(s, sl, "completed",
-	              json_set(json_set(json_set(jv_object(), "result", m), "error", error),
-	                       "waiting", jv_null()));
-	jv extra = json_set(jv_object(), "attempts", jv_number(sl->attempt));
-	if (fallback)
-		extra = json_set(extra, "fallback", jv_true());
-	stage_emit_event(s, "step_completed", sl, extra);
+	stage_journal(s, sl, "completed", m, error, jv_null());
+	if (stage_wants_event(s, "step_completed", sl)) {
+		jv extra = json_set(jv_object(), "attempts", jv_number(sl->attempt));
+		if (fallback)
+			extra = json_set(extra, "fallback", jv_true());
+		stage_emit_event(s, "step_completed", sl, extra);
+	}
 	if (stop) {
 		jv e = json_set(error_obj("stopped", stop), "step", jv_string(s->step->name));
-		stage_run_set(s, sl, "stopped", "live", json_set(jv_object(), "error", e));
+		stage_run_set(s, sl, "stopped", "live", NULL, e);
 		stage_emit_event(s, "stopped", sl, json_set(jv_object(), "reason", jv_string(stop)));
 		stage_note(s, 1, "run %s stopped at step %s: %s", sl->run, s->step->name, stop);
 		sl->status = "stopped";
@@ -95,12 +98,8 @@ void stage_outcome(struct stage *s, struct slot *sl, struct flow_outcome *o)
 			extra = jv_object_set(extra, k, v);
 		stage_note(s, 1, "run %s waits for a human at step %s: %s", sl->run, name,
 		           json_str_or(w, "message", ""));
-		stage_journal(s, sl, "suspended",
-		              json_set(json_set(json_set(jv_object(), "waiting", w), "result", jv_null()),
-		                       "error", jv_null()));
-		stage_run_set(s, sl, "waiting_for_human", "running",
-		              json_set(json_set(jv_object(), "waiting_step", jv_string(name)), "error",
-		                       jv_null()));
+		stage_journal(s, sl, "suspended", jv_null(), jv_null(), w);
+		stage_run_set(s, sl, "waiting_for_human", "running", name, jv_null());
 		stage_emit_event(s, "waiting_for_human", sl, extra);
 		sl->status = "waiting_for_human";
 		stage_leave(s, sl);
@@ -150,10 +149,8 @@ void stage_failure(struct stage *s, struct slot *sl, const char *kind, const cha
 		return;
 	}
 	jv e = json_set(error_obj(kind, m), "step", jv_string(st->name));
-	stage_journal(s, sl, "failed",
-	              json_set(json_set(json_set(jv_object(), "error", jv_copy(e)), "result", jv_null()),
-	                       "waiting", jv_null()));
-	stage_run_set(s, sl, "failed", "running", json_set(jv_object(), "error", jv_copy(e)));
+	stage_journal(s, sl, "failed", jv_null(), jv_copy(e), jv_null());
+	stage_run_set(s, sl, "failed", "running", NULL, jv_copy(e));
 	stage_emit_event(s, "failed", sl, json_set(jv_object(), "error", jv_copy(e)));
 	stage_note(s, 0, "run %s failed at step %s: %s", sl->run, st->name, m);
 	s->failed++;
@@ -224,6 +221,9 @@ void stage_call_done(struct stage *s, struct slot *sl)
 		if (call_log(s->cfg.db, c, links, 0) < 0)
 			stage_note(s, 0, "call log: %s", err_msg());
 		stage_llm_event(s, sl, ok ? "stop" : "exception");
+		if (ok && st->stream && !sl->streamed) /* it did not stream: all at once */
+			stage_stream_piece(sl, jv_string_value(c->output),
+			                   (size_t)jv_string_length_bytes(jv_copy(c->output)));
 		if (sl->streamed || (ok && st->stream)) {
 			jv text = jv_get_kind(sl->stream_text) == JV_KIND_STRING ? jv_copy(sl->stream_text)
 			          : ok ? jv_copy(c->output) : jv_string("");

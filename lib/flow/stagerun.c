@@ -70,18 +70,6 @@ int stage_models(struct stage *s)
 			if (!(s->tools[i].model = exec_model(s, id, argv)))
 				return -1;
 		}
-	} else if (st->kind == FK_JQ) {
-		jq_state *jq = jq_init();
-		if (!jq)
-			return err_set("out of memory");
-		jq_set_error_cb(jq, on_jq_error, NULL);
-		jq_error[0] = 0;
-		if (!jq_compile(jq, st->jq)) {
-			jq_teardown(&jq);
-			return err_set("--jq: the program does not compile%s%s", *jq_error ? ": " : "",
-			               jq_error);
-		}
-		s->jq = jq;
 	}
 	for (int i = 0; i < st->nscorers; i++) {
 		char id[160];
@@ -91,6 +79,13 @@ int stage_models(struct stage *s)
 			return -1;
 	}
 	return 0;
+}
+
+void flow_jq_free(void *jq)
+{
+	jq_state *j = jq;
+	if (j)
+		jq_teardown(&j);
 }
 
 void stage_run_free(struct stage *s)
@@ -156,7 +151,11 @@ void stage_llm_event(struct stage *s, struct slot *sl, const char *what)
 
 static void on_delta(struct call *c, const char *text, size_t n)
 {
-	struct slot *sl = c->user;
+	stage_stream_piece(c->user, text, n);
+}
+
+void stage_stream_piece(struct slot *sl, const char *text, size_t n)
+{
 	sl->streamed = 1;
 	if (jv_get_kind(sl->stream_text) != JV_KIND_STRING)
 		sl->stream_text = jv_string("");
@@ -254,8 +253,33 @@ static void suspend(struct stage *s, struct slot *sl)
 	stage_outcome(s, sl, &o);
 }
 
+int flow_jq_compile(const char *program, void **out)
+{
+	jq_state *jq = jq_init();
+	if (!jq)
+		return err_set("out of memory");
+	jq_set_error_cb(jq, on_jq_error, NULL);
+	jq_error[0] = 0;
+	if (!jq_compile(jq, program)) {
+		jq_teardown(&jq);
+		return err_set("the jq program does not compile%s%s", *jq_error ? ": " : "", jq_error);
+	}
+	*out = jq;
+	return 0;
+}
+
 static void run_jq(struct stage *s, struct slot *sl)
 {
+	/* Compiled when first needed: libjq takes tens of ms to compile (its
+	 * builtins), which a stage that only replays never pays. */
+	if (!s->jq && !s->jq_failed && flow_jq_compile(s->step->jq, &s->jq) < 0) {
+		s->jq_failed = 1;
+		snprintf(s->jq_why, sizeof s->jq_why, "%s", err_msg());
+	}
+	if (!s->jq) {
+		stage_failure(s, sl, "jq", s->jq_why, 0);
+		return;
+	}
 	jq_state *jq = s->jq;
 	jq_start(jq, jv_copy(sl->ctx), 0);
 	jv v = jq_next(jq);

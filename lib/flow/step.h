@@ -59,6 +59,10 @@ void flow_step_free(struct flow_step *s);
 /* 0 if NAME may name a step, else -1 with err_msg(). */
 int flow_step_name_check(const char *name);
 const char *flow_kind_name(int kind);
+/* Compiles the jq PROGRAM into *OUT (a jq_state), to check it or run it:
+ * 0, or -1 with err_msg(). */
+int flow_jq_compile(const char *program, void **out);
+void flow_jq_free(void *jq);
 /* The step as a description: {"step", "kind", and its options}. */
 jv flow_step_describe(const struct flow_step *s);
 

@@ -76,3 +76,36 @@ int db_flow_run_list(struct db *db, const char *status, const char *workflow, lo
 		stop = fn(dbi_row_object(st, "error"), ctx) != 0;
 	return dbi_rows_done(db, st, rc, stop, "workflow runs");
 }
+
+jv db_flow_file_get(struct db *db, const char *path, int64_t mtime_ns, int64_t size,
+                    int64_t ino)
+{
+	jv q = json_set(jv_object(), "path", jv_string(path));
+	q = json_set(q, "m", jv_number((double)mtime_ns));
+	q = json_set(q, "s", jv_number((double)size));
+	q = json_set(q, "i", jv_number((double)ino));
+	jv r = dbi_row(db, "SELECT steps FROM workflow_files WHERE path = :path AND mtime_ns = :m"
+	                   " AND size = :s AND ino = :i", q, "steps");
+	jv_free(q);
+	if (jv_get_kind(r) != JV_KIND_OBJECT)
+		return r;
+	jv steps = json_get(r, "steps");
+	jv_free(r);
+	return jv_get_kind(steps) == JV_KIND_ARRAY ? steps : (jv_free(steps), jv_null());
+}
+
+int db_flow_file_put(struct db *db, const char *path, int64_t mtime_ns, int64_t size,
+                     int64_t ino, jv steps, const char *at)
+{
+	jv q = json_set(jv_object(), "path", jv_string(path));
+	q = json_set(q, "m", jv_number((double)mtime_ns));
+	q = json_set(q, "s", jv_number((double)size));
+	q = json_set(q, "i", jv_number((double)ino));
+	q = json_set(q, "steps", jv_copy(steps));
+	q = json_set(q, "at", jv_string(at));
+	int rc = dbi_run(db, "INSERT OR REPLACE INTO workflow_files (path, mtime_ns, size, ino,"
+	                     " steps, described_at) VALUES (:path, :m, :s, :i, :steps, :at)",
+	                 q, "workflow files");
+	jv_free(q);
+	return rc;
+}

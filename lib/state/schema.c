@@ -69,7 +69,7 @@ const char *const dbi_migrations[] = {
 	"  id TEXT PRIMARY KEY,"
 	"  workflow TEXT,"
 	"  workflow_file TEXT,"
-	"  run_key TEXT UNIQUE,"
+	"  run_key INTEGER UNIQUE,"
 	"  status TEXT NOT NULL,"
 	"  input TEXT NOT NULL,"
 	"  at_step TEXT,"
@@ -77,9 +77,7 @@ const char *const dbi_migrations[] = {
 	"  error TEXT,"
 	"  started_at TEXT NOT NULL,"
 	"  updated_at TEXT NOT NULL,"
-	"  finished_at TEXT);"
-	"CREATE INDEX workflow_runs_status ON workflow_runs(status, started_at);"
-	"CREATE INDEX workflow_runs_workflow ON workflow_runs(workflow, started_at);"
+	"  finished_at TEXT) WITHOUT ROWID;"
 	"CREATE TABLE workflow_steps ("
 	"  run_id TEXT NOT NULL REFERENCES workflow_runs(id) ON DELETE CASCADE,"
 	"  step TEXT NOT NULL,"
@@ -103,6 +101,12 @@ const char *const dbi_migrations[] = {
 	"  score REAL,"
 	"  result TEXT, error TEXT,"
 	"  at TEXT NOT NULL,"
-	"  PRIMARY KEY (run_id, step, scorer)) WITHOUT ROWID;",
+	"  PRIMARY KEY (run_id, step, scorer)) WITHOUT ROWID;"
+	/* what describing a workflow file found, while the file is unchanged */
+	"CREATE TABLE workflow_files ("
+	"  path TEXT PRIMARY KEY,"
+	"  mtime_ns INTEGER NOT NULL, size INTEGER NOT NULL, ino INTEGER NOT NULL,"
+	"  steps TEXT NOT NULL,"
+	"  described_at TEXT NOT NULL);",
 };
 const int dbi_nmigrations = (int)(sizeof dbi_migrations / sizeof *dbi_migrations);
