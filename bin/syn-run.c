@@ -34,8 +34,11 @@
 
 static const char usage[] =
 	"usage: syn-run COMMAND [ARG]... [OPTION]...\n"
+	"       syn-run FILE [ARG]...\n"
 	"Start, resume, stop and look into workflow runs.\n"
 	"\n"
+	"  FILE [ARG]...          run workflow FILE (a path) on stdin: what its\n"
+	"                         first line `#!/usr/bin/env syn-run` does\n"
 	"  start WORKFLOW [JSON]  start a run with the context JSON (default {}),\n"
 	"                         print its id, and drive it through WORKFLOW\n"
 	"      --at STEP          start at STEP: the steps before it are skipped\n"
@@ -224,23 +227,32 @@ static jv describe_or_die(const char *file)
 }
 
 /* The steps of FILE: as described while it is unchanged (the state
- * file keeps them), else described now. */
-static jv steps_of(const char *file)
+ * file keeps them), else described now; jv_invalid() with err_msg(). */
+static jv try_steps(const char *file)
 {
 	struct stat st;
 	if (stat(file, &st) < 0)
-		pdie(PX_CONFIG, "%s: %s", file, strerror(errno));
+		return err_errno(file), jv_invalid();
 	int64_t m = (int64_t)st.st_mtim.tv_sec * 1000000 + st.st_mtim.tv_nsec / 1000;
 	jv steps = db_flow_file_get(o.db, file, m, (int64_t)st.st_size, (int64_t)st.st_ino);
-	if (!jv_is_valid(steps))
-		pdie(PX_CONFIG, "state: %s", err_msg());
-	if (jv_get_kind(steps) == JV_KIND_ARRAY)
+	if (!jv_is_valid(steps) || jv_get_kind(steps) == JV_KIND_ARRAY)
 		return steps;
-	steps = describe_or_die(file);
+	steps = flow_describe(file, o.sigfd);
 	char at[32];
-	if (db_flow_file_put(o.db, file, m, (int64_t)st.st_size, (int64_t)st.st_ino, steps,
-	                     time_rfc3339(time_now_ms(), at)) < 0)
-		pdie(PX_CONFIG, "state: %s", err_msg());
+	if (jv_is_valid(steps) &&
+	    db_flow_file_put(o.db, file, m, (int64_t)st.st_size, (int64_t)st.st_ino, steps,
+	                     time_rfc3339(time_now_ms(), at)) < 0) {
+		jv_free(steps);
+		return jv_invalid();
+	}
+	return steps;
+}
+
+static jv steps_of(const char *file)
+{
+	jv steps = try_steps(file);
+	if (!jv_is_valid(steps))
+		pdie(PX_CONFIG, "%s", err_msg());
 	return steps;
 }
 
@@ -852,11 +864,52 @@ static int cmd_test(int argc, char **argv)
 	return failed ? PX_FAIL : PX_OK;
 }
 
+/* ---- running a workflow file ---- */
+
+/* syn-run FILE [ARG]...: FILE's body run by /bin/sh, its stages told the
+ * workflow (SYN_WORKFLOW) and its steps (SYN_STEPS). */
+static int run_file(int argc, char **argv)
+{
+	char file[PATH_MAX];
+	if (flow_find(argv[0], file, sizeof file) < 0)
+		pdie(PX_CONFIG, "%s", err_msg());
+	const char *desc = getenv("SYN_DESCRIBE");
+	if (!desc || !*desc) {
+		open_state();
+		o.sigfd = -1;
+		jv steps = try_steps(file);
+		if (jv_is_valid(steps)) {
+			char *names = flow_steps_env(steps);
+			if (names)
+				setenv("SYN_STEPS", names, 1);
+			free(names);
+		} else if (prog_verbose >= 0) {
+			pwarn("%s (its stages will look for each other)", err_msg());
+		}
+		jv_free(steps);
+		bus_close(o.bus);
+		db_close(o.db);
+	}
+	setenv("SYN_WORKFLOW", file, 1);
+	char **args = calloc((size_t)argc + 2, sizeof *args);
+	if (!args)
+		pdie(PX_FAIL, "out of memory");
+	args[0] = "sh";
+	args[1] = file;
+	for (int i = 1; i < argc; i++)
+		args[i + 1] = argv[i];
+	fflush(NULL);
+	execv("/bin/sh", args);
+	pdie(PX_CONFIG, "/bin/sh: %s", strerror(errno));
+}
+
 /* ---- main ---- */
 
 int main(int argc, char **argv)
 {
 	prog_init("syn-run");
+	if (argc > 1 && argv[1][0] != '-' && strchr(argv[1], '/'))
+		return run_file(argc - 1, argv + 1);
 	o.format = isatty(1) ? 'T' : 'J';
 	o.sigfd = -1;
 	int c;

@@ -71,8 +71,10 @@ static const char usage[] =
 	"      --fallback JSON  merged instead when every attempt has failed\n"
 	"      --scorer NAME=PROGRAM  score the context once the step is done\n"
 	"  -j, --jobs N         runs at once (default 1); the order is kept\n"
-	"      --workflow NAME  the workflow (default $SYN_WORKFLOW, or the script\n"
-	"                       that runs this stage)\n"
+	"      --fresh          a record without \"_run\" always starts a new run (by\n"
+	"                       default the same record again finds its run)\n"
+	"      --workflow NAME  the workflow (default $SYN_WORKFLOW, which syn-run\n"
+	"                       sets to the workflow file it runs)\n"
 	"      --last           this is the last stage: runs it passes on are\n"
 	"                       completed (default: found out)\n"
 	"      --models FILE    user catalogue (default $PANIC_MODELS or\n"
@@ -93,7 +95,7 @@ static const char usage[] =
 
 enum { O_JQ = 256, O_PROMPT, O_TO, O_SYSTEM, O_TEMP, O_MAXTOK, O_OSCHEMA, O_STREAM, O_TOOL,
        O_SCORE, O_SUSPEND, O_SCHEMA, O_METADATA, O_RETRY, O_BACKOFF, O_TIMEOUT, O_FALLBACK,
-       O_SCORER, O_WORKFLOW, O_LAST, O_MODELS, O_MAXLINE };
+       O_SCORER, O_WORKFLOW, O_LAST, O_MODELS, O_MAXLINE, O_FRESH };
 
 static const struct option longopts[] = {
 	{ "jq", required_argument, 0, O_JQ },
@@ -118,6 +120,7 @@ static const struct option longopts[] = {
 	{ "jobs", required_argument, 0, 'j' },
 	{ "workflow", required_argument, 0, O_WORKFLOW },
 	{ "last", no_argument, 0, O_LAST },
+	{ "fresh", no_argument, 0, O_FRESH },
 	{ "models", required_argument, 0, O_MODELS },
 	{ "max-line", required_argument, 0, O_MAXLINE },
 	PROG_OPTIONS,
@@ -179,27 +182,25 @@ static void note(void *ctx, int level, const char *msg)
 		pwarn("%s", msg);
 }
 
-/* The workflow this stage belongs to: --workflow, $SYN_WORKFLOW, or the
- * script its parent runs. A value with a '/' is a file. */
+/* The workflow this stage belongs to: --workflow, else $SYN_WORKFLOW
+ * (syn-run sets it to the workflow file it runs). A value with a '/' is a
+ * file; none, a pipeline typed on the command line. */
 static void workflow(const char *opt, char **name, char **file)
 {
 	const char *w = opt ? opt : getenv("SYN_WORKFLOW");
 	char buf[PATH_MAX];
 	*name = *file = NULL;
-	if (w && *w && strchr(w, '/')) {
-		if (!realpath(w, buf))
-			snprintf(buf, sizeof buf, "%s", w);
-		*file = strdup(buf);
-	} else if (w && *w) {
+	if (!w || !*w)
+		return;
+	if (!strchr(w, '/')) {
 		*name = strdup(w);
 		return;
-	} else if (flow_parent_script(buf, sizeof buf) == 0) {
-		*file = strdup(buf);
 	}
-	if (*file) {
-		const char *b = strrchr(*file, '/');
-		*name = strdup(b ? b + 1 : *file);
-	}
+	if (!realpath(w, buf))
+		snprintf(buf, sizeof buf, "%s", w);
+	*file = strdup(buf);
+	const char *b = strrchr(*file, '/');
+	*name = strdup(b ? b + 1 : *file);
 }
 
 /* SYN_DESCRIBE: the descriptions before this stage, then its own. */
@@ -276,10 +277,20 @@ static void on_idle(struct loop *l)
 		l->stop = 1;
 }
 
+/* A signal, or the reader of stdout gone (POLLERR on a pipe's write end,
+ * seen while waiting on a command, before any write fails): stop. */
 static void on_woke(struct loop *l)
 {
-	if (l->nfds && l->fds[0].revents && prog_signal_read(g.sigfd))
-		l->stop = 1;
+	for (int i = 0; i < l->nfds; i++) {
+		if (!l->fds[i].revents)
+			continue;
+		if (l->fds[i].fd == g.sigfd && prog_signal_read(g.sigfd))
+			l->stop = 1;
+		if (l->fds[i].fd == 1) {
+			prog_closed = 1;
+			l->stop = 1;
+		}
+	}
 }
 
 int main(int argc, char **argv)
@@ -288,7 +299,7 @@ int main(int argc, char **argv)
 	struct flow_step *st = &g.step;
 	flow_step_init(st);
 	const char *wf = NULL, *models = NULL;
-	int score = 0, last = -1;
+	int score = 0, last = -1, fresh = 0;
 	long maxline = ND_MAXLINE_DEFAULT;
 	if (argc < 2)
 		pusage("a step needs a NAME");
@@ -350,6 +361,7 @@ int main(int argc, char **argv)
 		case 'j': st->jobs = (int)prog_atol("-j", optarg, 1, 1024); break;
 		case O_WORKFLOW: wf = optarg; break;
 		case O_LAST: last = 1; break;
+		case O_FRESH: fresh = 1; break;
 		case O_MODELS: models = optarg; break;
 		case O_MAXLINE: maxline = prog_atol("--max-line", optarg, 64, 1L << 30); break;
 		default: prog_option(c, usage);
@@ -416,6 +428,7 @@ int main(int argc, char **argv)
 		.step = st, .db = g.db, .bus = g.bus, .eng = g.eng, .cat = cat,
 		.workflow = wname, .workflow_file = wfile, .maxline = (size_t)maxline,
 		.last = last, .note = note, .verbose = prog_verbose, .steps = getenv("SYN_STEPS"),
+		.fresh = fresh,
 	};
 	if (!g.eng || !(g.stage = stage_new(&cfg)))
 		pdie(PX_CONFIG, "%s", g.eng ? err_msg() : "out of memory");
@@ -427,6 +440,7 @@ int main(int argc, char **argv)
 	g.sigfd = prog_signalfd();
 	if (g.sigfd >= 0)
 		l.fds[l.nfds++] = (struct pollfd){ .fd = g.sigfd, .events = POLLIN };
+	l.fds[l.nfds++] = (struct pollfd){ .fd = 1, .events = 0 };
 	if (loop_run(&l) < 0)
 		pdie(PX_FAIL, "stdin: %s", err_msg());
 	flush(); /* what is done is committed, even when stopping */

@@ -224,36 +224,3 @@ int flow_peers_scan(const char *name, int wait_ms, struct flow_peers *out)
 	free(v);
 	return 0;
 }
-
-int flow_parent_script(char *buf, size_t size)
-{
-	pid_t pp = getppid();
-	char path[64], cmd[4096], cwd[PATH_MAX];
-	if (what(pp) != R_SHELL) /* a script is run by a shell */
-		return -1;
-	snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pp);
-	ssize_t n = slurp(path, cmd, sizeof cmd);
-	snprintf(path, sizeof path, "/proc/%d/cwd", (int)pp);
-	ssize_t c = readlink(path, cwd, sizeof cwd - 1);
-	if (n <= 0 || c <= 0)
-		return -1;
-	cwd[c] = 0;
-	for (char *a = cmd + strlen(cmd) + 1; a < cmd + n; a += strlen(a) + 1) {
-		if (a[0] == '-' || !a[0])
-			continue;
-		char full[PATH_MAX * 2], real[PATH_MAX];
-		if (a[0] == '/')
-			snprintf(full, sizeof full, "%s", a);
-		else
-			snprintf(full, sizeof full, "%s/%s", cwd, a);
-		struct stat st;
-		if (!realpath(full, real) || stat(real, &st) < 0 || !S_ISREG(st.st_mode) ||
-		    access(real, X_OK) < 0)
-			continue;
-		if (strlen(real) >= size)
-			return -1;
-		strcpy(buf, real);
-		return 0;
-	}
-	return -1;
-}

@@ -435,7 +435,7 @@ static uint32_t occurrence(struct stage *s, uint64_t h)
 static int64_t run_key(struct stage *s, jv ctx, jv key, const char *text, size_t n)
 {
 	const char *scope = s->cfg.workflow_file ? s->cfg.workflow_file
-	                    : s->cfg.workflow ? s->cfg.workflow : "";
+	                    : s->cfg.workflow ? s->cfg.workflow : s->step->name;
 	char hex[33], h16[17];
 	jv k;
 	if (jv_get_kind(key) == JV_KIND_STRING) {
@@ -474,7 +474,7 @@ static void create(struct stage *s, jv ctx, const char *text, size_t n, int64_t 
 	r->id = stage_keep(s, id);
 	r->workflow = s->cfg.workflow;
 	r->workflow_file = s->cfg.workflow_file;
-	r->run_key = key;
+	r->run_key = s->cfg.fresh ? 0 : key;
 	r->status = "running";
 	r->input = text ? stage_keepn(s, text, n) : stage_keep_json(s, jv_copy(ctx));
 	r->started_at = r->updated_at = stage_keep(s, at);
@@ -667,7 +667,8 @@ int stage_take(struct stage *s, jv rec, const char *raw, size_t rawlen, char *wh
 		snprintf(ks, sizeof ks, "%lld", (long long)k);
 		if (json_has(s->created, ks))
 			return reject(ctx, why, size, "a run of this \"_key\" is already in the pipeline%s", "");
-		rc = db_flow_read_begin(s->cfg.db) < 0 ? -1 : db_flow_run_by_key(s->cfg.db, k, id);
+		rc = s->cfg.fresh ? 0
+		     : db_flow_read_begin(s->cfg.db) < 0 ? -1 : db_flow_run_by_key(s->cfg.db, k, id);
 		if (rc > 0)
 			rc = view(s, id, NULL, &v);
 		if (rc < 0) {

@@ -3,9 +3,10 @@
  *
  * A record is a run's context plus "_run" (context.h). A record without
  * "_run" starts a run, or finds the one it started before: its key is the
- * workflow, the record's bytes and how many identical records came before
- * it on this stage's input (or the record's "_key", if it has one), so
- * feeding a workflow the same input again finds the same runs. Each run
+ * workflow (for a pipeline typed on the command line, this step's name),
+ * the record's bytes and how many identical records came before it on this
+ * stage's input (or the record's "_key", if it has one), so feeding a
+ * workflow the same input again finds the same runs (unless fresh). Each run
  * that reaches the stage is decided by replay.h: replayed from the
  * journal, skipped, passed on, held, or run: the step's action runs (its
  * attempts, retries with backoff, fallback, scorers), and its result
@@ -47,6 +48,7 @@ struct stage_cfg {
 	const char *workflow_file;   /* its absolute path, or NULL */
 	size_t maxline;              /* the longest record it writes */
 	int last;                    /* 1: the last stage, 0: not, -1: find out (peer.h) */
+	int fresh;                   /* a record without _run always starts a new run */
 	const char *steps;           /* $SYN_STEPS: the workflow's steps, space-separated, or NULL */
 	/* What the user hears of: LEVEL 0 warnings, 1 and 2 more detail; only
 	 * levels up to VERBOSE are made. */
