@@ -221,15 +221,17 @@ static void flush(void)
 		pdie(PX_CONFIG, "state: %s", err_msg());
 	if (db_flush(g.db) < 0)
 		pdie(PX_CONFIG, "call log: %s", err_msg());
+	/* Events before records: what a stage downstream publishes about a
+	 * run then follows what this one did. */
+	stage_publish(g.stage);
+	if (g.bus)
+		bus_flush(g.bus);
 	size_t n;
 	const char *out = stage_output(g.stage, &n);
 	if (n && !prog_closed)
 		fwrite(out, 1, n, stdout);
 	stage_output_clear(g.stage);
 	g.status = prog_flush(g.status);
-	stage_publish(g.stage);
-	if (g.bus)
-		bus_flush(g.bus);
 }
 
 static void on_record(struct loop *l, jv rec)
