@@ -136,10 +136,10 @@ retrying:3"
 }
 
 @test "--timeout kills a command that never answers, children and all; --fallback stands in for a step that failed" {
-	run --separate-stderr sh -c 'echo "{}" | syn-step slow --timeout 0.3 -- sh -c "sleep 30 & sleep 30; echo {}"'
+	run --separate-stderr sh -c 'echo "{}" | syn-step slow --timeout 0.3 -- sh -c "sleep 3011 & sleep 3011; echo {}"'
 	assert_failure 1
 	assert_equal "$(echo "$output" | jq -r ._error.kind)" timeout
-	run pgrep -f "sleep 30"
+	run pgrep -x -f "sleep 30[0-9][0-9]"
 	assert_failure
 	run --separate-stderr sh -c 'echo "{\"a\":1}" | syn-step s --fallback "{\"plan\":\"canned\"}" -- false | syn-step t --jq "{t: .plan}"'
 	assert_success
@@ -306,7 +306,7 @@ S
 	cat > slow <<'S'
 #!/bin/sh
 echo "$SYN_RUN" >> "$DIR/started"
-sleep 30
+sleep 3012
 S
 	chmod +x slow
 	export DIR=$T
@@ -314,7 +314,7 @@ S
 	# the reader takes one record, then goes away while run 2's command runs
 	run --separate-stderr sh -c 'syn-step fast --jq "{f: 1}" < in | syn-step slow -- ./slow | head -c 0'
 	assert_equal "$stderr" ""
-	run pgrep -f "$T/slow"
+	run pgrep -x -f "sleep 3012"
 	assert_failure
 	assert_equal "$(sql "select count(*) from workflow_steps where step = 'fast'")" 2
 	assert_equal "$(sql "select count(*) from workflow_steps where step = 'slow'")" 0
@@ -324,7 +324,7 @@ S
 	cat > slow <<'S'
 #!/bin/sh
 touch "$DIR/slow.started"
-exec sleep 30
+exec sleep 3013
 S
 	chmod +x slow
 	export DIR=$T
@@ -337,7 +337,7 @@ S
 	kill -TERM $pid
 	wait $pid || true
 	exec 7>&-
-	run pgrep -f "$T/slow"
+	run pgrep -x -f "sleep 3013"
 	assert_failure
 	assert_equal "$(cat err)" ""
 	assert_equal "$(sql "select count(*) from workflow_steps")" 0
