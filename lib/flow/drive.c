@@ -111,8 +111,10 @@ static void lines(struct run *r, int final)
 		r->line(r->buf + start, r->len - start, r->ctx);
 		start = r->len;
 	}
-	memmove(r->buf, r->buf + start, r->len - start);
-	r->len -= start;
+	if (start) {
+		memmove(r->buf, r->buf + start, r->len - start);
+		r->len -= start;
+	}
 }
 
 static int drain(struct run *r, int fd, int out)
