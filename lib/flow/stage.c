@@ -1,5 +1,7 @@
-/* stage: the queue, the replay decision, the journal and the output of
- * one syn-step stage; see stage.h (and stagerun.c for a step's attempts).
+/* stage: the queue and the replay decision of one syn-step stage; see
+ * stage.h. stagekey.c makes run keys, stagedb.c holds the batch for the
+ * next commit, stagerun.c runs a step's attempts and stageout.c takes
+ * their outcome.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -111,6 +113,7 @@ void stage_free(struct stage *s)
 	free(s->ops);
 	free(s->q);
 	free(s->out);
+	free(s->bloom);
 	free(s->seen);
 	free(s->seen_n);
 	free(s);
@@ -137,162 +140,6 @@ int stage_full(const struct stage *s)
 long stage_failed(const struct stage *s)
 {
 	return s->failed;
-}
-
-const char *stage_keep(struct stage *s, const char *str)
-{
-	return str ? stage_keepn(s, str, strlen(str)) : NULL;
-}
-
-const char *stage_keepn(struct stage *s, const char *str, size_t len)
-{
-	size_t n = len + 1;
-	struct chunk *c = s->arena;
-	if (!c || c->used + n > c->size) {
-		size_t size = n > 65536 ? n : 65536;
-		struct chunk *k = malloc(sizeof *k + size);
-		if (!k) {
-			s->failed = -1;
-			return NULL;
-		}
-		k->next = c;
-		k->used = 0;
-		k->size = size;
-		s->arena = c = k;
-	}
-	char *p = c->data + c->used;
-	memcpy(p, str, len);
-	p[len] = 0;
-	c->used += n;
-	return p;
-}
-
-/* Dumps V (borrowed) into the stage's buffer: valid until the next dump. */
-static const char *dump_tmp(struct stage *s, jv v, size_t *n)
-{
-	rewind(s->mem);
-	json_put(s->mem, v);
-	putc(0, s->mem);
-	fflush(s->mem);
-	*n = (size_t)ftell(s->mem) - 1;
-	return s->membuf;
-}
-
-const char *stage_keep_json(struct stage *s, jv v)
-{
-	if (!jv_is_valid(v) || jv_get_kind(v) == JV_KIND_NULL) {
-		jv_free(v);
-		return NULL;
-	}
-	size_t n;
-	const char *t = stage_keep(s, dump_tmp(s, v, &n));
-	jv_free(v);
-	return t;
-}
-
-char *stage_dump(struct stage *s, jv v, size_t *n)
-{
-	const char *t = dump_tmp(s, v, n);
-	char *c = malloc(*n + 1);
-	if (c)
-		memcpy(c, t, *n + 1);
-	return c;
-}
-
-static struct op *new_op(struct stage *s, int kind)
-{
-	if (s->nops == s->opcap) {
-		int cap = s->opcap ? s->opcap * 2 : 256;
-		struct op *o = realloc(s->ops, (size_t)cap * sizeof *o);
-		if (!o) {
-			s->failed = -1; /* the commit fails loudly rather than lose a row */
-			return NULL;
-		}
-		s->ops = o;
-		s->opcap = cap;
-	}
-	struct op *o = &s->ops[s->nops++];
-	memset(o, 0, sizeof *o);
-	o->kind = kind;
-	o->v = jv_null();
-	return o;
-}
-
-void stage_op(struct stage *s, int kind, jv v)
-{
-	struct op *o = new_op(s, kind);
-	if (o)
-		o->v = v;
-	else
-		jv_free(v);
-}
-
-int stage_wants_event(struct stage *s, const char *event, struct slot *sl)
-{
-	char topic[FLOW_TOPIC_MAX];
-	return flow_event_stored(event) ||
-	       (s->cfg.bus && bus_wants(s->cfg.bus, flow_topic(sl->run, topic)));
-}
-
-void stage_emit_event(struct stage *s, const char *event, struct slot *sl, jv extra)
-{
-	char topic[FLOW_TOPIC_MAX];
-	int store = flow_event_stored(event);
-	int publish = s->cfg.bus && bus_wants(s->cfg.bus, flow_topic(sl->run, topic));
-	if (!store && !publish) {
-		jv_free(extra);
-		return;
-	}
-	jv d = flow_event(event, sl->run, s->step->name, extra);
-	if (store)
-		stage_op(s, O_EVENT, jv_copy(d));
-	if (publish)
-		s->events = jv_array_append(s->events, d);
-	else
-		jv_free(d);
-}
-
-void stage_journal(struct stage *s, struct slot *sl, const char *state, jv result, jv error,
-                   jv waiting)
-{
-	char at[32];
-	struct op *o = new_op(s, O_STEP);
-	if (!o) {
-		jv_free(result), jv_free(error), jv_free(waiting);
-		return;
-	}
-	struct db_flow_step *r = &o->u.step;
-	r->run_id = stage_keep(s, sl->run);
-	r->step = s->step->name;
-	r->state = state;
-	r->attempts = sl->attempt;
-	r->result = stage_keep_json(s, result);
-	r->error = stage_keep_json(s, error);
-	r->waiting = stage_keep_json(s, waiting);
-	time_rfc3339(time_now_ms(), at);
-	r->started_at = stage_keep(s, sl->started_at[0] ? sl->started_at : at);
-	r->finished_at = stage_keep(s, at);
-}
-
-void stage_run_set(struct stage *s, struct slot *sl, const char *status, const char *only_if,
-                   const char *waiting_step, jv error)
-{
-	char at[32];
-	struct op *o = new_op(s, O_RUN_SET);
-	if (!o) {
-		jv_free(error);
-		return;
-	}
-	struct db_flow_set *c = &o->u.set;
-	time_rfc3339(time_now_ms(), at);
-	c->id = stage_keep(s, sl->run);
-	c->status = status;
-	c->only_if = only_if;
-	c->waiting_step = waiting_step;
-	c->error = stage_keep_json(s, error);
-	c->updated_at = stage_keep(s, at);
-	if (strcmp(status, "running") && strcmp(status, "waiting_for_human"))
-		c->finished_at = c->updated_at;
 }
 
 /* Whether this is the last stage, found out once (peer.h). */
@@ -390,75 +237,6 @@ static void drain(struct stage *s)
 	}
 }
 
-/* How many records of the 64-bit hash H came before, counting this one. */
-static uint32_t occurrence(struct stage *s, uint64_t h)
-{
-	if (h == 0)
-		h = 1; /* 0 marks an empty place */
-	if (s->seen_len * 2 >= s->seen_cap) {
-		size_t cap = s->seen_cap ? s->seen_cap * 2 : 1024;
-		uint64_t *k = calloc(cap, sizeof *k);
-		uint32_t *n = calloc(cap, sizeof *n);
-		if (!k || !n) {
-			free(k);
-			free(n);
-			return 1;
-		}
-		for (size_t i = 0; i < s->seen_cap; i++) {
-			if (!s->seen[i])
-				continue;
-			size_t j = s->seen[i] & (cap - 1);
-			while (k[j])
-				j = (j + 1) & (cap - 1);
-			k[j] = s->seen[i];
-			n[j] = s->seen_n[i];
-		}
-		free(s->seen);
-		free(s->seen_n);
-		s->seen = k;
-		s->seen_n = n;
-		s->seen_cap = cap;
-	}
-	size_t j = h & (s->seen_cap - 1);
-	while (s->seen[j] && s->seen[j] != h)
-		j = (j + 1) & (s->seen_cap - 1);
-	if (!s->seen[j]) {
-		s->seen[j] = h;
-		s->seen_len++;
-	}
-	return ++s->seen_n[j];
-}
-
-/* The run key of a record without _run, a 64-bit hash: of the workflow
- * and KEY (its _key), or of the workflow, the record's bytes (TEXT, N
- * bytes, or its dump) and how many identical records came before it. */
-static int64_t run_key(struct stage *s, jv ctx, jv key, const char *text, size_t n)
-{
-	const char *scope = s->cfg.workflow_file ? s->cfg.workflow_file
-	                    : s->cfg.workflow ? s->cfg.workflow : s->step->name;
-	char hex[33], h16[17];
-	jv k;
-	if (jv_get_kind(key) == JV_KIND_STRING) {
-		k = jv_string_fmt("%s\n_key:%s", scope, jv_string_value(key));
-	} else {
-		char *dump = NULL;
-		if (!text)
-			text = dump = stage_dump(s, ctx, &n);
-		md5_hex2(text ? text : "", text ? n : 0, NULL, 0, hex);
-		free(dump);
-		memcpy(h16, hex, 16);
-		h16[16] = 0;
-		uint32_t nth = occurrence(s, strtoull(h16, NULL, 16));
-		k = jv_string_fmt("%s\n%s#%u", scope, hex, nth);
-	}
-	md5_hex2(jv_string_value(k), (size_t)jv_string_length_bytes(jv_copy(k)), NULL, 0, hex);
-	jv_free(k);
-	memcpy(h16, hex, 16);
-	h16[16] = 0;
-	int64_t h = (int64_t)strtoull(h16, NULL, 16);
-	return h ? h : 1;
-}
-
 /* A new run for CTX (borrowed; TEXT, N bytes, its compact JSON, or NULL)
  * under KEY. */
 static void create(struct stage *s, jv ctx, const char *text, size_t n, int64_t key,
@@ -467,7 +245,7 @@ static void create(struct stage *s, jv ctx, const char *text, size_t n, int64_t 
 	char at[32];
 	id_new(id);
 	time_rfc3339(time_now_ms(), at);
-	struct op *o = new_op(s, O_RUN_INSERT);
+	struct op *o = stage_new_op(s, O_RUN_INSERT);
 	if (!o)
 		return;
 	struct db_flow_run *r = &o->u.run;
@@ -661,7 +439,7 @@ int stage_take(struct stage *s, jv rec, const char *raw, size_t rawlen, char *wh
 			jv_free(key);
 			return reject(ctx, why, size, "\"_key\" must be a string%s", "");
 		}
-		int64_t k = run_key(s, ctx, key, text, rawlen);
+		int64_t k = stage_run_key(s, ctx, key, text, rawlen);
 		jv_free(key);
 		char ks[32];
 		snprintf(ks, sizeof ks, "%lld", (long long)k);
@@ -768,74 +546,4 @@ int stage_work(struct stage *s)
 	if (s->failed < 0)
 		return err_set("out of memory"), -2;
 	return (int)wait;
-}
-
-int stage_commit(struct stage *s)
-{
-	db_flow_read_end(s->cfg.db);
-	if (!s->nops)
-		return 0;
-	if (s->failed < 0)
-		return err_set("out of memory");
-	if (db_begin(s->cfg.db) < 0)
-		return -1;
-	for (int i = 0; i < s->nops; i++) {
-		struct op *o = &s->ops[i];
-		int rc;
-		switch (o->kind) {
-		case O_RUN_INSERT: rc = db_flow_run_insert(s->cfg.db, &o->u.run); break;
-		case O_STEP: rc = db_flow_step_put(s->cfg.db, &o->u.step); break;
-		case O_RUN_SET: rc = db_flow_run_set(s->cfg.db, &o->u.set); break;
-		case O_EVENT: rc = flow_event_store(s->cfg.db, o->v); break;
-		default: rc = db_flow_score_put(s->cfg.db, o->v); break;
-		}
-		if (rc < 0) {
-			db_rollback(s->cfg.db);
-			return -1;
-		}
-	}
-	if (db_commit(s->cfg.db) < 0)
-		return -1;
-	for (int i = 0; i < s->nops; i++)
-		jv_free(s->ops[i].v);
-	s->nops = 0;
-	jv_free(s->created);
-	s->created = jv_object();
-	/* the arena's first chunk is kept for the next batch */
-	while (s->arena && s->arena->next) {
-		struct chunk *c = s->arena;
-		s->arena = c->next;
-		free(c);
-	}
-	if (s->arena)
-		s->arena->used = 0;
-	return 0;
-}
-
-const char *stage_output(const struct stage *s, size_t *n)
-{
-	*n = s->outlen;
-	return s->out;
-}
-
-void stage_output_clear(struct stage *s)
-{
-	s->outlen = 0;
-	if (s->outcap > 4 * FULL_OUT) {
-		free(s->out);
-		s->out = NULL;
-		s->outcap = 0;
-	}
-}
-
-void stage_publish(struct stage *s)
-{
-	int n = jv_array_length(jv_copy(s->events));
-	for (int i = 0; i < n; i++) {
-		jv d = jv_array_get(jv_copy(s->events), i);
-		flow_event_publish(s->cfg.bus, s->cfg.db, d);
-		jv_free(d);
-	}
-	jv_free(s->events);
-	s->events = jv_array();
 }

@@ -1,5 +1,7 @@
-/* stagei: what the files of the stage share (stage.c: the queue, the
- * decision, the journal and the output; stagerun.c: a step's attempts).
+/* stagei: what the files of the stage share: stage.c (the queue and the
+ * decision), stagekey.c (run keys), stagedb.c (the batch for the next
+ * commit, the commit, the output), stagerun.c (a step's attempts) and
+ * stageout.c (their outcome).
  *
  * Private to lib/flow.
  *
@@ -91,6 +93,7 @@ struct stage {
 	char *out;                  /* output lines, written out after the commit */
 	size_t outlen, outcap;
 	/* the occurrences of each record seen without _run (64-bit hashes) */
+	uint64_t *bloom;            /* records seen, roughly */
 	uint64_t *seen;
 	uint32_t *seen_n;
 	size_t seen_cap, seen_len;
@@ -104,6 +107,15 @@ struct stage {
 /* stage.c */
 void stage_note(struct stage *s, int level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* stagekey.c: the key of a run started by a record without _run: a
+ * 64-bit hash of the workflow and KEY (its _key, if a string), or of the
+ * workflow, the record (TEXT, N bytes, or CTX dumped) and how many of the
+ * same came before it on this input. */
+int64_t stage_run_key(struct stage *s, jv ctx, jv key, const char *text, size_t n);
+
+/* stagedb.c */
+/* A write held for the next commit (its jv null). */
+struct op *stage_new_op(struct stage *s, int kind);
 /* A copy of S (or NULL) that lives until the next commit. */
 const char *stage_keep(struct stage *s, const char *str);
 const char *stage_keepn(struct stage *s, const char *str, size_t n);
