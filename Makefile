@@ -100,12 +100,13 @@ demo: deps all
 
 bench: deps all
 	@tools/deps hyperfine mosquitto nats-server libmosquitto-dev libnats-dev \
-	  nginx-light libnginx-mod-http-echo wrk curl
+	  nginx-light libnginx-mod-http-echo wrk curl time
 	$(MAKE) $(B)/busbench
 	bench/run build/bin
 	bench/bus build
 	bench/loop build/bin
 	bench/http build/bin
+	bench/flow build/bin
 
 $(B)/busbench: bench/busbench.c $(B)/libpanic.a $(B)/flags
 	$(CC) $(CFLAGS) -o $@ $< $(B)/libpanic.a -lmosquitto -lnats $(LDLIBS)
@@ -117,6 +118,8 @@ install: all
 	install -m 644 docs/*.1 $(DESTDIR)$(MANDIR)/man1
 	install -m 644 docs/*.7 $(DESTDIR)$(MANDIR)/man7
 	install -m 644 share/panic/models.json $(DESTDIR)$(DATADIR)
+	install -d $(DESTDIR)$(DATADIR)/workflows
+	install -m 755 share/panic/workflows/* $(DESTDIR)$(DATADIR)/workflows
 	sed 's|/usr/local/bin|$(BINDIR)|' share/systemd/panic-loop@.service > $(DESTDIR)$(UNITDIR)/panic-loop@.service
 	for p in $(PROGS); do install -m 644 completions/$$p.bash $(DESTDIR)$(BASHCOMPDIR)/$$p; done
 
