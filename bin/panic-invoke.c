@@ -276,7 +276,9 @@ static void emit(struct slot *s)
 	jv_free(s->rec);
 	free(s->raw);
 	s->raw = NULL;
-	if (!ok) {
+	if (!ok && !strcmp(json_str_or(c->error, "kind", ""), "cancelled")) {
+		/* stopped by a signal or a closed reader: not a failure */
+	} else if (!ok) {
 		g.status = PX_FAIL;
 		if (prog_verbose >= 0) {
 			/* Platforms' messages may start with the model already. */
@@ -291,6 +293,21 @@ static void emit(struct slot *s)
 		pwarn("%s: completed in %lld ms", c->model->id, (long long)c->duration_ms);
 	}
 	call_clear(c);
+}
+
+/* The loop stopped early (a signal, a closed reader): the calls still
+ * queued are cancelled, and every record is logged and written in order
+ * (a closed stdout takes nothing more, quietly). */
+static void drain(void)
+{
+	while (g.qlen) {
+		struct slot *s = &g.q[g.qhead];
+		if (!s->call.done)
+			engine_cancel(g.eng, &s->call);
+		emit(s);
+		g.qhead = (g.qhead + 1) % g.qcap;
+		g.qlen--;
+	}
 }
 
 static void emit_ready(void)
@@ -377,13 +394,15 @@ static void on_record(struct loop *l, jv rec)
 
 static int on_room(struct loop *l)
 {
-	(void)l;
+	if (prog_loop_stopping(l))
+		return 0; /* a signal, or the reader has gone: read no more */
 	return engine_inflight(g.eng) < g.jobs && g.qlen < g.qcap;
 }
 
 static int on_work(struct loop *l)
 {
 	emit_ready();
+	prog_loop_stopping(l);
 	return l->eof && !g.qlen ? LOOP_END : -1;
 }
 
@@ -397,8 +416,8 @@ static int on_wait(struct loop *l, struct pollfd *p, int n, int ms)
  * ready now: calls in flight that keep finishing are a batch. */
 static void on_idle(struct loop *l)
 {
-	(void)l;
 	flush();
+	prog_loop_stopping(l);
 }
 
 /* --schema JSON or @FILE: the schema object (kept for the whole run). */
@@ -602,8 +621,10 @@ int main(int argc, char **argv)
 
 	struct loop l = { .in = r, .record = on_record, .bad = prog_loop_bad, .room = on_room,
 		          .work = on_work, .wait = on_wait, .idle = on_idle };
+	prog_loop_watch(&l);
 	if (loop_run(&l) < 0)
 		pdie(PX_FAIL, "stdin: %s", err_msg());
+	drain();
 	flush();
 	if (l.nbad)
 		g.status = PX_FAIL;

@@ -22,7 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "base/err.h"
@@ -598,26 +597,12 @@ static int status(void)
 
 /* ---- the loop ---- */
 
-static int signal_fd(void)
-{
-	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	sigprocmask(SIG_BLOCK, &set, NULL);
-	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-}
-
 /* The record loop's callbacks. Prompts come from stdin (records) and the
  * bus; work() starts what is due and says how long the runner may wait;
  * the loop waits in the engine, on stdin, the bus and the signals. */
 static struct {
 	int64_t watchdog, pinged, looked;
-	int sfd;
 } w;
-
-enum { FD_BUS, FD_SIGNAL };
 
 static void on_record(struct loop *l, jv rec)
 {
@@ -678,47 +663,45 @@ static int on_wait(struct loop *l, struct pollfd *p, int n, int ms)
 	return engine_wait(g.eng, p, n, ms);
 }
 
+/* A signal or a closed reader stops the run and the runner. */
+static void stopping(struct loop *l)
+{
+	if (!l->stop && prog_loop_stopping(l))
+		end_run("stopped", prog_signalled ? "signal" : "output closed");
+}
+
 /* About to wait: show what we have. */
 static void on_idle(struct loop *l)
 {
-	(void)l;
 	g.status = prog_flush(g.status);
 	if (g.bus)
 		bus_flush(g.bus);
+	stopping(l);
 }
 
 static void on_woke(struct loop *l)
 {
 	if (g.calling && g.call.done)
 		complete();
-	if (l->fds[FD_SIGNAL].revents & POLLIN) {
-		struct signalfd_siginfo si;
-		if (read(w.sfd, &si, sizeof si) > 0) {
-			end_run("stopped", "signal");
-			l->stop = 1;
-		}
-	}
+	stopping(l);
 }
 
 static void run(void)
 {
 	struct nd_reader *r = prog_reader(0);
-	w.sfd = signal_fd();
 	w.watchdog = notify_watchdog_ms();
 	w.pinged = time_mono_ms();
 	struct loop l = { .in = r, .record = on_record, .bad = prog_loop_bad, .room = on_room,
 		          .work = on_work, .wait = on_wait, .idle = on_idle, .woke = on_woke,
-		          .nfds = 2 };
-	l.fds[FD_BUS] = (struct pollfd){ .fd = g.sub ? bus_sub_fd(g.sub) : -1, .events = POLLIN };
-	l.fds[FD_SIGNAL] = (struct pollfd){ .fd = w.sfd, .events = POLLIN };
+		          .nfds = 1 };
+	l.fds[0] = (struct pollfd){ .fd = g.sub ? bus_sub_fd(g.sub) : -1, .events = POLLIN };
+	prog_loop_watch(&l);
 	if (loop_run(&l) < 0)
 		pdie(PX_FAIL, "stdin: %s", err_msg());
 	if (l.nbad)
 		g.status = PX_FAIL;
 	notify("STOPPING=1");
 	nd_free(r);
-	if (w.sfd >= 0)
-		close(w.sfd);
 }
 
 int main(int argc, char **argv)

@@ -252,3 +252,14 @@ panic-loop: stdin:4: no \"input\" (the prompt) as a string"
 	run --separate-stderr panic-loop --help
 	assert_success
 }
+
+@test "a closed reader stops the run and the runner, quietly" {
+	panic-net create art dummy-t2t -l 0 > /dev/null
+	run --separate-stderr bash -c 'echo go | panic-loop art --pace 0 | head -n 3 > head.out; echo "status ${PIPESTATUS[1]}" >&2'
+	assert_success
+	assert_equal "$stderr" "status 0"
+	assert_equal "$(wc -l < head.out)" 3
+	assert_equal "$(sql 'select state, reason from runs')" "stopped|output closed"
+	# it did not run on for long after the reader went
+	[ "$(sql 'select count(*) from invocations')" -lt 1000 ]
+}
