@@ -570,6 +570,9 @@ static int status(void)
 		n = json_set(json_set(jv_object(), "network", jv_string(g.name)), "state",
 		             jv_string("not running"));
 	} else {
+		if (!json_has(n, "state")) /* its note is not where this path looks */
+			n = json_set(json_set(n, "network", jv_string(g.name)), "state",
+			             jv_string("running"));
 		int64_t now = time_now_ms();
 		jv start = json_get(n, "run_started_ms"), lock = json_get(n, "lockout_seconds");
 		jv next = json_get(n, "next_at_ms");

@@ -169,9 +169,23 @@ recs() { jq -c "select(.type == \"$2\") | $3" "$1"; }
 	run --separate-stderr panic-loop art < /dev/null
 	assert_failure 3
 	assert_equal "$stderr" "panic-loop: network 'art' already has a runner: held by process $pid"
+	# the same file by a symlink, a hard link, another directory: one runner
+	ln -s "$PANIC_DB" sym.db
+	mkdir other && ln "$PANIC_DB" other/hard.db
+	run --separate-stderr panic-loop --db sym.db art < /dev/null
+	assert_failure 3
+	assert_equal "$stderr" "panic-loop: network 'art' already has a runner: held by process $pid"
+	run --separate-stderr panic-loop --db other/hard.db art < /dev/null
+	assert_failure 3
+	assert_equal "$stderr" "panic-loop: network 'art' already has a runner: held by another process"
+	assert_equal "$(panic-loop --db sym.db --status art | jq -r .state)" idle
+	assert_equal "$(panic-loop --db other/hard.db --status art | jq -r .state)" running
 	kill -TERM "$pid"
 	wait "$pid"
 	exec {w}>&-
+	# the lock is gone with its runner, and so is its note file
+	assert_equal "$(panic-loop --db other/hard.db --status art | jq -r .state)" "not running"
+	assert_equal "$(ls "$(dirname "$PANIC_DB")" | grep -c lock)" 0
 }
 
 @test "systemd: READY=1, watchdog pings, STATUS and STOPPING=1 on a notify socket" {

@@ -112,16 +112,18 @@ int db_inv_put(struct db *db, jv inv);
 /* The invocation of RUN_ID with the highest seq, or jv_null(). */
 jv db_inv_last(struct db *db, const char *run_id);
 
-/* Named locks, one holder at a time across processes, released when the
- * holder exits however it exits; the holder may leave a note (a JSON
- * object) that others can read while it holds the lock. */
+/* Named locks of a state file, one holder at a time across processes
+ * whatever path they reached the file by (symlink, hard link, bind mount),
+ * released when the holder exits however it exits; the holder may leave a
+ * note (a JSON object) that others can read while it holds the lock. */
 struct db_lock;
 #define DB_NOTE_MAX 1024
 /* Takes lock NAME, or -1 with err_msg() saying who holds it. */
 int db_lock(struct db *db, const char *name, struct db_lock **out);
 int db_lock_note(struct db_lock *l, jv note);
 void db_unlock(struct db_lock *l);
-/* The note of lock NAME if someone holds it, else jv_null(). */
+/* The note of lock NAME if someone holds it (an empty object if it left
+ * none where this path finds it), else jv_null(). */
 jv db_lock_peek(struct db *db, const char *name);
 
 #endif
