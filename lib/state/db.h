@@ -38,6 +38,10 @@ int db_open(struct db **out, const char *path, int flags);
 int db_close(struct db *db);
 /* Commits the open batch, if any. */
 int db_flush(struct db *db);
+/* 1 if another connection (any process) has committed a change since the
+ * last call (the first call says 1), 0 if not, -1 on error: when to read
+ * again what others may edit. */
+int db_changed(struct db *db);
 
 /* One row of the call log. Strings may be NULL (stored as NULL). */
 struct db_call {

@@ -173,6 +173,19 @@ int db_close(struct db *db)
 	return rc;
 }
 
+int db_changed(struct db *db)
+{
+	static const char sql[] = "PRAGMA data_version";
+	sqlite3_stmt *st = dbi_cached(db, sql);
+	if (!st || sqlite3_step(st) != SQLITE_ROW)
+		return dbi_fail(db, "data version");
+	long long v = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	int changed = v != db->data_version;
+	db->data_version = v;
+	return changed;
+}
+
 int db_begin(struct db *db)
 {
 	static const char sql[] = "BEGIN IMMEDIATE";
