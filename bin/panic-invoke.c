@@ -609,7 +609,7 @@ int main(int argc, char **argv)
 		pusage("--tool: model '%s' cannot call tools (%s)", g.model->id, TOOL_PLATFORMS);
 
 	if (!nolog) {
-		g.db = prog_state(DB_CREATE);
+		g.db = prog_state_hint(DB_CREATE | DB_WRITE, "--no-log calls without it");
 	}
 	g.bus = prog_bus_open("no llm events"); /* the bus only tells: calls go on */
 	struct nd_reader *r = prog_reader(0);

@@ -856,7 +856,7 @@ int main(int argc, char **argv)
 	g.name = argv[optind];
 	g.run = g.inv = jv_null();
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
-	g.db = prog_state(DB_CREATE);
+	g.db = prog_state(want_status ? DB_CREATE : DB_CREATE | DB_WRITE);
 	if (want_status)
 		return prog_finish(status());
 

@@ -478,3 +478,18 @@ Try 'panic-invoke --help'."
 	assert_equal "$(sql 'select count(*), count(distinct id) from calls')" "2000|2000"
 	assert_equal "$(cat out1 out2 out3 out4 | wc -l)" 2000
 }
+
+@test "a state file that cannot be written is found before any record: exit 3, naming --no-log" {
+	echo x | panic-invoke -m dummy-t2t > /dev/null
+	chmod 755 "$T" "$(dirname "$PANIC_DB")"
+	chmod 644 "$PANIC_DB"
+	[ "$(id -u)" = 0 ] || chmod 444 "$PANIC_DB"
+	run --separate-stderr as_other panic-invoke -m dummy-t2t < <(printf '%s\n' a b c)
+	assert_failure 3
+	assert_output ""
+	assert_regex "$stderr" "^panic-invoke: state: $PANIC_DB: .* \(--no-log calls without it\)$"
+	run --separate-stderr as_other panic-invoke -m dummy-t2t --no-log < <(printf '%s\n' a b c)
+	assert_success
+	assert_equal "${#lines[@]}" 3
+	assert_equal "$(sql 'select count(*) from calls')" 1
+}

@@ -206,15 +206,21 @@ void prog_option(int c, const char *usage)
 	}
 }
 
-struct db *prog_state(int flags)
+struct db *prog_state_hint(int flags, const char *hint)
 {
 	struct db *db;
 	char *path = path_db(prog_db);
 	int rc = path ? db_open(&db, path, flags) : -1;
 	free(path);
 	if (rc < 0)
-		pdie(PX_CONFIG, "state: %s", err_msg());
+		pdie(PX_CONFIG, "state: %s%s%s%s", err_msg(), hint ? " (" : "", hint ? hint : "",
+		     hint ? ")" : "");
 	return db;
+}
+
+struct db *prog_state(int flags)
+{
+	return prog_state_hint(flags, NULL);
 }
 
 struct bus *prog_bus_open(const char *without)

@@ -96,8 +96,10 @@ void prog_put_safe(FILE *f, const char *s, size_t n, int flags);
 int prog_finish(int status);
 struct db;
 /* Opens the state file (--db, $PANIC_DB or the XDG default) with the
- * db_open() FLAGS, or dies with "PROG: state: why" and exit 3. */
+ * db_open() FLAGS, or dies with "PROG: state: why" and exit 3;
+ * prog_state_hint() adds HINT to the message ("(HINT)"). */
 struct db *prog_state(int flags);
+struct db *prog_state_hint(int flags, const char *hint);
 struct bus;
 /* Opens the bus (--bus, $PANIC_BUS or the default), or reports why not on
  * stderr ("PROG: bus: why (WITHOUT)") and returns NULL: the bus only

@@ -151,6 +151,13 @@ int db_open(struct db **out, const char *path, int flags)
 		err_set("%s: %s", path, err_msg());
 		goto fail;
 	}
+	if ((flags & DB_WRITE) && (sqlite3_db_readonly(db->h, "main") == 1 ||
+	                           dbi_exec(db, "BEGIN IMMEDIATE; ROLLBACK") < 0)) {
+		err_set("%s: cannot be written%s%s", path,
+		        sqlite3_db_readonly(db->h, "main") == 1 ? "" : ": ",
+		        sqlite3_db_readonly(db->h, "main") == 1 ? "" : err_msg());
+		goto fail;
+	}
 	*out = db;
 	return 0;
 fail:
