@@ -212,9 +212,10 @@ struct db *prog_state_hint(int flags, const char *hint)
 	char *path = path_db(prog_db);
 	int rc = path ? db_open(&db, path, flags) : -1;
 	free(path);
+	if (rc == DB_READONLY && hint)
+		pdie(PX_CONFIG, "state: %s (%s)", err_msg(), hint);
 	if (rc < 0)
-		pdie(PX_CONFIG, "state: %s%s%s%s", err_msg(), hint ? " (" : "", hint ? hint : "",
-		     hint ? ")" : "");
+		pdie(PX_CONFIG, "state: %s", err_msg());
 	return db;
 }
 

@@ -97,7 +97,8 @@ int prog_finish(int status);
 struct db;
 /* Opens the state file (--db, $PANIC_DB or the XDG default) with the
  * db_open() FLAGS, or dies with "PROG: state: why" and exit 3;
- * prog_state_hint() adds HINT to the message ("(HINT)"). */
+ * prog_state_hint() adds HINT to the message ("(HINT)") when the file
+ * cannot be written. */
 struct db *prog_state(int flags);
 struct db *prog_state_hint(int flags, const char *hint);
 struct bus;

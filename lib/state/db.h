@@ -33,7 +33,10 @@ enum { DB_CREATE = 1, DB_WRITE = 2 };
 
 /* Opens (with DB_CREATE, creating it 0600 and its directories 0700) the
  * state file at PATH and migrates it. With DB_WRITE, a state file this
- * process cannot write is an error now, before the program does any work. 0, or -1 with err_msg(). */
+ * process cannot write is an error now, before the program does any work.
+ * 0, or -1 with err_msg(), or DB_READONLY (< 0) if the file cannot be
+ * written. */
+#define DB_READONLY (-2)
 int db_open(struct db **out, const char *path, int flags);
 /* Commits any open batch and closes. Returns -1 if the commit failed. */
 int db_close(struct db *db);

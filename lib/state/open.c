@@ -145,17 +145,21 @@ int db_open(struct db **out, const char *path, int flags)
 		free(db);
 		return err_errno("db");
 	}
-	if (dbi_connect(&db->h, path) < 0)
+	int rc = -1;
+	if (dbi_connect(&db->h, path) < 0) {
+		if (db->h && (sqlite3_errcode(db->h) & 0xff) == SQLITE_READONLY)
+			rc = DB_READONLY;
 		goto fail;
+	}
 	if (migrate(db) < 0) {
 		err_set("%s: %s", path, err_msg());
 		goto fail;
 	}
 	if ((flags & DB_WRITE) && (sqlite3_db_readonly(db->h, "main") == 1 ||
 	                           dbi_exec(db, "BEGIN IMMEDIATE; ROLLBACK") < 0)) {
-		err_set("%s: cannot be written%s%s", path,
-		        sqlite3_db_readonly(db->h, "main") == 1 ? "" : ": ",
-		        sqlite3_db_readonly(db->h, "main") == 1 ? "" : err_msg());
+		int ro = sqlite3_db_readonly(db->h, "main") == 1;
+		err_set("%s: cannot be written%s%s", path, ro ? "" : ": ", ro ? "" : err_msg());
+		rc = ro || (sqlite3_errcode(db->h) & 0xff) == SQLITE_READONLY ? DB_READONLY : -1;
 		goto fail;
 	}
 	*out = db;
@@ -164,7 +168,7 @@ fail:
 	sqlite3_close(db->h);
 	free(db->path);
 	free(db);
-	return -1;
+	return rc;
 }
 
 int db_close(struct db *db)
