@@ -46,7 +46,7 @@ static const char usage[] =
 	"\n"
 	"  -n, --count N      sub, listen: stop after N events\n"
 	"      --timeout SECS sub, listen: stop after SECS seconds\n"
-	"      --shared       create the bus for a group (2770, fifos 0660)\n"
+	"      --shared       create the bus for a group (3770, fifos 0660)\n"
 	"  -R, --raw-input    pub: every stdin line is text, {\"input\": LINE}\n"
 	"      --json         pub: every line must be a JSON object; ls: as JSON\n"
 	"      --table        ls: as a table\n"
