@@ -672,3 +672,20 @@ Try 'panic-invoke --help'."
 	assert_equal "$(echo "$output" | jq -c 'select(has("output")) | [.state, .output, .usage]')" \
 		'["completed","echo: nostream please",{"input_tokens":2,"output_tokens":3}]'
 }
+
+@test "children inherit no descriptor of the parent's: no libcurl socket reaches a tool" {
+	# the tool reports the sockets and pipes it holds beyond stdin, stdout, stderr
+	cat > "$T/fds" <<'SH'
+#!/bin/sh
+cat > /dev/null
+ls -l /proc/$$/fd > "$0.$$"
+grep -c -e 'socket:' -e 'pipe:' -e 'anon_inode:' < "$0.$$" | tr -d '\n'
+echo ' held'
+rm -f "$0.$$"
+SH
+	chmod +x "$T/fds"
+	run --separate-stderr panic-invoke -m openai:m -j 2 --tool "fds=$T/fds" < <(printf '%s\n' usetool 'usetool 2')
+	assert_success
+	# its own stdin, stdout and stderr only (pipes from panic-invoke)
+	assert_equal "$(echo "$output" | jq -r .output | sort -u)" "tool said: 3 held"
+}
