@@ -689,3 +689,10 @@ SH
 	# its own stdin, stdout and stderr only (pipes from panic-invoke)
 	assert_equal "$(echo "$output" | jq -r .output | sort -u)" "tool said: 3 held"
 }
+
+@test "token counts from a server are checked: 1e300 and negative ones are not counts" {
+	run --separate-stderr panic-invoke -m openai:m < <(printf '%s\n' 'hugetokens' 'negtokens')
+	assert_success
+	assert_equal "$(echo "$output" | jq -c .usage | paste -sd' ')" 'null {"input_tokens":0,"output_tokens":3}'
+	assert_equal "$(sql 'select coalesce(input_tokens, -1) || "," || coalesce(output_tokens, -1) from calls order by started_at' | paste -sd' ')" '-1,-1 0,3'
+}
