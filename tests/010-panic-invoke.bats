@@ -505,3 +505,11 @@ Try 'panic-invoke --help'."
 	assert_equal "$(echo "$output" | jq -r .call_id | grep -cvE '^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$')" 0
 	assert_equal "$(sql 'select count(distinct id) from calls')" 5000
 }
+
+@test "--list --table keeps its columns with ids longer than 24 characters" {
+	echo '[{"id":"a-model-with-a-rather-long-identifier","platform":"dummy","input":"text","output":"text"}]' > models.json
+	run --separate-stderr panic-invoke --models models.json --list --table
+	assert_success
+	# PLATFORM starts at the same column on every line
+	assert_equal "$(echo "$output" | awk '{ match($0, / +/); print RSTART + RLENGTH }' | sort -u | wc -l)" 1
+}
