@@ -208,7 +208,7 @@ sub_bg() {
 }
 
 @test "bad input to pub: clear errors, nothing wrong published" {
-	sub_bg out --timeout 3 '*'
+	sub_bg out -n 2 --timeout 120 '*'
 	pid=$!
 	run --separate-stderr panic-bus pub 'has space' '{}'
 	assert_failure 2

@@ -655,14 +655,14 @@ Try 'panic-invoke --help'."
 	run --separate-stderr panic-invoke -m openai:m --timeout 1.5 --attempts 20 <<<'slow rate:20'
 	assert_failure 1
 	assert_equal "$(echo "$output" | jq -r .error.kind)" timeout
-	[ "$SECONDS" -le 4 ] || fail "took $SECONDS s"
+	[ "$SECONDS" -lt 15 ] || fail "took $SECONDS s" # 20 s or more unbounded
 	# ... and the tools a model calls: a hanging one is killed at the end
 	printf '#!/bin/sh\nexec sleep 41.3\n' > "$T/slowtool"
 	chmod +x "$T/slowtool"
 	SECONDS=0
 	run --separate-stderr panic-invoke -m openai:m --tool "slow=$T/slowtool" --timeout 1 <<<'usetool'
 	assert_equal "$(echo "$output" | jq -c '[.state, .error.kind]')" '["failed","timeout"]'
-	[ "$SECONDS" -le 4 ] || fail "took $SECONDS s"
+	[ "$SECONDS" -lt 15 ] || fail "took $SECONDS s" # 20 s or more unbounded
 	run pgrep -f '^sleep 41.3'
 	assert_failure
 	# --attempt-timeout is each attempt's
