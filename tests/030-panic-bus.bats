@@ -101,7 +101,7 @@ sub_bg() {
 	assert_equal "$(cat victim)" precious
 	# a real subscriber still gets its events
 	sub_bg got -n 1 t
-	wait_for test "$(panic-bus ls --json | jq -r 'select(.alive) | .name' | wc -l)" = 1
+	wait_for bash -c '[ "$(panic-bus ls --json | jq -r "select(.alive) | .name" | wc -l)" = 1 ]'
 	panic-bus pub t '{"x":3}'
 	wait "$!"
 	assert_equal "$(jq -c .data got)" '{"x":3}'
@@ -287,7 +287,7 @@ panic-bus: sh: exited with status 3"
 @test "signals: pub stops while its stdin is idle; sub never misses one" {
 	panic-bus sub 't' > got &
 	sub=$!
-	wait_for test "$(panic-bus ls --json | wc -l)" = 1
+	wait_for bash -c '[ "$(panic-bus ls --json | wc -l)" = 1 ]'
 	mkfifo in
 	panic-bus pub t < in 2> err &
 	pub=$!
