@@ -3,6 +3,7 @@
  * test cases in shared memory; otherwise each file named is one input. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 int fuzz_one(const unsigned char *data, size_t n);
 
