@@ -279,6 +279,9 @@ panic-loop: stdin:4: no \"input\" (the prompt) as a string"
 }
 
 @test "a running runner follows edits of its network: lockout, models, deletion" {
+	# two text models, so that any new list chains from any invocation
+	echo '[{"id":"other-t2t","platform":"dummy","input":"text","output":"text"}]' > models.json
+	export PANIC_MODELS=$PWD/models.json
 	panic-net create art dummy-t2t -l 600 > /dev/null
 	mkfifo in
 	panic-loop art --pace 0.2 < in > out 2> err &
@@ -293,10 +296,10 @@ panic-loop: stdin:4: no \"input\" (the prompt) as a string"
 	echo third >&"$w"
 	wait_for grep -q '"input":"third","output":null,"state":"invoking"' out
 	# a new model list takes effect at the next invocation
-	panic-net set art dummy-t2t dummy-t2i dummy-i2t > /dev/null
-	wait_for grep -q '"model":"dummy-t2i"' out
+	panic-net set art other-t2t > /dev/null
+	wait_for grep -q '"model":"other-t2t"' out
 	run_id=$(sql "select id from runs where prompt = 'third'")
-	assert_equal "$(sql "select model from invocations where run_id = '$run_id' and model != 'dummy-t2t' limit 1")" dummy-t2i
+	assert_equal "$(sql "select model from invocations where run_id = '$run_id' and model != 'dummy-t2t' limit 1")" other-t2t
 	# deleted with its runs: the runner says why and stops cleanly
 	panic-net delete art --force > /dev/null
 	status=0
