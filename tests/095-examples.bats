@@ -16,15 +16,10 @@ setup() {
 	export XDG_RUNTIME_DIR=$T/run
 	cp -r "$TOP"/tests/examples/*.* "$T/work/"
 	PATH=$TOP/tests/examples/bin:$PATH
-	fake-api "$T/port" "$T/log" 2> "$T/fake.err" &
-	wait_for test -s "$T/port"
-	PORT=$(cat "$T/port")
-	export OPENAI_BASE_URL=http://127.0.0.1:$PORT/v1
-	export REPLICATE_BASE_URL=http://127.0.0.1:$PORT/replicate/v1
-	export GEMINI_BASE_URL=http://127.0.0.1:$PORT/gemini/v1beta
+	start_fake_api
 	export MEDIA=http://127.0.0.1:$PORT/media
 	LLAMA_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-	export LLAMA_PORT PANIC_HTTP_BACKOFF_MS=20
+	export LLAMA_PORT
 	cd "$T/work"
 }
 
