@@ -147,6 +147,11 @@ static size_t on_write(char *p, size_t size, size_t n, void *u)
 	size_t len = size * n;
 	if (!r->status)
 		curl_api.easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->status);
+	if (r->max_body && (r->on_data ? r->delivered : r->resplen) + len > r->max_body) {
+		r->kind = "too_large";
+		snprintf(r->msg, sizeof r->msg, "the answer is larger than %zu bytes", r->max_body);
+		return 0;
+	}
 	if (r->on_data && r->status >= 200 && r->status < 300) {
 		r->delivered += len;
 		if (r->on_data(r, p, len) < 0) {
@@ -210,6 +215,15 @@ static void attempt(struct http_req *r)
 		curl_api.easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->bodylen);
 		curl_api.easy_setopt(e, CURLOPT_POSTFIELDS, r->body);
 	}
+	if (r->method && !strcmp(r->method, "HEAD"))
+		curl_api.easy_setopt(e, CURLOPT_NOBODY, 1L);
+	else if (r->method)
+		curl_api.easy_setopt(e, CURLOPT_CUSTOMREQUEST, r->method);
+	if (r->max_body)
+		curl_api.easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)r->max_body);
+	/* http and https only, redirects too: never file:, ftp: or the rest. */
+	curl_api.easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_api.easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 	curl_api.easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
 	curl_api.easy_setopt(e, CURLOPT_WRITEDATA, r);
 	curl_api.easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
@@ -416,6 +430,9 @@ static void ended(struct http_req *r, CURLcode code)
 		          : r->status >= 400 ? "http_4xx" : "bad_response";
 		retry = r->status == 429 || r->status >= 500;
 		snprintf(r->msg, sizeof r->msg, "HTTP %ld%s", r->status, why);
+	} else if (code == CURLE_FILESIZE_EXCEEDED) {
+		r->kind = "too_large";
+		snprintf(r->msg, sizeof r->msg, "the answer is larger than %zu bytes", r->max_body);
 	} else if (code == CURLE_OPERATION_TIMEDOUT) {
 		r->kind = "timeout";
 		snprintf(r->msg, sizeof r->msg, "no answer within %d ms",

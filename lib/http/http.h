@@ -12,7 +12,8 @@
  * not retried either, so a call ends within its timeout.
  *
  * When the request ends, on_done runs with kind NULL (a 2xx answer) or
- * one of: timeout, rate_limited, http_4xx, http_5xx, connection, and msg
+ * one of: timeout, rate_limited, http_4xx, http_5xx, connection,
+ * too_large (the answer passed max_body), and msg
  * saying what happened. msg never holds a request header, and SECRET,
  * if set, is blanked out of it.
  */
@@ -34,6 +35,8 @@ struct http_req {
 	int nheaders;
 	char *body; /* NULL: GET, else POST */
 	size_t bodylen;
+	const char *method;     /* another method ("PUT", "HEAD"), or NULL */
+	size_t max_body;        /* > 0: a longer answer ends with kind too_large */
 	int timeout_ms;         /* per attempt; 0: 120 s */
 	int max_attempts;       /* 0: 4 */
 	const char *secret;     /* borrowed; never shown in msg */
