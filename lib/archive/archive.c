@@ -210,7 +210,14 @@ static void on_uploaded(struct http_req *r)
 	if (s->step == S_DONE)
 		return;
 	if (r->kind) {
-		step_fail(s, r->kind, "upload", "%s", r->msg);
+		/* S3 says why in XML: <Error><Code>C</Code><Message>M</Message> */
+		const char *c = r->resp ? strstr(r->resp, "<Code>") : NULL;
+		const char *m = r->resp ? strstr(r->resp, "<Message>") : NULL;
+		if (c && m && r->status)
+			step_fail(s, r->kind, "upload", "HTTP %ld: %.*s: %.*s", r->status,
+			          (int)strcspn(c + 6, "<"), c + 6, (int)strcspn(m + 9, "<"), m + 9);
+		else
+			step_fail(s, r->kind, "upload", "%s", r->msg);
 		return;
 	}
 	char at[32];

@@ -40,7 +40,7 @@ int convert_plan(const struct media *m, const char *format, const char *in, cons
 			return 0;
 		}
 	} else if (m->kind == MEDIA_AUDIO && (!strcmp(format, "mp3") || !strcmp(format, "ogg"))) {
-		const char *a[] = { "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error",
+		const char *a[] = { "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
 			            "-i", in, "-vn", "-map_metadata", "-1" };
 		memcpy(argv, a, sizeof a);
 		n = sizeof a / sizeof *a;
