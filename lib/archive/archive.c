@@ -26,6 +26,7 @@ int archive_open(struct archive **out, const struct archive_opts *o, struct db *
 		return err_errno("archive");
 	a->o = *o;
 	a->db = db;
+	a->stop_fd = -1;
 	a->store.dirfd = -1;
 	if (!a->o.image_format)
 		a->o.image_format = "keep";
@@ -428,4 +429,37 @@ void archive_run(struct archive *a, struct archive_job *j, const char *url,
 	if (!j->done)
 		archive_cancel(a, j);
 	sweep(a);
+}
+
+void archive_hooks(struct archive *a, int stop_fd, void (*tick)(void *), void *ctx)
+{
+	a->stop_fd = stop_fd;
+	a->tick = tick;
+	a->tick_ctx = ctx;
+}
+
+jv archive_invocation(struct archive *a, const char *type, jv inv)
+{
+	enum media_kind k = !strcmp(type, "image") ? MEDIA_IMAGE : !strcmp(type, "audio") ? MEDIA_AUDIO
+	                                                                                   : MEDIA_UNKNOWN;
+	const char *url = json_str(inv, "output", NULL);
+	if (k == MEDIA_UNKNOWN || !url)
+		return inv;
+	struct archive_job j = { 0 };
+	archive_run(a, &j, url, k, a->stop_fd, a->tick, a->tick_ctx);
+	jv info, meta = json_get(inv, "metadata");
+	if (jv_get_kind(meta) != JV_KIND_OBJECT) {
+		jv_free(meta);
+		meta = jv_object();
+	}
+	if (jv_get_kind(j.error) == JV_KIND_NULL) {
+		info = jv_copy(j.result);
+		inv = json_set(inv, "output", json_get(j.result, "url"));
+	} else {
+		info = json_set(json_set(jv_object(), "source", jv_string(url)), "error",
+		                jv_copy(j.error));
+	}
+	inv = json_set(inv, "metadata", json_set(meta, "archive", info));
+	archive_job_clear(&j);
+	return inv;
 }

@@ -85,4 +85,14 @@ void archive_job_clear(struct archive_job *j);
 void archive_run(struct archive *a, struct archive_job *j, const char *url,
                  enum media_kind expect, int stop_fd, void (*tick)(void *), void *ctx);
 
+/* For a runner (panic-loop --archive): if INV's (consumed) output is of
+ * TYPE "image" or "audio", archives it with archive_run() and returns INV
+ * with the output rewritten to the archived location and
+ * metadata.archive saying what was done; on failure the output stays and
+ * metadata.archive holds {source, error}. Otherwise returns INV as it is.
+ * The stop fd and tick of archive_hooks() apply. */
+jv archive_invocation(struct archive *a, const char *type, jv inv);
+/* What archive_invocation() passes to archive_run(). */
+void archive_hooks(struct archive *a, int stop_fd, void (*tick)(void *), void *ctx);
+
 #endif

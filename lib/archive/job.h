@@ -26,6 +26,9 @@ struct archive {
 	struct archive_step *jobs; /* in flight */
 	int n;
 	int finished; /* since the last wait */
+	int stop_fd;  /* archive_hooks() */
+	void (*tick)(void *);
+	void *tick_ctx;
 };
 
 struct archive_step {
