@@ -79,7 +79,8 @@ static struct {
 	struct display d;
 	char *prompt; /* of the display's run */
 	int cols, lines, fixed_size;
-	int tty; /* stdout is a terminal: draw in place */
+	int tty;  /* stdout is a terminal: draw in place */
+	int once; /* --once */
 	int dirty;
 	int64_t drawn; /* monotonic ms of the last frame */
 	long frames;
@@ -183,6 +184,8 @@ static void draw(void)
 		fputs("\033[J", stdout);
 	} else {
 		fwrite(f, 1, len, stdout);
+		if (!g.once)
+			fputs("\f\n", stdout); /* frames apart, as pr(1) pages */
 	}
 	free(f);
 	g.dirty = 0;
@@ -268,13 +271,13 @@ int main(int argc, char **argv)
 	prog_init("panic-watch");
 	struct display_spec spec;
 	const char *grid = NULL, *single = NULL, *models = NULL;
-	int show = 0, once = 0, c;
+	int show = 0, c;
 	while ((c = getopt_long(argc, argv, "qvh", longopts, NULL)) != -1) {
 		switch (c) {
 		case O_GRID: grid = optarg; break;
 		case O_SINGLE: single = optarg; break;
 		case O_SHOW: show = 1; break;
-		case O_ONCE: once = 1; break;
+		case O_ONCE: g.once = 1; break;
 		case O_SIZE:
 			if (sscanf(optarg, "%dx%d", &g.cols, &g.lines) != 2 || g.cols < 1 || g.lines < 1 ||
 			    g.cols > 10000 || g.lines > 10000)
@@ -314,7 +317,7 @@ int main(int argc, char **argv)
 
 	struct bus *bus = NULL;
 	struct bus_sub *sub = NULL;
-	if (!once) { /* subscribed before loading: nothing falls in between */
+	if (!g.once) { /* subscribed before loading: nothing falls in between */
 		char topic[300];
 		snprintf(topic, sizeof topic, "invocation:%s", g.name);
 		if (bus_check_topic(topic, strlen(topic)) < 0)
@@ -325,7 +328,7 @@ int main(int argc, char **argv)
 			pdie(PX_CONFIG, "bus: %s", bus ? err_msg() : "unavailable");
 	}
 	load();
-	if (once)
+	if (g.once)
 		draw();
 	else
 		follow(sub);
