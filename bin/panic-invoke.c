@@ -66,9 +66,9 @@ static const char usage[] =
 	"                       ~/.local/state/panic/panic.db)\n"
 	"      --bus DIR        the bus for llm events (default $PANIC_BUS or\n"
 	"                       $XDG_RUNTIME_DIR/panic-$UID/bus)\n"
-	"      --max-line BYTES longest input line accepted (default 4194304)\n"
+	PROG_INPUT_USAGE
 	"  -l, --list           print the catalogue (a table on a terminal)\n"
-	"      --json, --table  force the --list format; -q lists ids only\n"
+	"      --json, --table  with --list, force its format; -q lists ids only\n"
 	"  -q, --quiet          less on stderr     -v, --verbose  more on stderr\n"
 	"  -h, --help           this help          --version      the version\n"
 	"\n"
@@ -79,7 +79,7 @@ static const char usage[] =
 	"Keys: OPENAI_API_KEY, REPLICATE_API_TOKEN, GEMINI_API_KEY, or the 0600 file\n"
 	"~/.config/panic/keys (NAME=VALUE lines).\n";
 
-enum { O_FROM = 256, O_TIMEOUT, O_TYPES, O_MODELS, O_NOLOG, O_MAXLINE, O_JSON,
+enum { O_FROM = 256, O_TIMEOUT, O_TYPES, O_MODELS, O_NOLOG,
        O_TABLE, O_SYSTEM, O_TEMP, O_MAXTOK, O_SCHEMA, O_STREAM, O_TOOL, O_ROUNDS,
        O_BASE, O_KEYENV, O_ATTEMPTS };
 
@@ -102,12 +102,11 @@ static const struct option longopts[] = {
 	{ "types", required_argument, 0, O_TYPES },
 	{ "models", required_argument, 0, O_MODELS },
 	{ "no-log", no_argument, 0, O_NOLOG },
-	{ "max-line", required_argument, 0, O_MAXLINE },
 	{ "list", no_argument, 0, 'l' },
-	{ "json", no_argument, 0, O_JSON },
 	{ "table", no_argument, 0, O_TABLE },
 	PROG_OPTIONS,
 	PROG_BUS_OPTION,
+	PROG_INPUT_OPTIONS,
 	{ 0, 0, 0, 0 },
 };
 
@@ -277,7 +276,9 @@ static void emit(struct slot *s)
 	jv_free(s->rec);
 	free(s->raw);
 	s->raw = NULL;
-	if (!ok) {
+	if (!ok && !strcmp(json_str_or(c->error, "kind", ""), "cancelled")) {
+		/* stopped by a signal or a closed reader: not a failure */
+	} else if (!ok) {
 		g.status = PX_FAIL;
 		if (prog_verbose >= 0) {
 			/* Platforms' messages may start with the model already. */
@@ -292,6 +293,21 @@ static void emit(struct slot *s)
 		pwarn("%s: completed in %lld ms", c->model->id, (long long)c->duration_ms);
 	}
 	call_clear(c);
+}
+
+/* The loop stopped early (a signal, a closed reader): the calls still
+ * queued are cancelled, and every record is logged and written in order
+ * (a closed stdout takes nothing more, quietly). */
+static void drain(void)
+{
+	while (g.qlen) {
+		struct slot *s = &g.q[g.qhead];
+		if (!s->call.done)
+			engine_cancel(g.eng, &s->call);
+		emit(s);
+		g.qhead = (g.qhead + 1) % g.qcap;
+		g.qlen--;
+	}
 }
 
 static void emit_ready(void)
@@ -378,13 +394,15 @@ static void on_record(struct loop *l, jv rec)
 
 static int on_room(struct loop *l)
 {
-	(void)l;
+	if (prog_loop_stopping(l))
+		return 0; /* a signal, or the reader has gone: read no more */
 	return engine_inflight(g.eng) < g.jobs && g.qlen < g.qcap;
 }
 
 static int on_work(struct loop *l)
 {
 	emit_ready();
+	prog_loop_stopping(l);
 	return l->eof && !g.qlen ? LOOP_END : -1;
 }
 
@@ -398,8 +416,8 @@ static int on_wait(struct loop *l, struct pollfd *p, int n, int ms)
  * ready now: calls in flight that keep finishing are a batch. */
 static void on_idle(struct loop *l)
 {
-	(void)l;
 	flush();
+	prog_loop_stopping(l);
 }
 
 /* --schema JSON or @FILE: the schema object (kept for the whole run). */
@@ -495,9 +513,8 @@ int main(int argc, char **argv)
 	const char *model = NULL, *types = NULL, *models = NULL, *prof = NULL;
 	int dolist = 0, format = isatty(1) ? 'T' : 'J', nolog = 0;
 	g.opts.schema = jv_null();
-	long maxline = ND_MAXLINE_DEFAULT;
 	int c;
-	while ((c = getopt_long(argc, argv, "+m:p:j:lqvh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+m:p:j:lRqvh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'm': model = optarg; break;
 		case 'p': prof = optarg; break;
@@ -544,9 +561,11 @@ int main(int argc, char **argv)
 		case O_TYPES: types = optarg; break;
 		case O_MODELS: models = optarg; break;
 		case O_NOLOG: nolog = 1; break;
-		case O_MAXLINE: maxline = prog_atol("--max-line", optarg, 16, 1L << 30); break;
 		case 'l': dolist = 1; break;
-		case O_JSON: format = 'J'; break;
+		case PROG_OPT_JSON: /* input objects only; with --list, list as JSON */
+			format = 'J';
+			prog_option(c, usage);
+			break;
 		case O_TABLE: format = 'T'; break;
 		default: prog_option(c, usage);
 		}
@@ -590,10 +609,10 @@ int main(int argc, char **argv)
 		pusage("--tool: model '%s' cannot call tools (%s)", g.model->id, TOOL_PLATFORMS);
 
 	if (!nolog) {
-		g.db = prog_state(DB_CREATE);
+		g.db = prog_state_hint(DB_CREATE | DB_WRITE, "--no-log calls without it");
 	}
 	g.bus = prog_bus_open("no llm events"); /* the bus only tells: calls go on */
-	struct nd_reader *r = nd_new(0, (size_t)maxline);
+	struct nd_reader *r = prog_reader(0);
 	g.eng = engine_new();
 	g.qcap = g.jobs * 2 + 16;
 	g.q = calloc((size_t)g.qcap, sizeof *g.q);
@@ -602,8 +621,10 @@ int main(int argc, char **argv)
 
 	struct loop l = { .in = r, .record = on_record, .bad = prog_loop_bad, .room = on_room,
 		          .work = on_work, .wait = on_wait, .idle = on_idle };
+	prog_loop_watch(&l);
 	if (loop_run(&l) < 0)
 		pdie(PX_FAIL, "stdin: %s", err_msg());
+	drain();
 	flush();
 	if (l.nbad)
 		g.status = PX_FAIL;

@@ -527,9 +527,20 @@ Try 'panic-invoke --help'."
 }
 
 @test "bad input lines around HTTP calls are reported and the rest still run" {
-	run --separate-stderr panic-invoke -m openai:m -j 4 < <(printf '%s\n' ok1 '{"input": 5}' '{broken' ok2; printf 'a\0b\n'; printf '\xff\xfe\n'; echo ok3)
+	run --separate-stderr panic-invoke -m openai:m -j 4 < <(printf '%s\n' ok1 '{"input": 5}' '{"broken' ok2; printf 'a\0b\n'; printf '\xff\xfe\n'; echo ok3)
 	assert_failure 1
 	assert_equal "$(echo "$output" | field output | paste -sd,)" "echo: ok1,echo: ok2,echo: ok3"
 	assert_equal "$(echo "$stderr" | wc -l)" 4
 	assert_equal "$(requests chat | wc -l)" 3
+}
+
+@test "a closed reader aborts the requests in flight: no paid call for nobody" {
+	run --separate-stderr bash -c '{ echo fine; seq -f "hang %g" 40; } |
+		panic-invoke -m openai:m -j 16 --timeout 30 | head -n 1; echo "status ${PIPESTATUS[1]}" >&2'
+	assert_success
+	assert_equal "$stderr" "status 0"
+	assert_equal "$(echo "$output" | jq -r .output)" "echo: fine"
+	# the first call and the 16 in flight when the reader went; never 41
+	assert_equal "$(sql "select state, count(*) from calls group by 1 order by 1" | paste -sd' ')" "cancelled|16 completed|1"
+	[ "$(wc -l < "$T/log")" -le 17 ]
 }

@@ -64,7 +64,7 @@ int engine_start(struct engine *e, struct call *c)
 		struct call **v = realloc(e->v, (size_t)cap * sizeof *v);
 		if (!v) {
 			pf->cancel(c);
-			call_fail(c, "canceled", "out of memory");
+			call_fail(c, "cancelled", "out of memory");
 			return err_errno("engine");
 		}
 		e->v = v;
@@ -80,7 +80,7 @@ void engine_cancel(struct engine *e, struct call *c)
 		if (e->v[i] == c) {
 			c->model->platform->cancel(c);
 			if (!c->done)
-				call_fail(c, "canceled", "call abandoned");
+				call_fail(c, "cancelled", "call abandoned");
 			drop(e, i);
 			return;
 		}

@@ -16,7 +16,7 @@
  *
  * Error kinds: timeout, exit (a program failed), spawn (a program could not
  * be started), bad_response (output unusable), injected (dummy failure),
- * canceled; over HTTP also rate_limited, http_4xx, http_5xx, connection
+ * cancelled; over HTTP also rate_limited, http_4xx, http_5xx, connection
  * (refused, reset or cut off), refused (the model declined: a safety
  * filter) and no_key.
  *

@@ -134,7 +134,7 @@ int remote_request(struct call *c, struct http_req *r, const char *base_env,
 	return 0;
 nomem:
 	http_free(r);
-	call_fail(c, "canceled", "out of memory");
+	call_fail(c, "cancelled", "out of memory");
 	return -1;
 }
 

@@ -350,7 +350,7 @@ static void media_done(struct http_req *r)
 	if (c->model->output == MT_AUDIO) {
 		char *b = remote_base64(r->resp ? r->resp : "", r->resplen);
 		if (!b) {
-			remote_give_up(c, "canceled", "out of memory");
+			remote_give_up(c, "cancelled", "out of memory");
 			return;
 		}
 		jv url = jv_string_fmt("data:%s;base64,%s", *r->ctype ? r->ctype : "audio/mpeg", b);
@@ -384,7 +384,7 @@ static void start(struct call *c)
 {
 	struct oai *o = calloc(1, sizeof *o);
 	if (!o) {
-		call_fail(c, "canceled", "out of memory");
+		call_fail(c, "cancelled", "out of memory");
 		return;
 	}
 	c->priv = o;
