@@ -59,7 +59,7 @@ static const char usage[] =
 	"      --config FILE     settings (default ~/.config/panic/archive.json)\n"
 	"      --models FILE     user catalogue (default $PANIC_MODELS or\n"
 	"                        ~/.config/panic/models.json)\n"
-	"      --max-line BYTES  longest input line accepted (default 4194304)\n"
+	PROG_INPUT_USAGE
 	"      --db PATH         state file (default $PANIC_DB)\n"
 	"  -q, --quiet           less on stderr     -v, --verbose  more on stderr\n"
 	"  -h, --help            this help          --version      the version\n"
@@ -70,8 +70,7 @@ static const char usage[] =
 	"3 configuration or state error.\n";
 
 enum { O_FROM = 256, O_TYPE, O_DIR, O_CONVERT, O_IMAGE, O_AUDIO, O_MAXBYTES, O_TIMEOUT,
-       O_BASE, O_ENDPOINT, O_BUCKET, O_REGION, O_PREFIX, O_PUBLIC, O_CONFIG, O_MODELS,
-       O_MAXLINE };
+       O_BASE, O_ENDPOINT, O_BUCKET, O_REGION, O_PREFIX, O_PUBLIC, O_CONFIG, O_MODELS };
 
 static const struct option longopts[] = {
 	{ "jobs", required_argument, 0, 'j' },
@@ -91,7 +90,7 @@ static const struct option longopts[] = {
 	{ "public-url", required_argument, 0, O_PUBLIC },
 	{ "config", required_argument, 0, O_CONFIG },
 	{ "models", required_argument, 0, O_MODELS },
-	{ "max-line", required_argument, 0, O_MAXLINE },
+	PROG_INPUT_OPTIONS,
 	PROG_OPTIONS,
 	{ 0, 0, 0, 0 },
 };
@@ -113,10 +112,9 @@ static struct {
 	const char *from;
 	enum media_kind type; /* --type, or MEDIA_UNKNOWN */
 	struct slot *q;
-	int qcap, qhead, qlen, jobs, busy;
+	int qcap, qhead, qlen, jobs;
 	int status;
-	int sfd;
-} g = { .from = "output", .jobs = 4, .sfd = -1 };
+} g = { .from = "output", .jobs = 4 };
 
 /* The kind of output REC (borrowed) holds: MEDIA_IMAGE, MEDIA_AUDIO,
  * MEDIA_UNKNOWN (a URL: its bytes decide), or -1: not one to archive. */
@@ -233,8 +231,6 @@ static int on_room(struct loop *l)
 static int on_work(struct loop *l)
 {
 	emit_ready();
-	if (prog_closed)
-		l->stop = 1;
 	return l->eof && !g.qlen ? LOOP_END : -1;
 }
 
@@ -244,19 +240,16 @@ static int on_wait(struct loop *l, struct pollfd *p, int n, int ms)
 	return archive_wait(g.arch, p, n, ms);
 }
 
+/* A signal or a closed reader: stop; main() abandons what is in flight. */
 static void on_idle(struct loop *l)
 {
 	g.status = prog_flush(g.status);
-	if (prog_closed)
-		l->stop = 1;
+	prog_loop_stopping(l);
 }
 
 static void on_woke(struct loop *l)
 {
-	if (l->fds[0].revents & POLLIN) {
-		prog_signal_read(g.sfd);
-		l->stop = 1;
-	}
+	prog_loop_stopping(l);
 }
 
 /* A size with an optional K, M or G (powers of 1024). */
@@ -281,9 +274,8 @@ int main(int argc, char **argv)
 	prog_init("panic-archive");
 	struct archive_opts o = { 0 };
 	const char *config = NULL, *models = NULL;
-	long maxline = ND_MAXLINE_DEFAULT;
 	int c;
-	while ((c = getopt_long(argc, argv, "j:qvh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "j:Rqvh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'j': g.jobs = (int)prog_atol("-j", optarg, 1, 1024); break;
 		case O_FROM: g.from = optarg; break;
@@ -319,7 +311,6 @@ int main(int argc, char **argv)
 		case O_PUBLIC: o.s3.public_url = optarg; break;
 		case O_CONFIG: config = optarg; break;
 		case O_MODELS: models = optarg; break;
-		case O_MAXLINE: maxline = prog_atol("--max-line", optarg, 16, 1L << 30); break;
 		default: prog_option(c, usage);
 		}
 	}
@@ -332,20 +323,18 @@ int main(int argc, char **argv)
 		pdie(PX_CONFIG, "%s", err_msg());
 	if (catalogue_load(&g.cat, models) < 0)
 		pdie(PX_CONFIG, "%s", err_msg());
-	g.db = prog_state(DB_CREATE);
+	g.db = prog_state(DB_CREATE | DB_WRITE);
 	if (archive_open(&g.arch, &o, g.db) < 0)
 		pdie(PX_CONFIG, "%s", err_msg());
 	g.qcap = g.jobs * 2 + 16;
 	g.q = calloc((size_t)g.qcap, sizeof *g.q);
-	struct nd_reader *r = nd_new(0, (size_t)maxline);
-	if (!r || !g.q)
+	struct nd_reader *r = prog_reader(0);
+	if (!g.q)
 		pdie(PX_FAIL, "out of memory");
-	g.sfd = prog_signalfd();
 
 	struct loop l = { .in = r, .record = on_record, .bad = prog_loop_bad, .room = on_room,
-		          .work = on_work, .wait = on_wait, .idle = on_idle, .woke = on_woke,
-		          .nfds = 1 };
-	l.fds[0] = (struct pollfd){ .fd = g.sfd, .events = POLLIN };
+		          .work = on_work, .wait = on_wait, .idle = on_idle, .woke = on_woke };
+	prog_loop_watch(&l);
 	if (loop_run(&l) < 0)
 		pdie(PX_FAIL, "stdin: %s", err_msg());
 	if (l.nbad)
@@ -367,8 +356,6 @@ int main(int argc, char **argv)
 	nd_free(r);
 	archive_close(g.arch);
 	free(g.q);
-	if (g.sfd >= 0)
-		close(g.sfd);
 	catalogue_free(g.cat);
 	jv_free(doc);
 	if (db_close(g.db) < 0)

@@ -839,8 +839,8 @@ static void run(void)
 	struct nd_reader *r = prog_reader(0);
 	w.watchdog = notify_watchdog_ms();
 	w.pinged = time_mono_ms();
-	if (g.arch)
-		archive_hooks(g.arch, w.sfd, watchdog_tick, NULL);
+	if (g.arch) /* an archive in progress gives up on a stop signal */
+		archive_hooks(g.arch, prog_signalfd(), watchdog_tick, NULL);
 	struct loop l = { .in = r, .record = on_record, .bad = prog_loop_bad, .room = on_room,
 		          .work = on_work, .wait = on_wait, .idle = on_idle, .woke = on_woke,
 		          .nfds = 1 };

@@ -246,7 +246,7 @@ static void follow(struct bus_sub *sub)
 		}
 		if (poll(p, 3, wait) < 0)
 			continue;
-		if (p[SIG].revents & POLLIN && prog_signal_read(sfd))
+		if (p[SIG].revents & POLLIN && (prog_signalled = prog_signal_read(sfd)))
 			break;
 		if (p[WINCH].revents & POLLIN) {
 			struct signalfd_siginfo si;
@@ -260,8 +260,6 @@ static void follow(struct bus_sub *sub)
 	}
 	if (g.tty && !prog_closed)
 		fputs("\033[?25h\033[?1049l", stdout);
-	if (sfd >= 0)
-		close(sfd);
 	if (wfd >= 0)
 		close(wfd);
 }
