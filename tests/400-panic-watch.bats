@@ -176,8 +176,9 @@ P! invoking…"
 	pid=$!
 	wait_for test -s out
 	kill -TERM "$pid"
-	run wait "$pid"
-	assert_success
+	rc=0
+	wait "$pid" || rc=$?
+	assert_equal "$rc" 0
 	assert_equal "$(cat err)" ""
 }
 

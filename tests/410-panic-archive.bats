@@ -121,7 +121,7 @@ null'
 	assert_success
 	mp3=$(echo "$output" | jq -r .archive.path)
 	assert_equal "$(echo "$output" | jq -r .archive.content_type)" audio/mpeg
-	file "$mp3" | grep -q 'MPEG ADTS, layer III\|Audio file with ID3'
+	assert_equal "$(head -c 3 "$mp3")" ID3
 }
 
 @test "a converter that is missing is a clear configuration error" {
