@@ -18,6 +18,7 @@
 #include "http/sigv4.h"
 #include "json/json.h"
 #include "state/archive.h"
+#include "state/db.h"
 
 int archive_open(struct archive **out, const struct archive_opts *o, struct db *db)
 {
@@ -60,6 +61,24 @@ int archive_open(struct archive **out, const struct archive_opts *o, struct db *
 
 static void sweep(struct archive *a);
 
+int archive_tx(struct archive *a)
+{
+	if (a->in_tx || !a->db)
+		return 0;
+	if (db_begin(a->db) < 0)
+		return -1;
+	a->in_tx = 1;
+	return 0;
+}
+
+int archive_commit(struct archive *a)
+{
+	if (!a->in_tx)
+		return 0;
+	a->in_tx = 0;
+	return db_commit(a->db);
+}
+
 void archive_close(struct archive *a)
 {
 	if (!a)
@@ -74,6 +93,7 @@ void archive_close(struct archive *a)
 		}
 		sweep(a);
 	}
+	archive_commit(a);
 	store_close(&a->store);
 	free(a->destination);
 	free(a);
@@ -222,8 +242,9 @@ static void on_uploaded(struct http_req *r)
 		return;
 	}
 	char at[32];
-	if (s->a->db && db_archive_upload_put(s->a->db, s->sha, s->a->destination, s->upload_url,
-	                                      time_rfc3339(time_now_ms(), at)) < 0) {
+	if (s->a->db && (archive_tx(s->a) < 0 ||
+	                 db_archive_upload_put(s->a->db, s->sha, s->a->destination, s->upload_url,
+	                                       time_rfc3339(time_now_ms(), at)) < 0)) {
 		step_fail(s, "state", "upload", "%s", err_msg());
 		return;
 	}
@@ -408,6 +429,8 @@ int archive_wait(struct archive *a, struct pollfd *extra, int n, int ms)
 			step_converter(s, p + first, np - first, now);
 	(void)owner;
 	sweep(a);
+	if (archive_commit(a) < 0) /* what the jobs that ended stored is lost */
+		return err_set("state: %s", err_msg());
 	int f = a->finished;
 	a->finished = 0;
 	return f;
@@ -417,6 +440,7 @@ void archive_run(struct archive *a, struct archive_job *j, const char *url,
                  enum media_kind expect, int stop_fd, void (*tick)(void *), void *ctx)
 {
 	archive_start(a, j, url, expect);
+	archive_commit(a);
 	struct pollfd stop = { .fd = stop_fd, .events = POLLIN };
 	while (!j->done) {
 		if (tick)
@@ -429,6 +453,7 @@ void archive_run(struct archive *a, struct archive_job *j, const char *url,
 	if (!j->done)
 		archive_cancel(a, j);
 	sweep(a);
+	archive_commit(a);
 }
 
 void archive_hooks(struct archive *a, int stop_fd, void (*tick)(void *), void *ctx)

@@ -26,6 +26,7 @@ struct archive {
 	struct archive_step *jobs; /* in flight */
 	int n;
 	int finished; /* since the last wait */
+	int in_tx;    /* a transaction is open: archive_commit() ends it */
 	int stop_fd;  /* archive_hooks() */
 	void (*tick)(void *);
 	void *tick_ctx;
@@ -79,5 +80,10 @@ void step_fail(struct archive_step *s, const char *kind, const char *stage, cons
 	__attribute__((format(printf, 4, 5)));
 void step_finish(struct archive_step *s);
 void step_stored(struct archive_step *s);
+/* The state file's writes of the jobs that end in one wait go in one
+ * transaction, committed before the wait returns (so before the program
+ * reports them): archive_tx() opens it if need be. */
+int archive_tx(struct archive *a);
+int archive_commit(struct archive *a);
 
 #endif

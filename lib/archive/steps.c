@@ -156,14 +156,10 @@ static int remember(struct archive_step *s)
 	f = json_set(f, "content_type", jv_string(s->stored.type));
 	f = json_set(f, "created_at", jv_string(time_rfc3339(time_now_ms(), at)));
 	free(path);
-	int rc = db_begin(db);
+	int rc = archive_tx(s->a);
 	if (rc == 0 && (db_archive_file_put(db, f) < 0 ||
-	                db_archive_source_put(db, s->source, s->format, s->sha) < 0)) {
-		db_rollback(db);
+	                db_archive_source_put(db, s->source, s->format, s->sha) < 0))
 		rc = -1;
-	} else if (rc == 0) {
-		rc = db_commit(db);
-	}
 	jv_free(f);
 	return rc;
 }
@@ -241,18 +237,21 @@ static void convert_or_store(struct archive_step *s)
 		step_stored(s);
 		return;
 	}
-	int fd = store_temp(&a->store, s->out);
-	if (fd >= 0)
-		close(fd);
-	out = fd >= 0 ? store_path(&a->store, s->out) : NULL;
+	char name[64];
+	store_temp_name(&a->store, name);
+	out = store_path(&a->store, name);
 	if (in && out)
 		conv = convert_plan(&s->media, want, in, out, argv, &ext);
 	if (!conv) { /* kept as it is: already in the format, or none applies */
-		store_discard(&a->store, s->out);
-		s->out[0] = 0;
 		store(s, s->tmp, s->source, s->size, s->media);
 		goto out;
 	}
+	int fd = store_temp(&a->store, s->out); /* the converter's output, by that name */
+	if (fd < 0) {
+		step_fail(s, "storage", "store", "%s", err_msg());
+		goto out;
+	}
+	close(fd);
 	if (proc_spawn(&s->proc, (char *const *)argv, NULL) < 0) {
 		step_fail(s, "convert", "convert", "%s: %s", argv[0], err_msg());
 		goto out;

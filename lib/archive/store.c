@@ -36,6 +36,8 @@ int store_open(struct store *s, const char *dir)
 {
 	memset(s, 0, sizeof *s);
 	s->dirfd = -1;
+	for (int i = 0; i < 256; i++)
+		s->shard[i] = -1;
 	if (!*dir)
 		return err_set("archive directory: an empty path");
 	if (path_mkparents(dir, 0777) < 0 || (mkdir(dir, 0777) < 0 && errno != EEXIST))
@@ -63,11 +65,21 @@ int store_open(struct store *s, const char *dir)
 
 void store_close(struct store *s)
 {
+	for (int i = 0; i < 256; i++) {
+		if (s->shard[i] >= 0)
+			close(s->shard[i]);
+		s->shard[i] = -1;
+	}
 	if (s->dirfd >= 0)
 		close(s->dirfd);
 	s->dirfd = -1;
 	free(s->dir);
 	s->dir = NULL;
+}
+
+void store_temp_name(struct store *s, char name[static 64])
+{
+	snprintf(name, 64, ".tmp.%ld.%lu", (long)getpid(), s->ntemp + 1);
 }
 
 int store_temp(struct store *s, char name[static 64])
@@ -98,11 +110,22 @@ void store_name(const char *sha, const char *ext, char rel[static 96])
 	snprintf(rel, 96, "%.2s/%s.%s", sha, sha, ext);
 }
 
-/* The shard of REL ("ab"), opened; its file name in *BASE. */
+static int hexval(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* The shard of REL ("ab"), opened once and kept; its file name in *BASE;
+ * -1 if it is not there (and not CREATE) or cannot be. */
 static int shard(struct store *s, const char *rel, const char **base, int create)
 {
 	char dir[3] = { rel[0], rel[1], 0 };
+	int i = hexval(rel[0]) << 4 | hexval(rel[1]);
 	*base = rel + 3;
+	if (hexval(rel[0]) < 0 || hexval(rel[1]) < 0 || rel[2] != '/')
+		return err_set("%s: not a stored file's name", rel);
+	if (s->shard[i] >= 0)
+		return s->shard[i];
 	if (create && mkdirat(s->dirfd, dir, 0777) < 0 && errno != EEXIST)
 		return err_set("%s/%s: %s", s->dir, dir, strerror(errno));
 	int fd = openat(s->dirfd, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -110,7 +133,7 @@ static int shard(struct store *s, const char *rel, const char **base, int create
 		return err_set("%s/%s: not a directory (a symlink?): refused", s->dir, dir);
 	if (fd < 0)
 		return err_set("%s/%s: %s", s->dir, dir, strerror(errno));
-	return fd;
+	return s->shard[i] = fd;
 }
 
 int store_commit(struct store *s, const char *tmp, const char *rel)
@@ -122,7 +145,6 @@ int store_commit(struct store *s, const char *tmp, const char *rel)
 	int rc = renameat(s->dirfd, tmp, fd, base);
 	if (rc < 0)
 		err_set("%s/%s: %s", s->dir, rel, strerror(errno));
-	close(fd);
 	return rc;
 }
 
@@ -133,10 +155,8 @@ int store_has(struct store *s, const char *rel, off_t bytes)
 	int fd = shard(s, rel, &base, 0);
 	if (fd < 0)
 		return 0;
-	int ok = fstatat(fd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
-	         st.st_size == bytes;
-	close(fd);
-	return ok;
+	return fstatat(fd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+	       st.st_size == bytes;
 }
 
 int store_read(struct store *s, const char *rel)
@@ -153,6 +173,5 @@ int store_read(struct store *s, const char *rel)
 		close(fd);
 		fd = err_set("%s/%s: not a regular file", s->dir, rel);
 	}
-	close(d);
 	return fd;
 }

@@ -23,6 +23,7 @@ struct store {
 	int dirfd;
 	char *dir; /* absolute */
 	unsigned long ntemp;
+	int shard[256]; /* the shards opened so far (-1: not yet) */
 };
 
 /* Opens (creating it and its parents if need be) the store at DIR. */
@@ -30,6 +31,8 @@ int store_open(struct store *s, const char *dir);
 void store_close(struct store *s);
 /* Creates a temporary file; its name goes to NAME. Returns the fd. */
 int store_temp(struct store *s, char name[static 64]);
+/* The name store_temp() would give next, without creating it. */
+void store_temp_name(struct store *s, char name[static 64]);
 /* Removes the temporary file NAME. */
 void store_discard(struct store *s, const char *name);
 /* The path of a temporary or stored file, relative to DIR, made absolute
