@@ -99,6 +99,8 @@ bench: deps all
 	bench/bus build
 	bench/loop build/bin
 	bench/http build/bin
+	bench/watch build/bin
+	bench/archive build/bin
 
 $(B)/busbench: bench/busbench.c $(B)/libpanic.a $(B)/flags
 	$(CC) $(CFLAGS) -o $@ $< $(B)/libpanic.a -lmosquitto -lnats $(LDLIBS)

@@ -54,6 +54,10 @@ fetches() { grep -c "\"path\": \"$1\"" "$T/media.log" || true; }
 	assert_equal "$(sql "select sha256, bytes, content_type from archive_files")" "$h|$(stat -c %s a.png)|image/png"
 	# nothing else in the directory: no temporary file left
 	assert_equal "$(find archive -type f | wc -l)" 1
+	# the portable SHA-256 rounds agree with the CPU's SHA extensions
+	curl -s "$M/wav/long" -o b.wav
+	run --separate-stderr env PANIC_SHA256_PORTABLE=1 panic-archive < <(img wav/long audio)
+	assert_equal "$(echo "$output" | jq -r .archive.sha256)" "$(sha b.wav)"
 }
 
 @test "the same content is stored once, whatever its URL, in this run and the next" {
