@@ -83,6 +83,15 @@ fetches() { grep -c "\"path\": \"$1\"" "$T/media.log" || true; }
 	assert_equal "$(find archive -type f | wc -l)" 0
 }
 
+@test "-R --from input: a plain list of URLs, one a line" {
+	printf '%s\n' "$M/png/a" "$M/wav/b" > urls
+	run --separate-stderr panic-archive -R --from input < urls
+	assert_success
+	assert_equal "$(echo "$output" | jq -c '[(.input | startswith("file://")), .archive.content_type, (.archive.source | sub(".*/"; ""))]')" \
+		'[true,"image/png","a"]
+[true,"audio/wav","b"]'
+}
+
 @test "-j keeps the input order however the downloads finish" {
 	for i in $(seq 12); do
 		printf '{"i":%d,"output":"%s/delay/%d/n%d","output_type":"image"}\n' "$i" "$M" $(( (12 - i) * 25 )) "$i"
