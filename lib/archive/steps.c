@@ -64,6 +64,11 @@ static int on_data(struct http_req *r, const char *p, size_t n)
 			return -1;
 		}
 	}
+	if ((size_t)s->size + n > s->a->o.max_bytes) {
+		snprintf(r->msg, sizeof r->msg, "the answer is larger than %zu bytes", s->a->o.max_bytes);
+		r->kind = "too_large";
+		return -1;
+	}
 	sha256_update(&s->hash, p, n);
 	for (size_t off = 0; off < n;) {
 		ssize_t w = write(s->fd, p + off, n - off);
@@ -90,7 +95,10 @@ static void on_done(struct http_req *r)
 	if (s->step == S_DONE) /* ended by sniff() */
 		return;
 	if (r->kind) {
-		if (!strcmp(r->kind, "storage"))
+		if (r->delivered > s->a->o.max_bytes) /* http/ stopped it */
+			step_fail(s, "too_large", "download", "the answer is larger than %zu bytes",
+			          s->a->o.max_bytes);
+		else if (!strcmp(r->kind, "storage"))
 			step_fail(s, "storage", "store", "%s", r->msg);
 		else
 			step_fail(s, r->kind, "download", "%s", r->msg);
@@ -127,7 +135,8 @@ void step_download(struct archive_step *s)
 	s->req.on_data = on_data;
 	s->req.on_done = on_done;
 	s->req.user = s;
-	s->req.max_body = a->o.max_bytes;
+	s->req.max_body = a->o.max_bytes; /* error pages too */
+	s->req.follow = 1;                /* a download carries no key */
 	s->req.timeout_ms = a->o.timeout_ms;
 	if (!s->req.url) {
 		step_fail(s, "storage", "download", "out of memory");

@@ -251,6 +251,17 @@ void prog_loop_bad(struct loop *l, long lineno, const char *why)
 	pwarn("stdin:%ld: %s", lineno, why);
 }
 
+int64_t prog_ms(const char *opt, const char *s, double max_s, int positive)
+{
+	char *end;
+	double v = strtod(s, &end);
+	if (end == s || *end || !(v >= 0) || v > max_s || (positive && v <= 0))
+		pusage("%s: expected seconds from %s to %.0f, got '%s'", opt, positive ? "0.001" : "0",
+		       max_s, s);
+	int64_t ms = (int64_t)(v * 1000 + 0.5);
+	return positive && ms < 1 ? 1 : ms;
+}
+
 long prog_atol(const char *opt, const char *s, long min, long max)
 {
 	char *end;

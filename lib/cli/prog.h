@@ -8,6 +8,7 @@
 #define PANIC_PROG_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 enum {
@@ -115,6 +116,10 @@ struct loop;
 /* The record loop's report of a bad line (loop.h's bad()): "PROG:
  * stdin:LINE: why" on stderr. */
 void prog_loop_bad(struct loop *l, long lineno, const char *why);
+/* Parses a duration option in seconds (a decimal, "0.2"), from 0 (or a
+ * millisecond at least, if POSITIVE) to MAX_S, as milliseconds; dies with
+ * a usage error on anything else (inf, nan, negative, too long). */
+int64_t prog_ms(const char *opt, const char *s, double max_s, int positive);
 /* Parses a non-negative integer option value or dies with a usage error. */
 long prog_atol(const char *opt, const char *s, long min, long max);
 

@@ -26,8 +26,8 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "base/grapheme.h"
 #include "base/md5.h"
-#include "base/utf8.h"
 #include "json/json.h"
 #include "model/catalogue.h"
 #include "model/platform.h"
@@ -44,8 +44,7 @@ static long num(jv entry, const char *key, const char *env)
 	if (e && *e)
 		return strtol(e, NULL, 10);
 	jv v = json_get(entry, key);
-	long n = jv_get_kind(v) == JV_KIND_NUMBER ? (long)jv_number_value(v)
-	         : jv_get_kind(v) == JV_KIND_TRUE ? 1 : 0;
+	long n = jv_get_kind(v) == JV_KIND_TRUE ? 1 : (long)json_int(v, 0, 0, INT32_MAX);
 	jv_free(v);
 	return n;
 }
@@ -100,7 +99,7 @@ static jv transform(int from, int to, const char *in, int n)
 		if (!p)
 			return jv_invalid_with_msg(jv_string("out of memory"));
 		memcpy(p, "DUMMY_TEXT: ", 12);
-		utf8_reverse(in, (size_t)n, p + 12);
+		grapheme_reverse(in, (size_t)n, p + 12);
 		jv out = jv_string_sized(p, n + 12);
 		if (p != small)
 			free(p);

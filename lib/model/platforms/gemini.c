@@ -445,8 +445,9 @@ static void start(struct call *c)
 		remote_give_up(c, "cancelled", "out of memory");
 		return;
 	}
-	g->req.timeout_ms = c->timeout_ms;
-	g->req.max_attempts = c->opts ? c->opts->attempts : 0;
+	/* A download that carries no key may follow redirects (CDNs do). */
+	remote_bound(c, &g->req);
+	g->req.follow = 1;
 	g->req.on_done = on_media;
 	g->req.user = c;
 	http_start(&g->req);
