@@ -119,7 +119,7 @@ null'
 }
 
 @test "--convert: images to webp with cwebp, audio to ogg with ffmpeg, each source converted once" {
-	run --separate-stderr panic-archive --convert < <(img png/a; img wav/a audio; img png/a)
+	run --separate-stderr panic-archive -j 1 --convert < <(img png/a; img wav/a audio; img png/a)
 	assert_success
 	assert_equal "$(echo "$output" | arch '[.archive.content_type, .archive.stored]' | paste -sd' ')" \
 		'["image/webp","new"] ["audio/ogg","new"] ["image/webp","existing"]'
