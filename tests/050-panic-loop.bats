@@ -338,10 +338,31 @@ panic-loop: stdin:4: no \"input\" (the prompt) as a string"
 	exec {w}>in
 	wait_for bash -c "panic-loop --status art | grep -q idle"
 	panic-bus pub run:art '{"command":"pause"}' '{"stop":true}' > /dev/null
-	wait_for test "$(wc -l < err)" = 2
+	wait_for bash -c '[ "$(wc -l < err)" = 2 ]'
 	kill -TERM "$pid"
 	wait "$pid"
 	exec {w}>&-
 	assert_equal "$(cat err)" "panic-loop: bus: run:art: unknown command 'pause' (the command is \"stop\")
 panic-loop: bus: run:art: no \"command\" as a string (the command is \"stop\")"
+}
+
+@test "durations past an int of milliseconds: a pace of 40 days, retries and backoff at their limits" {
+	panic-net create art dummy-t2t -l 0 > /dev/null
+	mkfifo in
+	panic-loop art --pace 3456000 --retries 1000 --backoff 86400 < in > out 2> err &
+	pid=$!
+	exec {w}>in
+	echo go >&"$w"
+	wait_for grep -q '"seq":1.*"state":"ready"' out
+	# waiting 40 days for invocation 1, not spinning and not overflowing
+	next=$(panic-loop --status art | jq .next_in_ms)
+	[ "$next" -gt 3400000000 ] || fail "next in $next ms"
+	kill -TERM "$pid"
+	wait "$pid"
+	exec {w}>&-
+	assert_equal "$(cat err)" ""
+	for bad in inf nan -1 1e300; do
+		run --separate-stderr panic-loop art --pace "$bad" < /dev/null
+		assert_failure 2
+	done
 }
