@@ -475,11 +475,12 @@ static void profile(const char *name, const char **model)
 	if (!path)
 		pdie(PX_CONFIG, "profiles: %s", err_msg());
 	profile_doc = profile_load(path);
-	if (!jv_is_valid(profile_doc))
+	int rc = jv_is_valid(profile_doc) ? profile_apply(profile_doc, name, &g.opts, model) : -1;
+	if (rc < 0 && jv_is_valid(profile_doc))
+		err_set("%s: %s", path, err_msg());
+	free(path); /* before dying: nothing left to look like a leak */
+	if (rc < 0)
 		pdie(PX_CONFIG, "%s", err_msg());
-	if (profile_apply(profile_doc, name, &g.opts, model) < 0)
-		pdie(PX_CONFIG, "%s: %s", path, err_msg());
-	free(path);
 }
 
 /* --tool NAME=PROGRAM, as an exec model taking the arguments JSON. */
