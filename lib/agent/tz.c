@@ -403,3 +403,75 @@ int tz_name_ok(const char *name)
 		p++;
 	}
 }
+
+/* ---- RFC 3339 text ---- */
+
+static const char *digits(const char *s, int n, int *v)
+{
+	*v = 0;
+	for (int i = 0; i < n; i++, s++) {
+		if (*s < '0' || *s > '9')
+			return NULL;
+		*v = *v * 10 + (*s - '0');
+	}
+	return s;
+}
+
+int tz_parse_time(const char *s, int64_t *ms)
+{
+	int y, mo, d, h, mi, sec = 0, frac = 0, oh = 0, om = 0, sign = 0;
+	const char *p = s;
+	if (!(p = digits(p, 4, &y)) || *p++ != '-' || !(p = digits(p, 2, &mo)) || *p++ != '-' ||
+	    !(p = digits(p, 2, &d)) || (*p != 'T' && *p != 't' && *p != ' ') ||
+	    !(p = digits(p + 1, 2, &h)) || *p++ != ':' || !(p = digits(p, 2, &mi)))
+		goto bad;
+	if (*p == ':' && !(p = digits(p + 1, 2, &sec)))
+		goto bad;
+	if (*p == '.') {
+		int n = 0;
+		for (p++; *p >= '0' && *p <= '9'; p++, n++)
+			if (n < 3)
+				frac = frac * 10 + (*p - '0');
+		if (!n)
+			goto bad;
+		for (; n < 3; n++)
+			frac *= 10;
+	}
+	if (*p == 'Z' || *p == 'z') {
+		p++;
+	} else if (*p == '+' || *p == '-') {
+		sign = *p == '-' ? -1 : 1;
+		if (!(p = digits(p + 1, 2, &oh)) || *p++ != ':' || !(p = digits(p, 2, &om)))
+			goto bad;
+	} else {
+		goto bad;
+	}
+	if (*p || mo < 1 || mo > 12 || d < 1 || d > tz_month_days(y, mo) || h > 23 || mi > 59 ||
+	    sec > 60 || oh > 23 || om > 59)
+		goto bad;
+	int64_t t = tz_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
+	t -= sign * (oh * 3600 + om * 60);
+	*ms = t * 1000 + frac;
+	return 0;
+bad:
+	return err_set("'%.60s' is not an RFC 3339 time (such as 2026-03-08T01:59:00-05:00 or "
+	               "2026-03-08T06:59:00Z)", s);
+}
+
+char *tz_format(int64_t t, int32_t off, char buf[static 40])
+{
+	int64_t local = t + off, y;
+	int64_t day = floor_div(local, 86400);
+	int sod = (int)(local - day * 86400), m, d;
+	tz_civil_from_days(day, &y, &m, &d);
+	int n = snprintf(buf, 40, "%04lld-%02d-%02dT%02d:%02d:%02d", (long long)y, m, d, sod / 3600,
+	                 sod / 60 % 60, sod % 60);
+	if (off == 0) {
+		snprintf(buf + n, 40 - (size_t)n, "Z");
+	} else {
+		int a = off < 0 ? -off : off;
+		snprintf(buf + n, 40 - (size_t)n, "%c%02d:%02d", off < 0 ? '-' : '+', a / 3600,
+		         a / 60 % 60);
+	}
+	return buf;
+}

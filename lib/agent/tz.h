@@ -75,6 +75,13 @@ int tz_name_ok(const char *name);
  * with err_msg(). */
 int tz_load(struct tz *z, const char *name);
 
+/* An RFC 3339 time (YYYY-MM-DDTHH:MM[:SS[.fff]] and Z or +HH:MM) into
+ * *MS since the epoch; 0, or -1 with err_msg(). */
+int tz_parse_time(const char *s, int64_t *ms);
+/* T (seconds, UTC) as RFC 3339 at offset OFF: 2026-03-08T03:00:00-04:00
+ * (Z for offset 0). */
+char *tz_format(int64_t t, int32_t off, char buf[static 40]);
+
 /* Calendar arithmetic, proleptic Gregorian (after H. Hinnant). */
 int64_t tz_days_from_civil(int64_t y, int m, int d);
 void tz_civil_from_days(int64_t days, int64_t *y, int *m, int *d);
