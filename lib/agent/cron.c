@@ -103,7 +103,8 @@ static int parse_field(const struct field *f, const char *s, uint64_t *bits)
 					               (int)(p - start), start);
 			} else if (*p == '/') {
 				return err_set("%s: '%s': a step needs '*' or a range before it "
-				               "(such as %d-%d/N)", f->name, s, lo, f->high);
+				               "(such as %d-%d%.*s)", f->name, s, lo, f->high,
+				               (int)strcspn(p, ","), p);
 			}
 		}
 		if (*p == '/') {

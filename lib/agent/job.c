@@ -178,6 +178,8 @@ static void step_done(struct job *j, jv result, jv error)
 	finish(j, "failed", jv_null(), e);
 }
 
+static void llm_done(struct job *j);
+
 static void llm_start(struct job *j, const struct resp *rs)
 {
 	struct unit *u = j->u;
@@ -203,6 +205,8 @@ static void llm_start(struct job *j, const struct resp *rs)
 	j->kind = JK_LLM;
 	j->st = J_RUNNING;
 	engine_start(r->eng, &j->call);
+	if (j->call.done) /* an offline model answers at once */
+		llm_done(j);
 }
 
 static void llm_done(struct job *j)
