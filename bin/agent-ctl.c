@@ -524,7 +524,8 @@ static int import(const char *file)
 			status = PX_FAIL;
 			continue;
 		}
-		if (!nd_raw(r, NULL)) {
+		size_t rawlen;
+		if (!nd_raw(r, &rawlen)) {
 			pwarn("%s:%ld: not a JSON object (an agent)", where, nd_lineno(r));
 			status = PX_FAIL;
 		} else if (import_one(rec, why, sizeof why) < 0) {

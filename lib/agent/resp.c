@@ -122,7 +122,7 @@ static int trigger(struct resp *r, const char *t, const struct agent_lookup *lk)
 	if (kl == 5 && !strncmp(t, "event", 5)) {
 		r->kind = RESP_EVENT;
 		if (bus_check_topic(arg, strlen(arg)) < 0)
-			return err_set("event: '%s': %s", arg, err_msg());
+			return err_set("event: %s", err_msg());
 		return 0;
 	}
 	if (kl == 5 && !strncmp(t, "watch", 5)) {
