@@ -155,6 +155,7 @@ int ability_start(struct ability_proc *a, const char *path, char *const env[],
 		a->done = 1;
 		return -1;
 	}
+	a->pgid = a->p.pid;
 	a->timeout_ms = timeout_ms;
 	a->deadline = time_mono_ms() + timeout_ms;
 	return 0;
@@ -264,8 +265,8 @@ static void finish(struct ability_proc *a)
 {
 	read_out(a);
 	read_err(a);
-	if (a->p.pid > 0)
-		kill(-a->p.pid, SIGKILL); /* anything it left behind */
+	if (a->pgid > 0)
+		kill(-a->pgid, SIGKILL); /* anything it left behind */
 	proc_close(&a->p);
 	a->done = 1;
 }
@@ -295,7 +296,7 @@ void ability_step(struct ability_proc *a, struct pollfd *p, int n, int64_t now)
 	} else if (!a->killed && now >= a->deadline) {
 		a->timed_out = 1;
 		a->killed = now;
-		kill(-a->p.pid, SIGTERM);
+		kill(-a->pgid, SIGTERM);
 	} else if (a->killed && now >= a->killed + KILL_GRACE_MS) {
 		proc_kill(&a->p);
 		if (proc_reap(&a->p, &a->status, 1) == 1)
@@ -381,7 +382,8 @@ void ability_clear(struct ability_proc *a)
 void ability_cancel(struct ability_proc *a)
 {
 	if (!a->done) {
-		proc_kill(&a->p);
+		if (a->pgid > 0)
+			kill(-a->pgid, SIGKILL);
 		if (a->p.pid > 0)
 			proc_reap(&a->p, &a->status, 1);
 		proc_close(&a->p);

@@ -28,6 +28,7 @@
 #include <poll.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "base/proc.h"
 
@@ -58,6 +59,7 @@ struct ability_proc {
 	size_t errlen;
 	int64_t deadline, killed; /* monotonic ms; killed: SIGTERM sent at */
 	int64_t timeout_ms;
+	pid_t pgid; /* its process group, kept after it is reaped */
 	int exited, status, timed_out, flooded;
 	int done;
 };

@@ -34,11 +34,13 @@ static int secret(struct runner *r, const char *var, size_t n)
 	     !strncmp(var, "PANIC_ATTEMPT", 13) || !strncmp(var, "PANIC_SCHEDULED_AT", 18) ||
 	     (n == 8 && !strncmp(var, "PANIC_DB", 8)) || (n == 9 && !strncmp(var, "PANIC_BUS", 9))))
 		return 1; /* set for the job below */
-	for (int i = 0; i < r->nu; i++) {
-		if (!r->u[i]->have_agent)
-			continue;
-		const char *k = json_str(r->u[i]->a.llm, "api_key_env_var", NULL);
-		if (k && strlen(k) == n && !strncmp(var, k, n))
+	int m = jv_get_kind(r->secrets) == JV_KIND_ARRAY ? jv_array_length(jv_copy(r->secrets)) : 0;
+	for (int i = 0; i < m; i++) {
+		jv k = jv_array_get(jv_copy(r->secrets), i);
+		int same = (size_t)jv_string_length_bytes(jv_copy(k)) == n &&
+		           !strncmp(var, jv_string_value(k), n);
+		jv_free(k);
+		if (same)
 			return 1;
 	}
 	return 0;

@@ -123,8 +123,32 @@ static void only_ended(struct runner *r, const char *status)
 	r->status = !strcmp(status, "error") ? RUNNER_CONFIG : RUNNER_FAIL;
 }
 
+static int secret_of(jv row, void *ctx)
+{
+	struct runner *r = ctx;
+	const char *text = json_str(row, "llm_config", NULL);
+	jv llm = text ? json_parse(text, strlen(text)) : jv_invalid();
+	const char *var = json_str(llm, "api_key_env_var", NULL);
+	if (var)
+		r->secrets = jv_array_append(r->secrets, jv_string(var));
+	jv_free(llm);
+	jv_free(row);
+	return 0;
+}
+
+/* The variables every agent names as its key's: no other agent's ability
+ * may see them. */
+static void collect_secrets(struct runner *r)
+{
+	jv_free(r->secrets);
+	r->secrets = jv_array();
+	if (db_agent_list(r->db, NULL, secret_of, r) < 0)
+		run_warn(r, "state: %s", err_msg());
+}
+
 static void sync_table(struct runner *r)
 {
+	collect_secrets(r);
 	jv revs = db_agent_revs(r->db);
 	if (!jv_is_valid(revs)) {
 		run_warn(r, "state: %s", err_msg());
@@ -360,6 +384,7 @@ int runner_start(struct runner *r)
 		return RUNNER_CONFIG;
 	}
 	snprintf(r->only_id, sizeof r->only_id, "%s", json_str_or(row, "id", ""));
+	collect_secrets(r);
 	const char *status = json_str_or(row, "status", "");
 	jv rev = json_get(row, "rev");
 	int64_t rv = jv_get_kind(rev) == JV_KIND_NUMBER ? (int64_t)jv_number_value(rev) : 0;
@@ -375,10 +400,8 @@ int runner_start(struct runner *r)
 	if (!u)
 		return err_errno("runner"), RUNNER_FAIL;
 	int rc = unit_start(u);
-	if (rc < 0 && u->state == U_BLOCKED) {
-		err_set("agent '%s' is run by another runner", r->o.only);
+	if (rc < 0 && u->state == U_BLOCKED)
 		return RUNNER_REFUSED;
-	}
 	if (rc < 0 && u->gone) {
 		err_set("agent '%s' cannot run: see its last_error (agent-ctl status)", r->o.only);
 		return RUNNER_CONFIG;

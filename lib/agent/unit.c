@@ -257,7 +257,9 @@ int unit_start(struct unit *u)
 	if (!u->lock) {
 		char name[80];
 		if (db_lock(r->db, agent_lock_name(u->id, name), &u->lock) < 0) {
-			if (u->state != U_BLOCKED)
+			if (r->o.only)
+				err_set("agent '%s' is run by another runner (%s)", u->name, err_msg());
+			else if (u->state != U_BLOCKED)
 				run_warn(r, "agent %s: not run here: another runner has it (%s)", u->name,
 				         err_msg());
 			u->state = U_BLOCKED;
