@@ -99,6 +99,7 @@ bench: deps all
 	bench/bus build
 	bench/loop build/bin
 	bench/http build/bin
+	bench/agents build/bin
 
 $(B)/busbench: bench/busbench.c $(B)/libpanic.a $(B)/flags
 	$(CC) $(CFLAGS) -o $@ $< $(B)/libpanic.a -lmosquitto -lnats $(LDLIBS)
@@ -111,6 +112,10 @@ install: all
 	install -m 644 docs/*.7 $(DESTDIR)$(MANDIR)/man7
 	install -m 644 share/panic/models.json $(DESTDIR)$(DATADIR)
 	sed 's|/usr/local/bin|$(BINDIR)|' share/systemd/panic-loop@.service > $(DESTDIR)$(UNITDIR)/panic-loop@.service
+	for u in agent-run.service agent-run@.service; do \
+	  sed 's|/usr/local/bin|$(BINDIR)|' share/systemd/$$u > $(DESTDIR)$(UNITDIR)/$$u; done
+	install -d $(DESTDIR)$(DATADIR)/abilities
+	install -m 755 share/panic/abilities/* $(DESTDIR)$(DATADIR)/abilities
 	for p in $(PROGS); do install -m 644 completions/$$p.bash $(DESTDIR)$(BASHCOMPDIR)/$$p; done
 
 clean:

@@ -61,7 +61,7 @@ static const char usage[] =
 	"\n"
 	"Fields (add, set):\n"
 	"      --status S          active, inactive, error or disabled_flapping\n"
-	"      --model ID          llm_config.model (see panic-invoke --list)\n"
+	"      --model ID          llm_config.model, a model of the catalogue\n"
 	"      --key-env VAR       llm_config.api_key_env_var: the variable holding\n"
 	"                          the key (never the key itself)\n"
 	"      --base-url URL      llm_config.base_url\n"
@@ -387,6 +387,17 @@ static jv apply_options(jv in)
 	return in;
 }
 
+/* The check of IN failed: free what is held and exit 3 saying why
+ * (with PREFIX, if not NULL). */
+static void __attribute__((noreturn)) check_failed(jv in, struct agent *a, const char *prefix)
+{
+	char why[1200];
+	snprintf(why, sizeof why, "%s%s%s", prefix ? prefix : "", prefix ? ": " : "", err_msg());
+	jv_free(in);
+	agent_free(a);
+	pdie(PX_CONFIG, "%s", why);
+}
+
 /* Stores the checked agent A: inserts it, or updates the row with A's id.
  * Returns the stored row as an object, or jv_invalid() with err_msg(). */
 static jv store(struct agent *a, int create)
@@ -411,12 +422,12 @@ static int add(const char *name)
 	jv in = apply_options(json_set(jv_object(), "name", jv_string(name)));
 	struct agent a;
 	if (check(in, &a) < 0)
-		pdie(PX_CONFIG, "%s", err_msg());
+		check_failed(in, &a, NULL);
 	jv_free(in);
 	jv o = store(&a, 1);
 	agent_free(&a);
 	if (!jv_is_valid(o))
-		pdie(PX_CONFIG, "%s", err_msg());
+		check_failed(o, &a, NULL);
 	show(o);
 	jv_free(o);
 	return PX_OK;
@@ -428,12 +439,12 @@ static int set(const char *name)
 	in = jv_object_delete(in, jv_string("updated_at"));
 	struct agent a;
 	if (check(in, &a) < 0)
-		pdie(PX_CONFIG, "%s", err_msg());
+		check_failed(in, &a, NULL);
 	jv_free(in);
 	jv o = store(&a, 0);
 	agent_free(&a);
 	if (!jv_is_valid(o))
-		pdie(PX_CONFIG, "%s", err_msg());
+		check_failed(o, &a, NULL);
 	show(o);
 	jv_free(o);
 	return PX_OK;
@@ -447,7 +458,7 @@ static int set_status(int argc, char **argv, const char *status)
 		              jv_string(status));
 		struct agent a;
 		if (check(in, &a) < 0)
-			pdie(PX_CONFIG, "%s: %s", argv[i], err_msg());
+			check_failed(in, &a, argv[i]);
 		jv_free(in);
 		jv o = store(&a, 0);
 		agent_free(&a);
@@ -476,6 +487,7 @@ static int import_one(jv in, char *why, size_t size)
 	struct agent a;
 	if (check(in, &a) < 0) {
 		snprintf(why, size, "%s", err_msg());
+		agent_free(&a);
 		return -1;
 	}
 	jv old = db_agent_get(db, a.name, 0);

@@ -225,7 +225,9 @@ struct tz *run_zone(struct runner *r, const char *name);
  * the agent's own, with the agent's row and the job's names added. */
 char **run_env(struct runner *r, struct unit *u, struct job *j);
 void run_env_free(char **env);
-/* The patterns changed: subscribe again. */
+/* The patterns changed: subscribe again (sub.c). */
 void run_resubscribe(struct runner *r);
+/* An event line from the subscription (bus_sub_read's callback). */
+int run_bus_line(const char *line, size_t n, void *ctx);
 
 #endif
