@@ -158,8 +158,10 @@ static jv retry_option(const char *s)
 {
 	if (*s == '{') {
 		jv v = json_parse(s, strlen(s));
-		if (!jv_is_valid(v))
+		if (!jv_is_valid(v)) {
+			jv_free(v);
 			pusage("--retry: not JSON: %s", s);
+		}
 		return v;
 	}
 	long a, b, c;
@@ -173,6 +175,7 @@ static jv retry_option(const char *s)
 		                         jv_number(b)),
 		                "max_delay_ms", jv_number(c));
 	jv_free(r);
+	jv_free(opt.fields);
 	pusage("--retry: '%s' is not fixed:MAX:DELAY_MS, exponential_backoff:MAX:BASE_MS:MAX_MS "
 	       "or a JSON object", s);
 }
@@ -207,8 +210,10 @@ static void options(int argc, char **argv)
 			break;
 		case 'r': {
 			jv v = optarg[0] == '{' ? json_parse(optarg, strlen(optarg)) : jv_string(optarg);
-			if (!jv_is_valid(v))
+			if (!jv_is_valid(v)) {
+				jv_free(v);
 				pusage("--responsibility: not JSON: %s", optarg);
+			}
 			if (jv_get_kind(opt.resps) == JV_KIND_NULL)
 				opt.resps = jv_array();
 			opt.resps = jv_array_append(opt.resps, v);
@@ -217,8 +222,10 @@ static void options(int argc, char **argv)
 		case O_RETRY: set_field("retry_policy", retry_option(optarg)); break;
 		case O_FIELDS: {
 			jv v = json_parse(optarg, strlen(optarg));
-			if (jv_get_kind(v) != JV_KIND_OBJECT)
+			if (jv_get_kind(v) != JV_KIND_OBJECT) {
+				jv_free(v);
 				pusage("--fields: not a JSON object: %s", optarg);
+			}
 			for (int i = jv_object_iter(v); jv_object_iter_valid(v, i);
 			     i = jv_object_iter_next(v, i))
 				opt.fields = jv_object_set(opt.fields, jv_object_iter_key(v, i),
@@ -712,6 +719,7 @@ static int edit(const char *name)
 			}
 			if (check(in, &a) < 0) {
 				snprintf(why, sizeof why, "%s", err_msg());
+				agent_free(&a);
 			} else {
 				jv stored = store(&a, 0);
 				agent_free(&a);
