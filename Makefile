@@ -94,7 +94,7 @@ demo: deps all
 bench: deps all
 	@tools/deps hyperfine mosquitto nats-server libmosquitto-dev libnats-dev \
 	  nginx-light libnginx-mod-http-echo wrk curl
-	$(MAKE) $(B)/busbench
+	$(MAKE) $(B)/busbench $(B)/agentlat
 	bench/run build/bin
 	bench/bus build
 	bench/loop build/bin
@@ -103,6 +103,9 @@ bench: deps all
 
 $(B)/busbench: bench/busbench.c $(B)/libpanic.a $(B)/flags
 	$(CC) $(CFLAGS) -o $@ $< $(B)/libpanic.a -lmosquitto -lnats $(LDLIBS)
+
+$(B)/agentlat: bench/agentlat.c $(B)/libpanic.a $(B)/flags
+	$(CC) $(CFLAGS) -o $@ $< $(B)/libpanic.a $(LDLIBS)
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7 \

@@ -277,6 +277,21 @@ events() { sql "select event from agent_events where agent = '$1' order by at, i
 		'{"file":"a.pdf"} {"input":"plain"} 9000'
 }
 
+@test "the manager hears the events of many agents (their patterns over 8 KiB)" {
+	for i in $(seq 1 300); do
+		printf '{"name":"agent-%d","status":"active","abilities":["echo"],"responsibilities":["event:a-rather-long-topic-name-for-agent-number-%d"]}\n' "$i" "$i"
+	done | agent-ctl import
+	agent-run --all > out &
+	wait_for bash -c "[ \$(agent-ctl status | grep -c '\"state\":\"running\"') = 300 ]"
+	[ "$(wc -c < "$(ls "$PANIC_BUS"/sub.*.info | head -1)")" -gt 8192 ]
+	panic-bus pub a-rather-long-topic-name-for-agent-number-299 '{"n":299}'
+	panic-bus pub a-rather-long-topic-name-for-agent-number-1 '{"n":1}'
+	wait_for count out 2
+	kill %1
+	wait
+	assert_equal "$(jq -c '[.agent, .payload.n]' out | sort | paste -sd' ')" '["agent-1",1] ["agent-299",299]'
+}
+
 @test "watch: a file closed after writing or moved in triggers once; a burst once each; the glob filters" {
 	mkdir in
 	agent-ctl add w -a echo -r "watch:$T/in:*.txt" --status active > /dev/null
