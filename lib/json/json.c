@@ -64,6 +64,20 @@ const char *json_str(jv obj, const char *name, int *len)
 	return s;
 }
 
+int64_t json_int(jv v, int64_t def, int64_t min, int64_t max)
+{
+	if (jv_get_kind(v) != JV_KIND_NUMBER)
+		return def;
+	double d = jv_number_value(v);
+	if (d != d)
+		return def;
+	if (d <= (double)min)
+		return min;
+	if (d >= (double)max)
+		return max;
+	return (int64_t)d;
+}
+
 jv json_first(jv obj, const char *key)
 {
 	jv a = json_get(obj, key);
@@ -136,7 +150,8 @@ void json_put(FILE *f, jv v)
 		break;
 	case JV_KIND_NUMBER: {
 		double d = jv_number_value(v);
-		if (d == (double)(long long)d && d > -1e17 && d < 1e17 && !(d == 0 && signbit(d))) {
+		/* In range before the cast: 1e300 as a long long is undefined. */
+		if (d > -1e17 && d < 1e17 && d == (double)(long long)d && !(d == 0 && signbit(d))) {
 			fprintf(f, "%lld", (long long)d);
 		} else { /* jq's own shortest form, for exactly jq's output */
 			jv s = jv_dump_string(jv_copy(v), 0);
