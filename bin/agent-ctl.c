@@ -528,7 +528,7 @@ static int import(const char *file)
 	int fd = 0;
 	if (file && strcmp(file, "-") && (fd = open(file, O_RDONLY | O_CLOEXEC)) < 0)
 		pdie(PX_CONFIG, "%s: %s", file, strerror(errno));
-	struct nd_reader *r = nd_new(fd, 0);
+	struct nd_reader *r = nd_new(fd, 0, ND_JSON);
 	if (!r)
 		pdie(PX_FAIL, "out of memory");
 	int status = PX_OK, rc;
@@ -962,11 +962,11 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "next"))
 		return prog_finish(next(args[0]));
 
-	db = prog_state(DB_CREATE);
 	int status = PX_OK;
 	int writes = !strcmp(cmd, "add") || !strcmp(cmd, "set") || !strcmp(cmd, "activate") ||
 	             !strcmp(cmd, "deactivate") || !strcmp(cmd, "remove") ||
 	             !strcmp(cmd, "import") || !strcmp(cmd, "edit");
+	db = prog_state(writes ? DB_CREATE | DB_WRITE : DB_CREATE);
 	if (writes)
 		bus = prog_bus_open("agents:changed is not published");
 	if (!strcmp(cmd, "add"))

@@ -40,6 +40,9 @@ static const char usage[] =
 	"  -a, --all               the manager: every active agent\n"
 	"  -f, --force             NAME: run it whatever its status says\n"
 	"      --exit-on-eof       at the end of stdin, finish the jobs queued, exit\n"
+	"  -R, --raw-input         every line of stdin is text, {\"input\": LINE}\n"
+	"      --json              every line of stdin must be a JSON object\n"
+	"      --max-line BYTES    longest line accepted (default 4194304)\n"
 	"      --abilities DIR     also allow abilities from DIR (repeat)\n"
 	"      --timeout DUR       an ability's time limit (default 60s)\n"
 	"      --max-output BYTES  what an ability may print (default 1048576)\n"
@@ -84,6 +87,7 @@ static const struct option longopts[] = {
 	{ "keep-events", required_argument, 0, O_KEEP },
 	{ "max-queue", required_argument, 0, O_MAX_QUEUE },
 	{ "models", required_argument, 0, O_MODELS },
+	PROG_INPUT_OPTIONS,
 	PROG_OPTIONS,
 	PROG_BUS_OPTION,
 	{ 0, 0, 0, 0 },
@@ -187,7 +191,7 @@ int main(int argc, char **argv)
 	char *dirs[8];
 	const char *models = NULL;
 	int all = 0, c;
-	while ((c = getopt_long(argc, argv, "afqvh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "afRqvh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'a': all = 1; break;
 		case 'f': o.force = 1; break;
@@ -227,7 +231,7 @@ int main(int argc, char **argv)
 	o.db_path = db_path;
 	o.bus_path = bus_path;
 
-	struct db *db = prog_state(DB_CREATE);
+	struct db *db = prog_state(DB_CREATE | DB_WRITE);
 	struct bus *bus = prog_bus_open("event: responsibilities do not fire and agents:changed "
 	                                "is not followed");
 	struct catalogue *cat;
@@ -246,9 +250,7 @@ int main(int argc, char **argv)
 	g.pinged = time_mono_ms();
 	notify("READY=1");
 
-	struct nd_reader *in = nd_new(0, 0);
-	if (!in)
-		pdie(PX_FAIL, "out of memory");
+	struct nd_reader *in = prog_reader(0);
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 	struct loop l = { .in = in, .record = on_record, .bad = prog_loop_bad, .work = on_work,
 		          .wait = on_wait, .woke = on_woke, .idle = on_idle, .nfds = 1 };

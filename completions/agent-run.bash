@@ -7,11 +7,12 @@ _agent_run() {
 	--abilities|--models|--db|--bus)
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return ;;
-	--timeout|--max-output|--restart-delay|--flap-count|--flap-window|--poll|--keep-events|--max-queue)
+	--max-line|--timeout|--max-output|--restart-delay|--flap-count|--flap-window|--poll|--keep-events|--max-queue)
 		return ;;
 	esac
 	if [[ $cur == -* ]]; then
-		COMPREPLY=($(compgen -W "-a --all -f --force --exit-on-eof --abilities --timeout
+		COMPREPLY=($(compgen -W "-a --all -f --force --exit-on-eof -R --raw-input --json
+			--max-line --abilities --timeout
 			--max-output --restart-delay --flap-count --flap-window --poll --keep-events
 			--max-queue --models --db --bus -q --quiet -v --verbose -h --help
 			--version" -- "$cur"))

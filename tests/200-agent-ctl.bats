@@ -205,7 +205,7 @@ EOF2
 	} > mixed.ndjson
 	run --separate-stderr agent-ctl import mixed.ndjson
 	assert_failure 1
-	assert_equal "$stderr" "agent-ctl: mixed.ndjson:2: not a JSON object (an agent)
+	assert_equal "$stderr" "agent-ctl: mixed.ndjson:2: invalid JSON: Invalid numeric literal at line 1, column 4
 agent-ctl: mixed.ndjson:3: status: must be active, inactive, error or disabled_flapping
 agent-ctl: mixed.ndjson:4: abilities[0]: '../../bin/sh' is not an ability name (letters, digits, . _ -; no '/', not starting with '.' or '-')
 agent-ctl: mixed.ndjson:5: expected an object, got an array

@@ -155,7 +155,7 @@ events() { sql "select event from agent_events where agent = '$1' order by at, i
 	ability tool 'echo "{}"'
 	agent-ctl add a -a tool -r stdin --retry fixed:3:0 --status active > /dev/null
 	mkfifo feed
-	agent-run a < feed > out 2> err &
+	agent-run a --exit-on-eof < feed > out 2> err &
 	exec 7> feed
 	wait_for state a running
 	rm "$XDG_CONFIG_HOME/panic/abilities/tool"
@@ -265,7 +265,7 @@ events() { sql "select event from agent_events where agent = '$1' order by at, i
 	agent-run docs > out &
 	wait_for state docs running
 	panic-bus pub process_new_document:pdf '{"file":"a.pdf"}'
-	panic-bus pub process_new_document:txt '"plain"'
+	panic-bus pub process_new_document:txt 'plain text'
 	panic-bus pub other '{"file":"no"}'
 	big=$(head -c 9000 /dev/zero | tr '\0' b)
 	panic-bus pub process_new_document:big "{\"blob\":\"$big\"}"
@@ -274,7 +274,7 @@ events() { sql "select event from agent_events where agent = '$1' order by at, i
 	kill %1
 	wait
 	assert_equal "$(jq -c '.payload | if type == "object" and has("blob") then (.blob | length) else . end' out | paste -sd' ')" \
-		'{"file":"a.pdf"} {"input":"plain"} 9000'
+		'{"file":"a.pdf"} {"input":"plain text"} 9000'
 }
 
 @test "the manager hears the events of many agents (their patterns over 8 KiB)" {

@@ -240,7 +240,7 @@ int runner_start(struct runner *r)
 		return RUNNER_CONFIG;
 	r->boot = boot_time();
 	r->last_wall = rclock_wall(&r->clk);
-	r->dv = db_data_version(r->db);
+	db_changed(r->db);
 	r->polled = time_mono_ms();
 	if (!r->o.only) {
 		sync_table(r);
@@ -302,9 +302,7 @@ int runner_work(struct runner *r)
 	r->last_wall = wall;
 	if (!r->stopping && (r->poll_now || mono - r->polled >= r->o.poll_ms)) {
 		r->polled = mono;
-		int64_t dv = db_data_version(r->db);
-		if (r->poll_now || dv != r->dv) {
-			r->dv = dv;
+		if (db_changed(r->db) != 0 || r->poll_now) {
 			r->poll_now = 0;
 			sync_table(r);
 		}

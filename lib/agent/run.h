@@ -3,7 +3,7 @@
  * The runner follows the agents table: with `only` it runs that agent,
  * else every active agent. It reads the table at start and again whenever
  * agents:changed arrives on the bus or, at most every poll_ms, when
- * another connection has committed (db_data_version) and a row's rev has
+ * another connection has committed (db_changed) and a row's rev has
  * moved, so a row changed by hand in sqlite3 is noticed within seconds. A
  * created active agent is started, an updated one restarted if active and
  * stopped if not, a deleted one stopped. A row that cannot make an agent

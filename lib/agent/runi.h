@@ -197,7 +197,7 @@ struct runner {
 	char only_id[ID_LEN + 1]; /* agent-run NAME: its id */
 	struct rclock clk;
 	struct watches w;
-	int64_t dv, polled; /* data_version, mono ms of the last poll */
+	int64_t polled;     /* mono ms of the last look at the table */
 	int poll_now;
 	struct bus_sub *sub;
 	jv pats;        /* the patterns it is subscribed to */

@@ -136,17 +136,6 @@ int db_agent_set_state(struct db *db, const char *id, const char *status,
 	return rc < 0 ? -1 : sqlite3_changes(db->h) > 0;
 }
 
-int64_t db_data_version(struct db *db)
-{
-	static const char sql[] = "PRAGMA data_version";
-	sqlite3_stmt *st = dbi_cached(db, sql);
-	if (!st)
-		return -1;
-	int64_t v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
-	sqlite3_reset(st);
-	return v;
-}
-
 /* ---- agent_events ---- */
 
 /* The largest payload or result kept whole in an event row. */

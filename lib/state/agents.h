@@ -11,7 +11,7 @@
  * status, llm_config, prompts, abilities, responsibilities,
  * retry_policy), by a trigger, so a change made by hand in sqlite3 counts
  * too; last_error and the event log do not move it. A runner follows the
- * table by polling db_agent_revs() when db_data_version() moves.
+ * table by polling db_agent_revs() when db_changed() (db.h) says so.
  *
  * agent_events: one row per thing that happened to an agent (a job
  * completed or failed, a crash, a restart, flapping, a configuration
@@ -51,8 +51,6 @@ jv db_agent_revs(struct db *db);
  * only where they differ. 1 if the row changed, 0 if not, -1 on error. */
 int db_agent_set_state(struct db *db, const char *id, const char *status,
                        const char *last_error);
-/* PRAGMA data_version: moves when another connection commits. */
-int64_t db_data_version(struct db *db);
 
 /* Appends EV to agent_events: agent_id, agent, event, and optionally at
  * (now if absent), responsibility, ability, scheduled_at, attempts,
