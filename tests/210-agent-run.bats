@@ -398,3 +398,29 @@ events() { sql "select event from agent_events where agent = '$1' order by at, i
 	assert_equal "$(echo "$output" | jq -r .state)" completed
 	wait_for state e stopped
 }
+
+@test "the installed abilities, found beside the program: file-info, and publish chaining two agents" {
+	mkdir -p root/bin root/share/panic
+	cp "$PANIC_BIN/agent-run" root/bin/
+	cp -r "$TOP/share/panic/abilities" root/share/panic/
+	printf 'hello\n' > doc.txt
+	agent-ctl add info -a file-info --abilities "$T/root/share/panic/abilities" \
+		-r '{"trigger":"stdin","abilities":["file-info"]}' --status active > /dev/null
+	run "$T/root/bin/agent-run" info --exit-on-eof <<< "{\"path\":\"$T/doc.txt\"}"
+	assert_success
+	assert_equal "$(echo "$output" | jq -c '.result | [.path, .size, .sha256]')" \
+		"[\"$T/doc.txt\",6,\"$(sha256sum doc.txt | cut -d' ' -f1)\"]"
+	run "$T/root/bin/agent-run" info --exit-on-eof <<< '{"path":"/etc"}'
+	assert_equal "$(echo "$output" | jq -c '[.state, .error.message]')" '["failed","exit status 1: file-info: /etc: not a regular file"]'
+	# publish: one agent's result is another agent's event
+	agent-ctl add relay -a publish --abilities "$T/root/share/panic/abilities" -r stdin --status active > /dev/null
+	agent-ctl add listener -a echo -r 'event:relay:out' --status active > /dev/null
+	agent-run listener > heard &
+	wait_for bash -c "agent-ctl status listener | grep -q running"
+	run "$T/root/bin/agent-run" relay --exit-on-eof <<< '{"topic":"relay:out","data":{"said":"hi"}}'
+	assert_equal "$(echo "$output" | jq -c .result)" '{"topic":"relay:out","published":true}'
+	wait_for count heard 1
+	kill %1
+	wait
+	assert_equal "$(jq -c .payload heard)" '{"said":"hi"}'
+}
