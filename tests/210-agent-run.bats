@@ -424,3 +424,15 @@ events() { sql "select event from agent_events where agent = '$1' order by at, i
 	wait
 	assert_equal "$(jq -c .payload heard)" '{"said":"hi"}'
 }
+
+@test "agent_events older than --keep-events are deleted" {
+	agent-ctl add bot -a echo -r stdin --status active > /dev/null
+	sql "insert into agent_events (id, agent_id, agent, at, event) values ('old', 'x', 'bot', '2001-01-01T00:00:00.000Z', 'completed')"
+	run agent-run bot --exit-on-eof --keep-events 1d <<< '{}'
+	assert_success
+	assert_equal "$(sql "select count(*) from agent_events where id = 'old'")" 0
+	assert_equal "$(sql "select count(*) from agent_events where agent = 'bot'")" 3
+	sql "insert into agent_events (id, agent_id, agent, at, event) values ('old', 'x', 'bot', '2001-01-01T00:00:00.000Z', 'completed')"
+	run agent-run bot --exit-on-eof --keep-events 0 <<< '{}'
+	assert_equal "$(sql "select count(*) from agent_events where id = 'old'")" 1
+}

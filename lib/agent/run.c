@@ -242,6 +242,7 @@ int runner_start(struct runner *r)
 	r->last_wall = rclock_wall(&r->clk);
 	db_changed(r->db);
 	r->polled = time_mono_ms();
+	r->pruned = r->polled - PRUNE_EVERY_MS; /* the first turn prunes */
 	if (!r->o.only) {
 		sync_table(r);
 		return RUNNER_OK;
