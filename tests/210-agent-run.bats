@@ -121,12 +121,12 @@ events() { sql "select event from agent_events where agent = '$1' order by at, i
 }
 
 @test "an ability that hangs, floods, prints garbage or nothing fails; the runner goes on" {
-	ability hang 'sleep 30'
+	ability hang 'sleep 3127'
 	ability flood 'head -c 3000000 /dev/zero | tr "\\0" x'
 	ability garbage 'echo "this is not JSON"'
 	ability silent 'exit 0'
 	ability two 'echo "{}"; echo "{}"'
-	ability orphan '(sleep 30 &); echo "{\"ok\":true}"'
+	ability orphan '(sleep 3128 &); echo "{\"ok\":true}"'
 	agent-ctl add a -a hang -a flood -a garbage -a silent -a two -a orphan \
 		-r '{"trigger":"stdin","name":"hang","abilities":["hang"]}' \
 		-r '{"trigger":"stdin","name":"flood","abilities":["flood"]}' \
@@ -147,7 +147,7 @@ events() { sql "select event from agent_events where agent = '$1' order by at, i
 ["orphan","completed",null,null]'
 	[ $(( $(date +%s) - start )) -lt 10 ]
 	# nothing it started lives on
-	run pgrep -f 'sleep 30'
+	run pgrep -f 'sleep 312[78]'
 	assert_failure
 }
 
@@ -367,7 +367,7 @@ events() { sql "select event from agent_events where agent = '$1' order by at, i
 }
 
 @test "systemd: READY=1, WATCHDOG=1 and STOPPING=1; SIGTERM cancels the job in flight and ends cleanly" {
-	ability slow 'sleep 20; echo "{}"'
+	ability slow 'sleep 2011; echo "{}"'
 	agent-ctl add s -a slow -r stdin --status active > /dev/null
 	notify-listen "$T/notify.sock" > notes &
 	wait_for test -S "$T/notify.sock"
@@ -378,14 +378,14 @@ events() { sql "select event from agent_events where agent = '$1' order by at, i
 	echo '{"n":1}' >&7
 	wait_for grep -q WATCHDOG=1 notes
 	wait_for state s running
-	wait_for pgrep -f 'sleep 20'
+	wait_for pgrep -f 'sleep 2011'
 	kill -TERM "$pid"
 	wait "$pid"
 	exec 7>&-
 	assert_equal "$(head -1 notes)" READY=1
 	grep -q STOPPING=1 notes
 	assert_equal "$(jq -c '[.state, .error.kind]' out)" '["cancelled","cancelled"]'
-	run pgrep -f 'sleep 20'
+	run pgrep -f 'sleep 2011'
 	assert_failure
 	assert_equal "$(events s)" "started cancelled stopped"
 	state s stopped
