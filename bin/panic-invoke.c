@@ -32,6 +32,7 @@
 #include "model/calllog.h"
 #include "model/catalogue.h"
 #include "model/engine.h"
+#include "model/profile.h"
 #include "model/platform.h"
 #include "state/db.h"
 
@@ -50,9 +51,13 @@ static const char usage[] =
 	"      --temperature T  sampling temperature (0 to 2)\n"
 	"      --max-tokens N   longest answer, in tokens\n"
 	"      --schema JSON    the answer must be JSON of this schema (@FILE reads it)\n"
+	"      --no-strict      send the schema as it is (else completed for\n"
+	"                       OpenAI's strict mode when it can be)\n"
 	"      --stream         write {\"delta\"} records as the text arrives\n"
 	"      --tool NAME=PROGRAM  a tool the model may call: PROGRAM gets the\n"
 	"                       arguments JSON on stdin, its stdout is the answer\n"
+	"      --tool-schema NAME=JSON  the JSON schema of tool NAME's arguments\n"
+	"                       (@FILE reads it)\n"
 	"      --tool-rounds N  tool-calling answers allowed per call (default 8)\n"
 	"      --base-url URL   the API's address (an OpenAI-compatible server)\n"
 	"      --allow-http-key send the key over plain http to a host that is\n"
@@ -86,7 +91,8 @@ static const char usage[] =
 
 enum { O_FROM = 256, O_TIMEOUT, O_TYPES, O_MODELS, O_NOLOG,
        O_TABLE, O_SYSTEM, O_TEMP, O_MAXTOK, O_SCHEMA, O_STREAM, O_TOOL, O_ROUNDS,
-       O_BASE, O_KEYENV, O_ATTEMPTS, O_ATTEMPT_TIMEOUT, O_ALLOW_HTTP };
+       O_BASE, O_KEYENV, O_ATTEMPTS, O_ATTEMPT_TIMEOUT, O_ALLOW_HTTP, O_NOSTRICT,
+       O_TOOLSCHEMA };
 
 static const struct option longopts[] = {
 	{ "model", required_argument, 0, 'm' },
@@ -99,6 +105,8 @@ static const struct option longopts[] = {
 	{ "stream", no_argument, 0, O_STREAM },
 	{ "tool", required_argument, 0, O_TOOL },
 	{ "tool-rounds", required_argument, 0, O_ROUNDS },
+	{ "tool-schema", required_argument, 0, O_TOOLSCHEMA },
+	{ "no-strict", no_argument, 0, O_NOSTRICT },
 	{ "base-url", required_argument, 0, O_BASE },
 	{ "key-env", required_argument, 0, O_KEYENV },
 	{ "attempts", required_argument, 0, O_ATTEMPTS },
@@ -142,6 +150,8 @@ static struct {
 	struct call_opts opts;
 	struct tool tools[16];
 	const char *toolprog[16];
+	struct tool toolschema[16]; /* --tool-schema: name and params */
+	int ntoolschemas;
 } g = { .from = "input", .jobs = 1, .opts = { .temperature = -1 } };
 
 static void list(int format)
@@ -282,8 +292,10 @@ static void emit(struct slot *s)
 		{ "usage", jv_copy(c->usage), NULL },
 		{ "cost", call_cost(c), NULL },
 		{ "call_id", none, c->id },
+		{ "finish_reason", none, c->finish }, /* only when it is news */
 	};
-	json_write_with(stdout, s->rec, s->raw, s->rawlen, f, sizeof f / sizeof *f);
+	int nf = sizeof f / sizeof *f - !c->finish[0];
+	json_write_with(stdout, s->rec, s->raw, s->rawlen, f, nf);
 	jv_free(s->rec);
 	free(s->raw);
 	s->raw = NULL;
@@ -432,14 +444,14 @@ static void on_idle(struct loop *l)
 }
 
 /* --schema JSON or @FILE: the schema object (kept for the whole run). */
-static jv schema(const char *arg)
+static jv schema(const char *opt, const char *arg)
 {
 	jv v = arg[0] == '@' ? json_load_file(arg + 1) : jv_parse(arg);
 	if (jv_get_kind(v) != JV_KIND_OBJECT) {
 		char why[300] = "";
 		if (!jv_is_valid(v))
 			json_error_text(v, why, sizeof why);
-		pusage("--schema: expected a JSON object%s%s", *why ? ": " : "", why);
+		pusage("%s: expected a JSON object%s%s", opt, *why ? ": " : "", why);
 	}
 	return v;
 }
@@ -454,7 +466,7 @@ static double temperature(const char *what, const char *arg)
 }
 
 /* Fills what the options left unset from the profile NAME of
- * profiles.json; *MODEL too. */
+ * profiles.json; *MODEL too. The file is kept: the strings point into it. */
 static jv profile_doc = { 0 };
 static void profile(const char *name, const char **model)
 {
@@ -462,48 +474,12 @@ static void profile(const char *name, const char **model)
 	char *path = env && *env ? strdup(env) : path_config("profiles.json");
 	if (!path)
 		pdie(PX_CONFIG, "profiles: %s", err_msg());
-	jv all = json_load_file(path);
-	if (jv_get_kind(all) != JV_KIND_OBJECT) {
-		char why[300];
-		int valid = jv_is_valid(all);
-		json_error_text(all, why, sizeof why);
-		pdie(PX_CONFIG, "%s: %s%s", path, valid ? "expected an object of profiles, " : "",
-		     why);
-	}
-	jv p = json_get(all, name);
-	jv_free(all);
-	if (jv_get_kind(p) != JV_KIND_OBJECT)
-		pdie(PX_CONFIG, "%s: no profile '%s'", path, name);
+	profile_doc = profile_load(path);
+	if (!jv_is_valid(profile_doc))
+		pdie(PX_CONFIG, "%s", err_msg());
+	if (profile_apply(profile_doc, name, &g.opts, model) < 0)
+		pdie(PX_CONFIG, "%s: %s", path, err_msg());
 	free(path);
-	static const char *const strs[] = { "model", "system", "base_url", "key_env" };
-	const char **dst[] = { model, &g.opts.system, &g.opts.base_url, &g.opts.key_env };
-	for (int i = 0; i < 4; i++) {
-		jv v = json_get(p, strs[i]);
-		if (jv_is_valid(v) && jv_get_kind(v) != JV_KIND_STRING)
-			pdie(PX_CONFIG, "profile '%s': \"%s\" must be a string", name, strs[i]);
-		if (!*dst[i] && jv_is_valid(v))
-			*dst[i] = json_str(p, strs[i], NULL);
-		jv_free(v);
-	}
-	if (g.opts.base_url && url_check(g.opts.base_url) < 0)
-		pdie(PX_CONFIG, "profile '%s': \"base_url\": %s", name, err_msg());
-	jv ah = json_get(p, "allow_http_key");
-	if (jv_get_kind(ah) == JV_KIND_TRUE)
-		g.opts.allow_http_key = 1;
-	jv_free(ah);
-	jv t = json_get(p, "temperature");
-	if (g.opts.temperature < 0 && jv_get_kind(t) == JV_KIND_NUMBER)
-		g.opts.temperature = jv_number_value(t);
-	jv_free(t);
-	jv mt = json_get(p, "max_tokens");
-	if (!g.opts.max_tokens && jv_get_kind(mt) == JV_KIND_NUMBER)
-		g.opts.max_tokens = (long)json_int(mt, 0, 1, 1 << 24);
-	jv_free(mt);
-	jv sc = json_get(p, "schema");
-	if (jv_get_kind(g.opts.schema) == JV_KIND_NULL && jv_get_kind(sc) == JV_KIND_OBJECT)
-		g.opts.schema = jv_copy(sc);
-	jv_free(sc);
-	profile_doc = p; /* the strings above point into it */
 }
 
 /* --tool NAME=PROGRAM, as an exec model taking the arguments JSON. */
@@ -522,6 +498,10 @@ static void add_tool(int i, const char *name, const char *prog)
 		pdie(PX_USAGE, "%s", err_msg());
 	g.tools[i].name = name;
 	g.tools[i].model = m;
+	g.tools[i].params = jv_null();
+	for (int k = 0; k < g.ntoolschemas; k++)
+		if (!strcmp(g.toolschema[k].name, name))
+			g.tools[i].params = g.toolschema[k].params; /* borrowed, freed at exit */
 }
 
 int main(int argc, char **argv)
@@ -540,9 +520,21 @@ int main(int argc, char **argv)
 		case O_MAXTOK: g.opts.max_tokens = prog_atol("--max-tokens", optarg, 1, 1 << 24); break;
 		case O_SCHEMA:
 			jv_free(g.opts.schema);
-			g.opts.schema = schema(optarg);
+			g.opts.schema = schema("--schema", optarg);
 			break;
 		case O_STREAM: g.opts.stream = 1; break;
+		case O_NOSTRICT: g.opts.no_strict = 1; break;
+		case O_TOOLSCHEMA: {
+			char *eq = strchr(optarg, '=');
+			if (!eq || eq == optarg)
+				pusage("--tool-schema: expected NAME=JSON, got '%s'", optarg);
+			if (g.ntoolschemas == 16)
+				pusage("--tool-schema: at most 16");
+			*eq = 0;
+			g.toolschema[g.ntoolschemas].name = optarg;
+			g.toolschema[g.ntoolschemas++].params = schema("--tool-schema", eq + 1);
+			break;
+		}
 		case O_TOOL: {
 			char *eq = strchr(optarg, '=');
 			if (!eq || eq == optarg || !eq[1])
@@ -600,6 +592,13 @@ int main(int argc, char **argv)
 		profile(prof, &model);
 	for (int i = 0; i < g.opts.ntools; i++)
 		add_tool(i, g.tools[i].name, g.toolprog[i]);
+	for (int k = 0; k < g.ntoolschemas; k++) {
+		int i;
+		for (i = 0; i < g.opts.ntools && strcmp(g.tools[i].name, g.toolschema[k].name); i++)
+			;
+		if (i == g.opts.ntools)
+			pusage("--tool-schema: no --tool named '%s'", g.toolschema[k].name);
+	}
 	g.opts.tools = g.tools;
 	if (g.opts.stream)
 		g.opts.on_delta = on_delta;
@@ -653,6 +652,8 @@ int main(int argc, char **argv)
 		pdie(PX_CONFIG, "call log: %s", err_msg());
 	catalogue_free(g.cat);
 	jv_free(g.opts.schema);
+	for (int k = 0; k < g.ntoolschemas; k++)
+		jv_free(g.toolschema[k].params);
 	if (jv_get_kind(profile_doc) == JV_KIND_OBJECT)
 		jv_free(profile_doc);
 	return prog_finish(g.status);
