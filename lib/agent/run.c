@@ -404,8 +404,8 @@ int runner_record(struct runner *r, jv rec)
 		jv_free(rec);
 		return err_set("no \"agent\" (the agent's name)");
 	}
-	for (int i = 0; i < r->nu && !u; i++)
-		if (!strcasecmp(r->u[i]->name, name) && r->u[i]->have_agent)
+	for (int i = 0; i < r->nu && !u; i++) /* agent-run NAME: its one agent, renamed or not */
+		if ((r->o.only || !strcasecmp(r->u[i]->name, name)) && r->u[i]->have_agent)
 			u = r->u[i];
 	if (!u || (u->state != U_RUNNING && u->state != U_BACKOFF)) {
 		jv_free(rec);
