@@ -16,11 +16,22 @@ setup() {
 	export XDG_RUNTIME_DIR=$T/run
 	cp -r "$TOP"/tests/examples/*.* "$T/work/"
 	PATH=$TOP/tests/examples/bin:$PATH
-	start_fake_api
+	FAKE_OWN_MEDIA=1 start_fake_api # outputs the examples can download
 	export MEDIA=http://127.0.0.1:$PORT/media
 	LLAMA_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 	export LLAMA_PORT
 	cd "$T/work"
+	sed -i "s|https://example.org/|$MEDIA/|g" ./*.ndjson
+}
+
+# an S3-compatible bucket "panic-outputs" for the examples' key "..."
+start_fake_s3() {
+	load npm
+	npm_oracles s3rver@3.7.1 @smithy/signature-v4@5.7.5 @smithy/hash-node@4.2.7
+	fake-s3 --dir "$T/s3" --port-file "$T/s3port" --log "$T/s3.log" --bucket panic-outputs \
+		--key '...:...' 2> "$T/s3.err" &
+	wait_for test -s "$T/s3port"
+	export S3=http://127.0.0.1:$(cat "$T/s3port")
 }
 
 # examples FILE: runs FILE's examples in order; fails at the first that
@@ -48,6 +59,7 @@ examples() {
 }
 
 @test "every man page's examples run as written" {
+	start_fake_s3
 	for page in "$TOP"/docs/*.1; do
 		rm -rf "$HOME" && mkdir -p "$HOME"
 		examples "$page"
