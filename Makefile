@@ -113,11 +113,14 @@ demo: deps all
 bench: deps all
 	@tools/deps hyperfine mosquitto nats-server libmosquitto-dev libnats-dev \
 	  nginx-light libnginx-mod-http-echo wrk curl
-	$(MAKE) $(B)/busbench
+	$(MAKE) $(B)/busbench $(B)/agentlat
 	tools/bench $(B)/bin
 
 $(B)/busbench: bench/busbench.c $(B)/libpanic.a $(B)/flags
 	$(CC) $(CFLAGS) -o $@ $< $(B)/libpanic.a -lmosquitto -lnats $(LDLIBS)
+
+$(B)/agentlat: bench/agentlat.c $(B)/libpanic.a $(B)/flags
+	$(CC) $(CFLAGS) -o $@ $< $(B)/libpanic.a $(LDLIBS)
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7 \
@@ -127,6 +130,10 @@ install: all
 	install -m 644 docs/*.7 $(DESTDIR)$(MANDIR)/man7
 	install -m 644 share/panic/models.json $(DESTDIR)$(DATADIR)
 	sed 's|/usr/local/bin|$(BINDIR)|' share/systemd/panic-loop@.service > $(DESTDIR)$(UNITDIR)/panic-loop@.service
+	for u in agent-run.service agent-run@.service; do \
+	  sed 's|/usr/local/bin|$(BINDIR)|' share/systemd/$$u > $(DESTDIR)$(UNITDIR)/$$u; done
+	install -d $(DESTDIR)$(DATADIR)/abilities
+	install -m 755 share/panic/abilities/* $(DESTDIR)$(DATADIR)/abilities
 	for p in $(PROGS); do install -m 644 completions/$$p.bash $(DESTDIR)$(BASHCOMPDIR)/$$p; done
 
 clean:

@@ -194,16 +194,30 @@ void bus_close(struct bus *b)
 /* The info of subscriber NAME (its JSON object), or jv_invalid(). */
 jv busi_read_info(struct bus *b, const char *name)
 {
-	char path[NAME_MAX_LEN + 8], buf[8192];
+	/* Most infos are short; a subscriber with many patterns (an agent
+	 * manager: one per agent) has a long one, read whole up to 1 MiB. */
+	char path[NAME_MAX_LEN + 8], small[8192], *buf = small;
 	snprintf(path, sizeof path, "%s.info", name);
 	int fd = busi_open_entry(b, path, O_RDONLY, S_IFREG);
 	if (fd < 0)
 		return jv_invalid();
-	ssize_t k = read(fd, buf, sizeof buf - 1);
+	struct stat st;
+	size_t cap = sizeof small;
+	if (fstat(fd, &st) == 0 && st.st_size >= (off_t)sizeof small && st.st_size <= (1 << 20)) {
+		cap = (size_t)st.st_size + 1;
+		if (!(buf = malloc(cap))) {
+			close(fd);
+			return jv_invalid();
+		}
+	}
+	size_t k = 0;
+	ssize_t r;
+	while (k < cap - 1 && (r = read(fd, buf + k, cap - 1 - k)) > 0)
+		k += (size_t)r;
 	close(fd);
-	if (k <= 0)
-		return jv_invalid();
-	jv info = json_parse(buf, k);
+	jv info = k ? json_parse(buf, k) : jv_invalid();
+	if (buf != small)
+		free(buf);
 	if (jv_get_kind(info) != JV_KIND_OBJECT) {
 		jv_free(info);
 		return jv_invalid();

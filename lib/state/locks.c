@@ -9,6 +9,13 @@
  * the same file are untouched (OFD locks are not released when another
  * descriptor of the file is closed).
  *
+ * The descriptor that holds the locks is opened once per connection and
+ * kept until db_close(): closing a descriptor of the state file would drop
+ * every POSIX lock the process holds on it, SQLite's own among them (its
+ * shared lock in WAL mode, without which another process's last close may
+ * checkpoint and remove the WAL this one still writes). Unlocking releases
+ * the byte (F_UNLCK) and keeps the descriptor.
+ *
  * The holder's note (one JSON line) is a file beside the state file's real
  * path, "PATH-lock-NAME", rewritten in place and removed at unlock; a
  * reader that finds the lock held but no note (it came by another path)
@@ -30,10 +37,32 @@
 #define LOCK_BASE 0x7f00000000000000LL
 
 struct db_lock {
-	int fd;     /* the state file, holding the lock */
+	int fd;     /* the state file's shared descriptor (db->lockfd), not owned */
+	struct flock region;
 	int note;   /* the note file */
 	char *path; /* its name */
 };
+
+/* The state file's descriptor for locks, opened on first use. */
+static int lock_fd(struct db *db)
+{
+	if (!db->lockfd) {
+		int fd = open(db->path, O_RDWR | O_CLOEXEC);
+		if (fd < 0)
+			fd = open(db->path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return -1;
+		db->lockfd = fd + 1;
+	}
+	return db->lockfd - 1;
+}
+
+void dbi_locks_close(struct db *db)
+{
+	if (db->lockfd)
+		close(db->lockfd - 1);
+	db->lockfd = 0;
+}
 
 /* The byte of the state file that stands for lock NAME. */
 static struct flock region(const char *name, short type)
@@ -76,12 +105,13 @@ int db_lock(struct db *db, const char *name, struct db_lock **out)
 	if (!l)
 		return err_errno("lock");
 	l->note = -1;
-	if ((l->fd = open(db->path, O_RDWR | O_CLOEXEC)) < 0) {
+	if ((l->fd = lock_fd(db)) < 0) {
 		err_errno("lock");
 		goto fail;
 	}
 	struct flock f = region(name, F_WRLCK);
 	if (fcntl(l->fd, F_OFD_SETLK, &f) < 0) {
+		l->fd = -1; /* not ours to release */
 		char *path = note_path(db, name);
 		jv note = read_note(path);
 		free(path);
@@ -94,6 +124,7 @@ int db_lock(struct db *db, const char *name, struct db_lock **out)
 		jv_free(note);
 		goto fail;
 	}
+	l->region = f;
 	if (!(l->path = note_path(db, name)) ||
 	    (l->note = open(l->path, O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0) {
 		err_errno("lock note");
@@ -134,20 +165,21 @@ void db_unlock(struct db_lock *l)
 		unlink(l->path);
 		close(l->note);
 	}
-	if (l->fd >= 0)
-		close(l->fd);
+	if (l->fd >= 0) {
+		l->region.l_type = F_UNLCK;
+		fcntl(l->fd, F_OFD_SETLK, &l->region);
+	}
 	free(l->path);
 	free(l);
 }
 
 jv db_lock_peek(struct db *db, const char *name)
 {
-	int fd = open(db->path, O_RDONLY | O_CLOEXEC);
+	int fd = lock_fd(db);
 	if (fd < 0)
 		return jv_null();
 	struct flock f = region(name, F_RDLCK);
 	int held = fcntl(fd, F_OFD_GETLK, &f) == 0 && f.l_type != F_UNLCK;
-	close(fd);
 	if (!held)
 		return jv_null();
 	char *path = note_path(db, name);

@@ -166,6 +166,7 @@ int db_open(struct db **out, const char *path, int flags)
 	return 0;
 fail:
 	sqlite3_close(db->h);
+	dbi_locks_close(db);
 	free(db->path);
 	free(db);
 	return rc;

@@ -83,5 +83,42 @@ const char *const dbi_migrations[] = {
 	"  url TEXT NOT NULL,"
 	"  uploaded_at TEXT NOT NULL,"
 	"  PRIMARY KEY (sha256, destination)) WITHOUT ROWID;",
+	/* agents (Arboretum's): rows that make agents, their event log, and
+	 * rev, moved by a trigger when a column that makes the agent changes
+	 * (by hand in sqlite3 too), for runners to follow */
+	"CREATE TABLE agents ("
+	"  id TEXT PRIMARY KEY,"
+	"  name TEXT NOT NULL UNIQUE COLLATE NOCASE,"
+	"  status TEXT NOT NULL DEFAULT 'inactive',"
+	"  llm_config TEXT NOT NULL DEFAULT '{}',"
+	"  prompts TEXT NOT NULL DEFAULT '{}',"
+	"  abilities TEXT NOT NULL DEFAULT '[]',"
+	"  responsibilities TEXT NOT NULL DEFAULT '[]',"
+	"  retry_policy TEXT NOT NULL"
+	"    DEFAULT '{\"type\":\"fixed\",\"max_retries\":3,\"delay_ms\":5000}',"
+	"  last_error TEXT,"
+	"  inserted_at TEXT NOT NULL,"
+	"  updated_at TEXT NOT NULL,"
+	"  rev INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TRIGGER agents_rev AFTER UPDATE ON agents"
+	"  WHEN old.name IS NOT new.name OR old.status IS NOT new.status"
+	"    OR old.llm_config IS NOT new.llm_config OR old.prompts IS NOT new.prompts"
+	"    OR old.abilities IS NOT new.abilities"
+	"    OR old.responsibilities IS NOT new.responsibilities"
+	"    OR old.retry_policy IS NOT new.retry_policy"
+	"  BEGIN UPDATE agents SET rev = new.rev + 1 WHERE id = new.id; END;"
+	"CREATE TABLE agent_events ("
+	"  id TEXT PRIMARY KEY,"
+	"  agent_id TEXT NOT NULL,"
+	"  agent TEXT NOT NULL,"
+	"  at TEXT NOT NULL,"
+	"  event TEXT NOT NULL,"
+	"  responsibility TEXT, ability TEXT, scheduled_at TEXT,"
+	"  attempts INTEGER, duration_ms INTEGER,"
+	"  payload TEXT, result TEXT, error TEXT, detail TEXT);"
+	"CREATE INDEX agent_events_agent ON agent_events(agent_id, at);"
+	"CREATE INDEX agent_events_at ON agent_events(at);"
+	"CREATE INDEX agent_events_fire ON agent_events(agent_id, responsibility, scheduled_at)"
+	"  WHERE scheduled_at IS NOT NULL;",
 };
 const int dbi_nmigrations = (int)(sizeof dbi_migrations / sizeof *dbi_migrations);
