@@ -180,6 +180,7 @@ int db_close(struct db *db)
 	for (int i = 0; i < 16; i++)
 		sqlite3_finalize(db->cache[i].st);
 	sqlite3_close(db->h);
+	dbi_locks_close(db); /* after SQLite: closing it drops the process's POSIX locks */
 	free(db->path);
 	free(db);
 	return rc;

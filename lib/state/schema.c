@@ -83,7 +83,7 @@ const char *const dbi_migrations[] = {
 	"  url TEXT NOT NULL,"
 	"  uploaded_at TEXT NOT NULL,"
 	"  PRIMARY KEY (sha256, destination)) WITHOUT ROWID;",
-	/* agents (Arboretum's): rows that make agents, their event log, and
+	/* 5 -> 6: agents (Arboretum's): rows that make agents, their event log, and
 	 * rev, moved by a trigger when a column that makes the agent changes
 	 * (by hand in sqlite3 too), for runners to follow */
 	"CREATE TABLE agents ("
