@@ -105,7 +105,7 @@ fuzz: deps
 	$(MAKE) B=build/afl CC=afl-clang-fast CFLAGS='-O1 -g' \
 	  SANFLAGS='-fsanitize=address,undefined -fno-sanitize-recover=undefined' \
 	  $(FUZZERS:%=build/afl/fuzz/%)
-	tools/fuzz build/afl $(FUZZ_SECONDS)
+	tools/fuzz build/afl $(FUZZ_SECONDS) $(FUZZ_ONLY)
 
 demo: deps all
 	tools/demo build/bin
