@@ -531,3 +531,13 @@ Try 'panic-invoke --help'."
 	run --separate-stderr panic-invoke --models models.json -m big --timeout 0.2 --no-log <<<'x'
 	assert_failure 1
 }
+
+@test "two stages of a pipeline on a fresh state file: neither finds it locked" {
+	for i in $(seq 25); do
+		rm -f "$PANIC_DB" "$PANIC_DB-wal" "$PANIC_DB-shm"
+		run --separate-stderr bash -c 'echo "a cat $0" | panic-invoke -m dummy-t2i | panic-invoke -m dummy-i2t --from output' "$i"
+		assert_success
+		assert_equal "$stderr" ""
+		assert_equal "$(sql 'select count(*) from calls')" 2
+	done
+}

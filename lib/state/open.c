@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/err.h"
@@ -114,8 +115,19 @@ int dbi_connect(sqlite3 **h, const char *path)
 		return err_set("%s: %s", path, *h ? sqlite3_errmsg(*h) : "cannot open");
 	sqlite3_busy_timeout(*h, 10000);
 	char *msg = NULL;
-	if (sqlite3_exec(*h, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-	                     "PRAGMA foreign_keys=ON;", NULL, NULL, &msg) != SQLITE_OK) {
+	/* Turning a new file to WAL takes a lock the busy handler does not wait
+	 * for: when several programs open a new state file at once (the stages
+	 * of a pipeline), all but one are told "database is locked". Wait. */
+	int rc;
+	for (int i = 0; (rc = sqlite3_exec(*h, "PRAGMA journal_mode=WAL", NULL, NULL, &msg)) ==
+	                        SQLITE_BUSY && i < 2000; i++) {
+		sqlite3_free(msg);
+		msg = NULL;
+		struct timespec t = { 0, 5 * 1000 * 1000 };
+		nanosleep(&t, NULL);
+	}
+	if (rc != SQLITE_OK || sqlite3_exec(*h, "PRAGMA synchronous=NORMAL;"
+	                                        "PRAGMA foreign_keys=ON;", NULL, NULL, &msg) != SQLITE_OK) {
 		err_set("%s: %s", path, msg ? msg : sqlite3_errmsg(*h));
 		sqlite3_free(msg);
 		return -1;
