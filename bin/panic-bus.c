@@ -47,7 +47,10 @@ static const char usage[] =
 	"  -n, --count N      sub, listen: stop after N events\n"
 	"      --timeout SECS sub, listen: stop after SECS seconds\n"
 	"      --shared       create the bus for a group (2770, fifos 0660)\n"
-	"      --json, --table  ls: force the format\n"
+	"  -R, --raw-input    pub: every stdin line is text, {\"input\": LINE}\n"
+	"      --json         pub: every line must be a JSON object; ls: as JSON\n"
+	"      --table        ls: as a table\n"
+	"      --max-line BYTES pub: longest stdin line (default 4194304)\n"
 	"      --bus DIR      the bus (default $PANIC_BUS or\n"
 	"                     $XDG_RUNTIME_DIR/panic-$UID/bus)\n"
 	"      --db PATH      state file, for events over PIPE_BUF (default\n"
@@ -58,16 +61,16 @@ static const char usage[] =
 	"Exit: 0 ok, 1 some input rejected (pub) or fewer than N events or\n"
 	"PROGRAM failed (sub, listen), 2 usage, 3 bus or state error.\n";
 
-enum { O_TIMEOUT = 256, O_SHARED, O_JSON, O_TABLE };
+enum { O_TIMEOUT = 256, O_SHARED, O_TABLE };
 
 static const struct option longopts[] = {
 	{ "count", required_argument, 0, 'n' },
 	{ "timeout", required_argument, 0, O_TIMEOUT },
 	{ "shared", no_argument, 0, O_SHARED },
-	{ "json", no_argument, 0, O_JSON },
 	{ "table", no_argument, 0, O_TABLE },
 	PROG_OPTIONS,
 	PROG_BUS_OPTION,
+	PROG_INPUT_OPTIONS,
 	{ 0, 0, 0, 0 },
 };
 
@@ -138,7 +141,7 @@ static int cmd_pub(int argc, char **argv)
 		/* Check every argument first: publish all or nothing. */
 		jv *data = calloc((size_t)argc, sizeof *data);
 		for (int i = 1; i < argc; i++) {
-			int rc = nd_parse(argv[i], strlen(argv[i]), &data[i]);
+			int rc = nd_parse(argv[i], strlen(argv[i]), prog_input_mode, &data[i]);
 			if (rc != ND_RECORD) {
 				const char *why = rc == ND_EOF ? "empty" : err_msg();
 				pwarn("argument %d: %s", i + 1, why);
@@ -158,11 +161,11 @@ static int cmd_pub(int argc, char **argv)
 		free(data);
 		return g.status;
 	}
-	struct nd_reader *r = nd_new(0, 0);
+	struct nd_reader *r = prog_reader(0);
 	struct loop l = { .in = r, .ctx = (void *)topic, .record = pub_record,
 		          .bad = prog_loop_bad, .idle = pub_idle };
-	if (!r || loop_run(&l) < 0)
-		pdie(PX_FAIL, "stdin: %s", r ? err_msg() : "out of memory");
+	if (loop_run(&l) < 0)
+		pdie(PX_FAIL, "stdin: %s", err_msg());
 	if (l.nbad)
 		g.status = PX_FAIL;
 	nd_free(r);
@@ -347,7 +350,7 @@ static double timeout;
 static void options(int argc, char **argv)
 {
 	int c;
-	while ((c = getopt_long(argc, argv, "+n:qvh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+n:Rqvh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'n': g.count = prog_atol("-n", optarg, 1, 1L << 40); break;
 		case O_TIMEOUT: {
@@ -358,7 +361,10 @@ static void options(int argc, char **argv)
 			break;
 		}
 		case O_SHARED: flags |= BUS_SHARED; break;
-		case O_JSON: table = 0; break;
+		case PROG_OPT_JSON: /* pub: objects only; ls: as JSON */
+			table = 0;
+			prog_option(c, usage);
+			break;
 		case O_TABLE: table = 1; break;
 		default: prog_option(c, usage);
 		}

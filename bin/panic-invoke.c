@@ -66,9 +66,9 @@ static const char usage[] =
 	"                       ~/.local/state/panic/panic.db)\n"
 	"      --bus DIR        the bus for llm events (default $PANIC_BUS or\n"
 	"                       $XDG_RUNTIME_DIR/panic-$UID/bus)\n"
-	"      --max-line BYTES longest input line accepted (default 4194304)\n"
+	PROG_INPUT_USAGE
 	"  -l, --list           print the catalogue (a table on a terminal)\n"
-	"      --json, --table  force the --list format; -q lists ids only\n"
+	"      --json, --table  with --list, force its format; -q lists ids only\n"
 	"  -q, --quiet          less on stderr     -v, --verbose  more on stderr\n"
 	"  -h, --help           this help          --version      the version\n"
 	"\n"
@@ -79,7 +79,7 @@ static const char usage[] =
 	"Keys: OPENAI_API_KEY, REPLICATE_API_TOKEN, GEMINI_API_KEY, or the 0600 file\n"
 	"~/.config/panic/keys (NAME=VALUE lines).\n";
 
-enum { O_FROM = 256, O_TIMEOUT, O_TYPES, O_MODELS, O_NOLOG, O_MAXLINE, O_JSON,
+enum { O_FROM = 256, O_TIMEOUT, O_TYPES, O_MODELS, O_NOLOG,
        O_TABLE, O_SYSTEM, O_TEMP, O_MAXTOK, O_SCHEMA, O_STREAM, O_TOOL, O_ROUNDS,
        O_BASE, O_KEYENV, O_ATTEMPTS };
 
@@ -102,12 +102,11 @@ static const struct option longopts[] = {
 	{ "types", required_argument, 0, O_TYPES },
 	{ "models", required_argument, 0, O_MODELS },
 	{ "no-log", no_argument, 0, O_NOLOG },
-	{ "max-line", required_argument, 0, O_MAXLINE },
 	{ "list", no_argument, 0, 'l' },
-	{ "json", no_argument, 0, O_JSON },
 	{ "table", no_argument, 0, O_TABLE },
 	PROG_OPTIONS,
 	PROG_BUS_OPTION,
+	PROG_INPUT_OPTIONS,
 	{ 0, 0, 0, 0 },
 };
 
@@ -495,9 +494,8 @@ int main(int argc, char **argv)
 	const char *model = NULL, *types = NULL, *models = NULL, *prof = NULL;
 	int dolist = 0, format = isatty(1) ? 'T' : 'J', nolog = 0;
 	g.opts.schema = jv_null();
-	long maxline = ND_MAXLINE_DEFAULT;
 	int c;
-	while ((c = getopt_long(argc, argv, "+m:p:j:lqvh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+m:p:j:lRqvh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'm': model = optarg; break;
 		case 'p': prof = optarg; break;
@@ -544,9 +542,11 @@ int main(int argc, char **argv)
 		case O_TYPES: types = optarg; break;
 		case O_MODELS: models = optarg; break;
 		case O_NOLOG: nolog = 1; break;
-		case O_MAXLINE: maxline = prog_atol("--max-line", optarg, 16, 1L << 30); break;
 		case 'l': dolist = 1; break;
-		case O_JSON: format = 'J'; break;
+		case PROG_OPT_JSON: /* input objects only; with --list, list as JSON */
+			format = 'J';
+			prog_option(c, usage);
+			break;
 		case O_TABLE: format = 'T'; break;
 		default: prog_option(c, usage);
 		}
@@ -593,7 +593,7 @@ int main(int argc, char **argv)
 		g.db = prog_state(DB_CREATE);
 	}
 	g.bus = prog_bus_open("no llm events"); /* the bus only tells: calls go on */
-	struct nd_reader *r = nd_new(0, (size_t)maxline);
+	struct nd_reader *r = prog_reader(0);
 	g.eng = engine_new();
 	g.qcap = g.jobs * 2 + 16;
 	g.q = calloc((size_t)g.qcap, sizeof *g.q);

@@ -57,6 +57,7 @@ static const char usage[] =
 	"      --exit-on-eof    at the end of stdin, finish the invocation in\n"
 	"                       flight, stop the run and exit\n"
 	"      --status         print the runner's state as JSON and exit\n"
+	PROG_INPUT_USAGE
 	"      --models FILE    user catalogue (default $PANIC_MODELS or\n"
 	"                       ~/.config/panic/models.json)\n"
 	"      --db PATH        state file (default $PANIC_DB)\n"
@@ -79,6 +80,7 @@ static const struct option longopts[] = {
 	{ "models", required_argument, 0, O_MODELS },
 	PROG_OPTIONS,
 	PROG_BUS_OPTION,
+	PROG_INPUT_OPTIONS,
 	{ 0, 0, 0, 0 },
 };
 
@@ -700,7 +702,7 @@ static void on_woke(struct loop *l)
 
 static void run(void)
 {
-	struct nd_reader *r = nd_new(0, 0);
+	struct nd_reader *r = prog_reader(0);
 	w.sfd = signal_fd();
 	w.watchdog = notify_watchdog_ms();
 	w.pinged = time_mono_ms();
@@ -709,8 +711,8 @@ static void run(void)
 		          .nfds = 2 };
 	l.fds[FD_BUS] = (struct pollfd){ .fd = g.sub ? bus_sub_fd(g.sub) : -1, .events = POLLIN };
 	l.fds[FD_SIGNAL] = (struct pollfd){ .fd = w.sfd, .events = POLLIN };
-	if (!r || loop_run(&l) < 0)
-		pdie(PX_FAIL, "stdin: %s", r ? err_msg() : "out of memory");
+	if (loop_run(&l) < 0)
+		pdie(PX_FAIL, "stdin: %s", err_msg());
 	if (l.nbad)
 		g.status = PX_FAIL;
 	notify("STOPPING=1");
@@ -724,7 +726,7 @@ int main(int argc, char **argv)
 	prog_init("panic-loop");
 	const char *models = NULL;
 	int want_status = 0, c;
-	while ((c = getopt_long(argc, argv, "qvh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "Rqvh", longopts, NULL)) != -1) {
 		switch (c) {
 		case O_PACE: opt.pace = number("--pace", optarg); break;
 		case O_MAX: opt.max = prog_atol("--max", optarg, 1, 1L << 40); break;

@@ -34,7 +34,7 @@ _panic_invoke() {
 	COMPREPLY=($(compgen -W "-m --model -p --profile -j --jobs --system --temperature
 		--max-tokens --schema --stream --tool --tool-rounds --base-url --key-env --attempts
 		--from --timeout --types --models
-		--no-log --db --bus --max-line -l --list --json --table -q --quiet -v --verbose
+		--no-log --db --bus --max-line -R --raw-input -l --list --json --table -q --quiet -v --verbose
 		-h --help --version --" -- "$cur"))
 }
 complete -F _panic_invoke panic-invoke

@@ -72,12 +72,12 @@ load helper
 	{
 		echo '{"input":"a\u00e9\ud83d\ude00 \"q\"\t\/ \\ \u0000z","n":[1,{"b":[true,null]}],"f":-0.5e-3}'
 		echo "{\"input\":\"$long\\n$long\"}"
-		echo '"plain \u263a string"'
+		echo '{"input":"plain \u263a string"}'
 		echo '{"input":"\uD834\uDD1E \b\f\r"}'
 	} > lines
 	run --separate-stderr panic-invoke --no-log -- cat < lines
 	assert_success
-	assert_equal "$(echo "$output" | jq -c .output)" "$(jq -c 'if type == "string" then . else .input end' lines)"
+	assert_equal "$(echo "$output" | jq -c .output)" "$(jq -c .input lines)"
 	assert_equal "$(echo "$output" | head -1 | jq -c '[.n, .f]')" '[[1,{"b":[true,null]}],-0.0005]'
 }
 
@@ -93,11 +93,36 @@ load helper
 	refute_output --partial ' : '
 }
 
-@test "plain text lines become {input: LINE}; JSON strings too; blank lines are skipped" {
-	run --separate-stderr panic-invoke -m dummy-t2t --no-log < <(printf 'plain words\n\n"a json string"\r\n42 apples\ntrue story\n')
+@test "plain text lines become {input: LINE}, CR dropped; blank lines are skipped" {
+	run --separate-stderr panic-invoke -m dummy-t2t --no-log < <(printf 'plain words\n\n  \n"a json string"\r\n42 apples\ntrue story\n')
 	assert_success
 	assert_equal "$(echo "$output" | jq -c '[.input, .output]' | paste -sd' ')" \
-		'["plain words","DUMMY_TEXT: sdrow nialp"] ["a json string","DUMMY_TEXT: gnirts nosj a"] ["42 apples","DUMMY_TEXT: selppa 24"] ["true story","DUMMY_TEXT: yrots eurt"]'
+		'["plain words","DUMMY_TEXT: sdrow nialp"] ["\"a json string\"","DUMMY_TEXT: \"gnirts nosj a\""] ["42 apples","DUMMY_TEXT: selppa 24"] ["true story","DUMMY_TEXT: yrots eurt"]'
+}
+
+@test "a line that is not a JSON object is a prompt: quotes, brackets, braces, numbers, null, booleans" {
+	printf '%s\n' '"Hello," she said' '[citation needed] a cat' '{draft} x' '1984' 'null' 'false' '"quoted"' '[1, 2]' '  indented' '{ draft }' > in
+	run --separate-stderr panic-invoke -m dummy-t2t --no-log < in
+	assert_success
+	assert_equal "$stderr" ""
+	assert_equal "$(echo "$output" | jq -r .input)" "$(cat in)"
+	run --separate-stderr bash -c 'seq 3 | panic-invoke -m dummy-t2t --no-log | jq -r .output'
+	assert_success
+	assert_equal "$output" "$(printf 'DUMMY_TEXT: %s\n' 1 2 3)"
+}
+
+@test "-R takes every line as text; --json takes only objects" {
+	printf '%s\n' '{"input":"x"}' '42' '{"input": "cut' > in
+	run --separate-stderr panic-invoke -m dummy-t2t --no-log -R < in
+	assert_success
+	assert_equal "$(echo "$output" | jq -r .input)" "$(cat in)"
+	run --separate-stderr panic-invoke -m dummy-t2t --no-log --raw-input < in
+	assert_success
+	run --separate-stderr panic-invoke -m dummy-t2t --no-log --json < in
+	assert_failure 1
+	assert_equal "$(echo "$output" | jq -r .input)" x
+	assert_equal "$stderr" "panic-invoke: stdin:2: expected an object, got a number
+panic-invoke: stdin:3: invalid JSON: Unfinished string at EOF at line 1, column 14"
 }
 
 @test "the model comes from -m, else from the record; -m wins" {
@@ -301,18 +326,13 @@ bad_input() {
 }
 
 @test "bad input: invalid JSON" {
-	bad_input '{"input": "x"' 'invalid JSON: Unfinished JSON term at EOF at line 1, column 12'
-	bad_input '{"input": x}' 'invalid JSON: Invalid numeric literal at line 1, column 11'
-	bad_input '["a",' 'invalid JSON: Unfinished JSON term at EOF at line 1, column 5'
+	bad_input '{"input": "x"' 'invalid JSON: Unfinished JSON term at EOF at line 1, column 13'
+	bad_input '{"input": x}' 'invalid JSON: Invalid numeric literal at line 1, column 12'
+	bad_input '{' 'invalid JSON: Unfinished JSON term at EOF at line 1, column 1'
+	bad_input '{ "input" }' 'invalid JSON: Objects must consist of key:value pairs at line 1, column 11'
 	bad_input '{"a":1} {"b":2}' 'invalid JSON: Unexpected extra JSON values'
 }
 
-@test "bad input: JSON that is not an object" {
-	bad_input '["input","x"]' 'expected an object, got an array'
-	bad_input '42' 'expected an object, got a number'
-	bad_input 'null' 'expected an object, got a null'
-	bad_input 'true' 'expected an object, got a boolean'
-}
 
 @test "bad input: missing or mistyped input, no model, unknown model" {
 	bad_input '{"prompt":"x"}' 'missing "input"'

@@ -170,7 +170,7 @@ sub_bg() {
 	run --separate-stderr panic-bus pub t '{"ok":1}' '{"broken":'
 	assert_failure 1
 	assert_equal "$stderr" "panic-bus: argument 3: invalid JSON: Unfinished JSON term at EOF at line 1, column 10"
-	run --separate-stderr panic-bus pub t '[1,2]'
+	run --separate-stderr panic-bus pub --json t '[1,2]'
 	assert_failure 1
 	assert_equal "$stderr" "panic-bus: argument 2: expected an object, got an array"
 	# stdin: bad lines are skipped, good ones published

@@ -217,13 +217,13 @@ recs() { jq -c "select(.type == \"$2\") | $3" "$1"; }
 	assert_equal "$stderr" "panic-loop: network 'art' is invalid: model 1 (dummy-t2i) gives image but the cycle goes back to model 1 (dummy-t2i), which takes text"
 	sql "update networks set models = '[\"dummy-t2t\"]' where name = 'art'"
 	# garbage on stdin: reported, skipped; the good prompt still runs
-	{ echo '{"input":'; printf 'a\0b\n'; echo '{"prompt":"x"}'; echo '[1]'; echo good; } > in
+	{ echo '{"input":'; printf 'a\0b\n'; echo '{"prompt":"x"}'; echo '{"input":[1]}'; echo good; } > in
 	run --separate-stderr timeout 20 panic-loop art --pace 0 --max 2 < in
 	assert_failure 1
 	assert_equal "$stderr" "panic-loop: stdin:1: invalid JSON: Unfinished JSON term at EOF at line 1, column 9
 panic-loop: stdin:2: NUL byte at column 2
 panic-loop: stdin:3: no \"input\" (the prompt) as a string
-panic-loop: stdin:4: expected an object, got an array"
+panic-loop: stdin:4: no \"input\" (the prompt) as a string"
 	assert_equal "$(sql 'select prompt from runs')" good
 	# garbage on the bus: reported, the runner still serves
 	mkfifo in2

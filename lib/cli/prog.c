@@ -15,6 +15,7 @@
 #include "base/safe.h"
 #include "bus/bus.h"
 #include "cli/prog.h"
+#include "json/ndjson.h"
 #include "state/db.h"
 
 #ifndef PANIC_VERSION
@@ -25,6 +26,8 @@ const char *prog_name = "panic";
 int prog_verbose;
 const char *prog_db;
 const char *prog_bus;
+int prog_input_mode = ND_DETECT;
+static long max_line;
 
 void prog_init(const char *name)
 {
@@ -143,6 +146,9 @@ void prog_option(int c, const char *usage)
 	case 'v': prog_verbose++; return;
 	case PROG_OPT_DB: prog_db = optarg; return;
 	case PROG_OPT_BUS: prog_bus = optarg; return;
+	case 'R': prog_input_mode = ND_RAW; return;
+	case PROG_OPT_JSON: prog_input_mode = ND_JSON; return;
+	case PROG_OPT_MAXLINE: max_line = prog_atol("--max-line", optarg, 16, 1L << 30); return;
 	case 'h':
 		fputs(usage, stdout);
 		exit(prog_finish(PX_OK));
@@ -175,6 +181,14 @@ struct bus *prog_bus_open(const char *without)
 	}
 	free(dir);
 	return b;
+}
+
+struct nd_reader *prog_reader(int fd)
+{
+	struct nd_reader *r = nd_new(fd, (size_t)max_line, prog_input_mode);
+	if (!r)
+		pdie(PX_FAIL, "out of memory");
+	return r;
 }
 
 void prog_loop_bad(struct loop *l, long lineno, const char *why)

@@ -26,14 +26,24 @@ extern const char *prog_bus; /* --bus, or NULL */
 /* The options every program takes (-q -v -h --version --db): end a
  * program's getopt_long table with PROG_OPTIONS and {0}, put "qvh" in its
  * short options, and hand every option it does not know to prog_option().
- * Programs that use the bus add PROG_BUS_OPTION. */
-enum { PROG_OPT_VERSION = 1000, PROG_OPT_DB, PROG_OPT_BUS };
+ * Programs that use the bus add PROG_BUS_OPTION; filters add
+ * PROG_INPUT_OPTIONS (and "R" to their short options): -R/--raw-input,
+ * --json and --max-line, which prog_reader() applies. */
+enum { PROG_OPT_VERSION = 1000, PROG_OPT_DB, PROG_OPT_BUS, PROG_OPT_JSON, PROG_OPT_MAXLINE };
 #define PROG_OPTIONS                                                    \
 	{ "quiet", no_argument, 0, 'q' }, { "verbose", no_argument, 0, 'v' }, \
 	{ "help", no_argument, 0, 'h' },                                  \
 	{ "version", no_argument, 0, PROG_OPT_VERSION },                  \
 	{ "db", required_argument, 0, PROG_OPT_DB }
 #define PROG_BUS_OPTION { "bus", required_argument, 0, PROG_OPT_BUS }
+#define PROG_INPUT_OPTIONS                                                  \
+	{ "raw-input", no_argument, 0, 'R' }, { "json", no_argument, 0, PROG_OPT_JSON }, \
+	{ "max-line", required_argument, 0, PROG_OPT_MAXLINE }
+/* The usage lines of PROG_INPUT_OPTIONS. */
+#define PROG_INPUT_USAGE                                                        \
+	"  -R, --raw-input      every line is text, {\"input\": LINE}\n"             \
+	"      --json           every line must be a JSON object\n"                  \
+	"      --max-line BYTES longest input line accepted (default 4194304)\n"
 /* Handles a common option C (printing USAGE for -h), or a getopt error. */
 void prog_option(int c, const char *usage);
 
@@ -78,6 +88,11 @@ struct bus;
  * stderr ("PROG: bus: why (WITHOUT)") and returns NULL: the bus only
  * tells, so a program goes on without it. */
 struct bus *prog_bus_open(const char *without);
+struct nd_reader;
+/* A record reader of FD with the input options given (--raw-input,
+ * --json, --max-line), or dies. */
+struct nd_reader *prog_reader(int fd);
+extern int prog_input_mode; /* enum nd_mode, from -R and --json */
 struct loop;
 /* The record loop's report of a bad line (loop.h's bad()): "PROG:
  * stdin:LINE: why" on stderr. */
