@@ -1,0 +1,101 @@
+/* api: requests to Vestaboard's APIs and their answers; see api.h. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "base/err.h"
+#include "json/json.h"
+#include "vesta/api.h"
+
+/* 1 if the host of URL (after "scheme://") is a loopback address. */
+static int loopback(const char *host)
+{
+	const char *end = host + strcspn(host, "/?#");
+	const char *at = memchr(host, '@', (size_t)(end - host));
+	if (at)
+		return 0; /* user info: take no chances */
+	size_t n = (size_t)(end - host);
+	char h[256];
+	if (n >= sizeof h)
+		return 0;
+	memcpy(h, host, n);
+	h[n] = 0;
+	char *colon = h[0] == '[' ? strchr(h, ']') : strrchr(h, ':');
+	if (h[0] == '[')
+		return colon && !strncmp(h, "[::1]", 5);
+	if (colon)
+		*colon = 0;
+	return !strcasecmp(h, "localhost") || !strncmp(h, "127.", 4);
+}
+
+int vesta_request(struct http_req *r, const struct vesta_target *t, const char *key,
+                  const struct vesta_board *b, int timeout_ms)
+{
+	static const char *const dflt[] = { "https://rw.vestaboard.com/",
+		                            "https://cloud.vestaboard.com/",
+		                            "http://vestaboard.local:7000" };
+	static const char *const header[] = { "X-Vestaboard-Read-Write-Key",
+		                              "X-Vestaboard-Token", "X-Vestaboard-Local-Api-Key" };
+	const char *base = t->base_url ? t->base_url : dflt[t->api];
+	int https = !strncasecmp(base, "https://", 8);
+	if (!https && strncasecmp(base, "http://", 7))
+		return err_set("board %s: base_url must be http:// or https://", t->name);
+	if (!https && t->api != VESTA_LOCAL && !t->allow_http && !loopback(base + 7))
+		return err_set("board %s: the key would go over plain http to %s; use https "
+		               "(or allow_http)", t->name, base);
+	size_t n = strlen(base);
+	while (n && base[n - 1] == '/')
+		n--;
+	const char *path = t->api == VESTA_LOCAL ? "/local-api/message" : "/";
+	if (!(r->url = malloc(n + strlen(path) + 1)))
+		return err_set("out of memory");
+	memcpy(r->url, base, n);
+	strcpy(r->url + n, path);
+	jv codes = vesta_board_json(b);
+	if (t->api == VESTA_CLOUD)
+		codes = json_set(jv_object(), "characters", codes);
+	r->body = json_dump(codes, &r->bodylen);
+	jv_free(codes);
+	if (!r->body || http_header(r, "Content-Type", "application/json") < 0 ||
+	    http_header(r, header[t->api], key) < 0)
+		return err_set("out of memory");
+	r->secret = key;
+	r->timeout_ms = timeout_ms;
+	r->max_attempts = 1;
+	return 0;
+}
+
+int vesta_answer(const struct http_req *r)
+{
+	if (!r->kind)
+		return VESTA_SENT;
+	if ((r->status == 409 || r->status == 405) && r->resp &&
+	    (strcasestr(r->resp, "fingerprint") || strcasestr(r->resp, "duplicate")))
+		return VESTA_DUPLICATE;
+	if (r->status == 429 || r->status == 503 || !strcmp(r->kind, "connection"))
+		return VESTA_BUSY;
+	return VESTA_FAILED;
+}
+
+int64_t vesta_pace_wait(const struct vesta_pace *p, int64_t now)
+{
+	return p->ready_at > now ? p->ready_at - now : 0;
+}
+
+void vesta_pace_done(struct vesta_pace *p, int64_t now)
+{
+	p->ready_at = now + p->interval;
+	p->backoff = 0;
+}
+
+int64_t vesta_pace_busy(struct vesta_pace *p, int64_t now, int64_t retry_after)
+{
+	int64_t floor = p->interval > 1000 ? p->interval : 1000;
+	p->backoff = p->backoff ? p->backoff * 2 : floor;
+	if (p->backoff > 600000)
+		p->backoff = 600000;
+	int64_t wait = retry_after > p->backoff ? retry_after : p->backoff;
+	p->ready_at = now + wait;
+	return wait;
+}
