@@ -102,6 +102,7 @@ struct msg {
 	size_t rawlen;
 	struct vesta_board face;
 	int attempts; /* sending it */
+	long replaced; /* older messages it replaced while they waited */
 };
 
 /* A board being sent to. */
@@ -111,7 +112,6 @@ struct target {
 	struct vesta_pace pace;
 	struct msg *pending, *flying;
 	struct http_req req;
-	long replaced;  /* messages replaced since the last one sent */
 	/* installations: what this board has shown */
 	char run[64];
 	long seq;
@@ -204,7 +204,7 @@ static void on_done(struct http_req *r)
 			pwarn("%s: %s; again in %lld ms", t->t->name, r->msg, (long long)wait);
 		t->flying = NULL;
 		if (t->pending) { /* a newer one waits: this one is replaced */
-			t->replaced++;
+			t->pending->replaced += m->replaced + 1;
 			report(t, m, outcome("replaced"));
 			msg_free(m);
 		} else {
@@ -223,8 +223,7 @@ static void on_done(struct http_req *r)
 			g.status = PX_FAIL;
 		}
 		o = json_set(o, "attempts", jv_number(m->attempts));
-		o = json_set(o, "replaced", jv_number((double)t->replaced));
-		t->replaced = 0;
+		o = json_set(o, "replaced", jv_number((double)m->replaced));
 		report(t, m, o);
 		vesta_pace_done(&t->pace, now);
 		msg_free(m);
@@ -277,11 +276,13 @@ static void queue(struct target *t, jv rec, const char *raw, size_t rawlen,
 	m->rawlen = raw ? rawlen : 0;
 	m->face = *face;
 	if (t->pending) {
-		t->replaced++;
+		m->replaced = t->pending->replaced + 1;
 		report(t, t->pending, outcome("replaced"));
 		msg_free(t->pending);
 	}
 	t->pending = m;
+	if (!t->flying && !vesta_pace_wait(&t->pace, time_mono_ms()))
+		start(t); /* a board that waits for nothing takes it now */
 }
 
 /* ---- faces ---- */
@@ -301,7 +302,7 @@ static void preview(const struct vesta_board *b)
 			if (rgb && g.tty)
 				k += (size_t)sprintf(line + k, "\033[48;2;%sm \033[0m", rgb);
 			else if (rgb)
-				k += (size_t)sprintf(line + k, "%s", (const char *[]){ "R", "O", "Y", "G", "B", "V", "W", "K", "#" }[code - 63]);
+				k += (size_t)sprintf(line + k, "%s", (const char *[]){ "r", "o", "y", "g", "b", "v", "w", "k", "\u2588" }[code - 63]);
 			else
 				k += (size_t)sprintf(line + k, "%s", vesta_code_text(code));
 		}
@@ -345,8 +346,10 @@ static int face_of(jv rec, int text_line, int rows, int cols, int strict, struct
 	if (jv_get_kind(v) == JV_KIND_STRING)
 		rc = vesta_text(jv_string_value(v), (size_t)jv_string_length_bytes(jv_copy(v)), rows,
 		                cols, b);
+	else if (!jv_is_valid(v) && !g.from_given && !text_line)
+		rc = err_set("no text: no \"output\" or \"input\" (nor \"vbml\" or \"characters\")");
 	else if (!jv_is_valid(v))
-		rc = err_set("no \"%s\" (nor \"vbml\" or \"characters\")", field);
+		rc = err_set("no text: no \"%s\" (nor \"vbml\" or \"characters\")", field);
 	else
 		rc = err_set("\"%s\": expected a string", field);
 	jv_free(v);

@@ -234,7 +234,7 @@ static int line_cells(const struct u16 *t, struct cells *out)
 			double d = close_next ? js_number(t->s + i, 1)
 			           : has_next ? js_number(t->s + i, 2) : NAN;
 			if (d != d || d != floor(d) || !vesta_code_valid((long)d))
-				return err_set("invalid character code {%.*s", close_next ? 1 : 2,
+				return err_set("invalid character code {%.*s}", close_next ? 1 : 2,
 				               cur < 128 && (!has_next || t->s[i + 1] < 128)
 				                       ? (char[]){ (char)cur, has_next ? (char)t->s[i + 1] : '?', 0 }
 				                       : "??");
@@ -558,7 +558,7 @@ int vesta_vbml(jv v, int rows, int cols, int strict, struct vesta_board *b)
 				if (left + g->w > w)
 					rc = err_set("%s: %d columns wide on a board of %d", what, g->w, w);
 				else if (top + g->h > h)
-					rc = err_set("%s: does not fit: %ld rows below row %ld of %d", what,
+					rc = err_set("%s: does not fit: %ld rows from row %ld on a board of %d", what,
 					             (long)g->h, top, h);
 				for (int r = 0; rc == 0 && r < g->h; r++)
 					memcpy(b->c[top + r] + left, g->c[r], (size_t)g->w);
