@@ -136,6 +136,7 @@ static struct {
 	int sigfd;
 	int status;
 	int tty;
+	long answers; /* requests ended, so a wait knows one did */
 } g = { .from = "output", .interval = -1, .attempts = 5, .timeout_ms = 10000 };
 
 enum { FD_SIGNAL, FD_BUS };
@@ -198,6 +199,7 @@ static void on_done(struct http_req *r)
 	struct msg *m = t->flying;
 	int64_t now = time_mono_ms();
 	int a = vesta_answer(r);
+	g.answers++;
 	if (a == VESTA_BUSY && m->attempts < g.attempts) {
 		int64_t wait = vesta_pace_busy(&t->pace, now, r->retry_after_ms);
 		if (prog_verbose > 0)
@@ -497,8 +499,10 @@ static int on_wait(struct loop *l, struct pollfd *p, int n, int ms)
 		ms = deadline > now ? (int)(deadline - now) : 0;
 	int rc = poll(all, (nfds_t)(n + k), ms);
 	memcpy(p, all, (size_t)n * sizeof *p);
+	long before = g.answers;
 	http_step(all + n, k, time_mono_ms());
-	return rc;
+	/* a request that ended is news for work(), even with no fd ready */
+	return g.answers != before && rc >= 0 ? rc + 1 : rc;
 }
 
 static void on_idle(struct loop *l)
@@ -580,6 +584,8 @@ int main(int argc, char **argv)
 	}
 	for (int i = 0; i < g.ntg; i++) {
 		struct target *t = &g.tg[i];
+		if (t->t && !g.mode && vesta_check_url(t->t) < 0)
+			pdie(PX_CONFIG, "%s", err_msg());
 		double iv = g.interval >= 0 ? g.interval : t->t && t->t->interval >= 0 ? t->t->interval : 15;
 		t->pace.interval = (int64_t)(iv * 1000);
 		t->seq = -1;

@@ -29,14 +29,12 @@ static int loopback(const char *host)
 	return !strcasecmp(h, "localhost") || !strncmp(h, "127.", 4);
 }
 
-int vesta_request(struct http_req *r, const struct vesta_target *t, const char *key,
-                  const struct vesta_board *b, int timeout_ms)
+static const char *const dflt[] = { "https://rw.vestaboard.com/",
+	                            "https://cloud.vestaboard.com/",
+	                            "http://vestaboard.local:7000" };
+
+int vesta_check_url(const struct vesta_target *t)
 {
-	static const char *const dflt[] = { "https://rw.vestaboard.com/",
-		                            "https://cloud.vestaboard.com/",
-		                            "http://vestaboard.local:7000" };
-	static const char *const header[] = { "X-Vestaboard-Read-Write-Key",
-		                              "X-Vestaboard-Token", "X-Vestaboard-Local-Api-Key" };
 	const char *base = t->base_url ? t->base_url : dflt[t->api];
 	int https = !strncasecmp(base, "https://", 8);
 	if (!https && strncasecmp(base, "http://", 7))
@@ -44,6 +42,17 @@ int vesta_request(struct http_req *r, const struct vesta_target *t, const char *
 	if (!https && t->api != VESTA_LOCAL && !t->allow_http && !loopback(base + 7))
 		return err_set("board %s: the key would go over plain http to %s; use https "
 		               "(or allow_http)", t->name, base);
+	return 0;
+}
+
+int vesta_request(struct http_req *r, const struct vesta_target *t, const char *key,
+                  const struct vesta_board *b, int timeout_ms)
+{
+	static const char *const header[] = { "X-Vestaboard-Read-Write-Key",
+		                              "X-Vestaboard-Token", "X-Vestaboard-Local-Api-Key" };
+	const char *base = t->base_url ? t->base_url : dflt[t->api];
+	if (vesta_check_url(t) < 0)
+		return -1;
 	size_t n = strlen(base);
 	while (n && base[n - 1] == '/')
 		n--;

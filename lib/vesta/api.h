@@ -23,6 +23,9 @@
 #include "vesta/board.h"
 #include "vesta/config.h"
 
+/* 0 if board T's address may carry its key (see above), else -1 with
+ * err_msg(). */
+int vesta_check_url(const struct vesta_target *t);
 /* Fills R (zeroed by the caller) to send B to board T with KEY (borrowed:
  * it must outlive R), TIMEOUT_MS per request. 0, or -1 with err_msg(). */
 int vesta_request(struct http_req *r, const struct vesta_target *t, const char *key,
