@@ -39,12 +39,12 @@ compare() {
 	for i in $(seq 0 71); do
 		grep -Fqx "{\"input\": \"{$i}\"}" "$CORPUS" || fail "no {$i}"
 	done
-	jq -e 'select(.input | strings | test("é"))' "$CORPUS" > /dev/null
-	jq -e 'select(.input | strings | test("😀"))' "$CORPUS" > /dev/null
-	jq -e 'select(.input | strings | test("\n\n"))' "$CORPUS" > /dev/null
-	jq -e 'select(.input | strings | length > 132)' "$CORPUS" > /dev/null
-	jq -e 'select(.input | strings | test("^[a-z]{30,}$"))' "$CORPUS" > /dev/null
-	jq -e 'select(.vbml.props)' "$CORPUS" > /dev/null
+	jq -se 'any(.[]; .input | strings | test("é"))' "$CORPUS" > /dev/null
+	jq -se 'any(.[]; .input | strings | test("😀"))' "$CORPUS" > /dev/null
+	jq -se 'any(.[]; .input | strings | test("\n\n"))' "$CORPUS" > /dev/null
+	jq -se 'any(.[]; .input | strings | length > 132)' "$CORPUS" > /dev/null
+	jq -se 'any(.[]; .input | strings | test("^[a-z]{30,}$"))' "$CORPUS" > /dev/null
+	jq -se 'any(.[]; .vbml.props)' "$CORPUS" > /dev/null
 	# and the corpus is what make-corpus makes
 	run -0 diff <("$TOP/tests/vesta/make-corpus") "$CORPUS"
 }

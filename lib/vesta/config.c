@@ -171,7 +171,9 @@ static int install(struct vesta_config *c, struct vesta_install *in, const char 
 	for (int i = 0; rc == 0 && i < n; i++) {
 		char w[340];
 		snprintf(w, sizeof w, "%s: boards[%d]", what, i);
-		rc = route(c, &in->route[i], w, jv_array_get(jv_copy(bs), i));
+		jv e = jv_array_get(jv_copy(bs), i);
+		rc = route(c, &in->route[i], w, e);
+		jv_free(e);
 		in->nroute = i + 1;
 	}
 	jv_free(bs);
