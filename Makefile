@@ -99,6 +99,7 @@ bench: deps all
 	bench/bus build
 	bench/loop build/bin
 	bench/http build/bin
+	bench/vesta build/bin
 
 $(B)/busbench: bench/busbench.c $(B)/libpanic.a $(B)/flags
 	$(CC) $(CFLAGS) -o $@ $< $(B)/libpanic.a -lmosquitto -lnats $(LDLIBS)

@@ -450,9 +450,10 @@ static void on_record(struct loop *l, jv rec)
 		if (face_of(rec, !raw, g.rows, g.cols, g.sized, &b) < 0) {
 			loop_reject(l, "%s", err_msg());
 		} else if (g.mode == O_CODES) {
-			jv v = vesta_board_json(&b);
-			json_write(stdout, v);
-			jv_free(v);
+			char text[VESTA_TEXT_MAX];
+			size_t n = vesta_board_text(&b, text);
+			text[n++] = '\n';
+			fwrite(text, 1, n, stdout);
 		} else {
 			preview(&b);
 		}

@@ -61,12 +61,16 @@ int vesta_request(struct http_req *r, const struct vesta_target *t, const char *
 		return err_set("out of memory");
 	memcpy(r->url, base, n);
 	strcpy(r->url + n, path);
-	jv codes = vesta_board_json(b);
+	if (!(r->body = malloc(VESTA_TEXT_MAX + 32)))
+		return err_set("out of memory");
+	char *p = r->body;
 	if (t->api == VESTA_CLOUD)
-		codes = json_set(jv_object(), "characters", codes);
-	r->body = json_dump(codes, &r->bodylen);
-	jv_free(codes);
-	if (!r->body || http_header(r, "Content-Type", "application/json") < 0 ||
+		p += sprintf(p, "{\"characters\":");
+	p += vesta_board_text(b, p);
+	if (t->api == VESTA_CLOUD)
+		*p++ = '}';
+	r->bodylen = (size_t)(p - r->body);
+	if ( http_header(r, "Content-Type", "application/json") < 0 ||
 	    http_header(r, header[t->api], key) < 0)
 		return err_set("out of memory");
 	r->secret = key;

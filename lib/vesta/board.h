@@ -14,6 +14,7 @@
 #define PANIC_VESTA_BOARD_H
 
 #include <jv.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define VESTA_MAX_ROWS 32
@@ -39,6 +40,10 @@ const char *vesta_code_text(int code);
 const char *vesta_code_rgb(int code);
 /* The board as a JSON array of rows of codes. */
 jv vesta_board_json(const struct vesta_board *b);
+/* The same as compact JSON text in BUF (VESTA_TEXT_MAX bytes, NUL
+ * terminated); returns its length. */
+#define VESTA_TEXT_MAX (VESTA_MAX_ROWS * (VESTA_MAX_COLS * 3 + 2) + 3)
+size_t vesta_board_text(const struct vesta_board *b, char *buf);
 /* Fills B from V (borrowed), an array of equal rows of valid codes of at
  * most VESTA_MAX_ROWS x VESTA_MAX_COLS. 0, or -1 with err_msg(). */
 int vesta_board_from(struct vesta_board *b, jv v);

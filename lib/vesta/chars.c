@@ -152,6 +152,29 @@ jv vesta_board_json(const struct vesta_board *b)
 	return out;
 }
 
+size_t vesta_board_text(const struct vesta_board *b, char *buf)
+{
+	char *p = buf;
+	*p++ = '[';
+	for (int r = 0; r < b->rows; r++) {
+		if (r)
+			*p++ = ',';
+		*p++ = '[';
+		for (int c = 0; c < b->cols; c++) {
+			unsigned v = b->c[r][c];
+			if (c)
+				*p++ = ',';
+			if (v >= 10)
+				*p++ = (char)('0' + v / 10);
+			*p++ = (char)('0' + v % 10);
+		}
+		*p++ = ']';
+	}
+	*p++ = ']';
+	*p = 0;
+	return (size_t)(p - buf);
+}
+
 int vesta_board_from(struct vesta_board *b, jv v)
 {
 	if (jv_get_kind(v) != JV_KIND_ARRAY)
