@@ -83,13 +83,7 @@ static struct {
 	int status;
 } g;
 
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
+static int sigfd = -1; /* SIGINT, SIGTERM, SIGHUP: stop */
 
 static struct db *state(void)
 {
@@ -124,10 +118,15 @@ static void pub_record(struct loop *l, jv rec)
 	jv_free(rec);
 }
 
+static void pub_woke(struct loop *l)
+{
+	prog_loop_stopping(l);
+}
+
 static void pub_idle(struct loop *l)
 {
-	(void)l;
 	bus_flush(g.bus);
+	prog_loop_stopping(l);
 }
 
 static int cmd_pub(int argc, char **argv)
@@ -163,7 +162,8 @@ static int cmd_pub(int argc, char **argv)
 	}
 	struct nd_reader *r = prog_reader(0);
 	struct loop l = { .in = r, .ctx = (void *)topic, .record = pub_record,
-		          .bad = prog_loop_bad, .idle = pub_idle };
+		          .bad = prog_loop_bad, .idle = pub_idle, .woke = pub_woke };
+	prog_loop_watch(&l);
 	if (loop_run(&l) < 0)
 		pdie(PX_FAIL, "stdin: %s", err_msg());
 	if (l.nbad)
@@ -201,10 +201,10 @@ static void receive(struct bus_sub *s, int extra_fd, int (*done)(void))
 			pdie(PX_CONFIG, "bus: %s", err_msg());
 		if (g.count && g.seen >= g.count)
 			return;
-		if (stop || (done && done()))
+		if (prog_signalled || (done && done()))
 			return;
 		g.status = prog_flush(g.status);
-		if (ferror(stdout))
+		if (prog_closed)
 			return; /* the reader went away */
 		/* Without a pidfd, look at PROGRAM every 50 ms. */
 		int wait = done && extra_fd < 0 ? 50 : -1;
@@ -215,9 +215,13 @@ static void receive(struct bus_sub *s, int extra_fd, int (*done)(void))
 			if (wait < 0 || left < wait)
 				wait = (int)left;
 		}
-		struct pollfd p[2] = { { .fd = bus_sub_fd(s), .events = POLLIN },
+		/* A signal is a readable fd here: one that comes between the
+		 * checks above and the poll is not missed. */
+		struct pollfd p[3] = { { .fd = bus_sub_fd(s), .events = POLLIN },
+			               { .fd = sigfd, .events = POLLIN },
 			               { .fd = extra_fd, .events = POLLIN } };
-		poll(p, extra_fd >= 0 ? 2 : 1, wait);
+		if (poll(p, 3, wait) > 0 && (p[1].revents & POLLIN))
+			prog_signalled = prog_signal_read(sigfd);
 	}
 }
 
@@ -394,10 +398,7 @@ int main(int argc, char **argv)
 		pdie(PX_CONFIG, "bus: %s", err_msg());
 	if (timeout > 0)
 		g.deadline = time_mono_ms() + (int64_t)(timeout * 1000);
-	struct sigaction sa = { .sa_handler = on_signal };
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	sigfd = prog_signalfd();
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 
 	int status;

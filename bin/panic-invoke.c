@@ -25,6 +25,7 @@
 #include "base/timeutil.h"
 #include "bus/bus.h"
 #include "cli/prog.h"
+#include "http/url.h"
 #include "json/json.h"
 #include "json/loop.h"
 #include "json/ndjson.h"
@@ -54,10 +55,14 @@ static const char usage[] =
 	"                       arguments JSON on stdin, its stdout is the answer\n"
 	"      --tool-rounds N  tool-calling answers allowed per call (default 8)\n"
 	"      --base-url URL   the API's address (an OpenAI-compatible server)\n"
+	"      --allow-http-key send the key over plain http to a host that is\n"
+	"                       not this machine (else refused)\n"
 	"      --key-env NAME   the variable (or keys file entry) holding the key\n"
 	"      --attempts N     HTTP attempts per request (default 4)\n"
 	"      --from FIELD     take the input from FIELD (default \"input\")\n"
-	"      --timeout SECS   fail a call after SECS seconds (exec: kill it)\n"
+	"      --timeout SECS   fail a call after SECS seconds, retries, waits and\n"
+	"                       tools included (exec: kill it)\n"
+	"      --attempt-timeout SECS  each HTTP attempt (default 120)\n"
 	"      --types IN:OUT   types of an ad-hoc PROGRAM or a PLATFORM:NAME model\n"
 	"      --models FILE    user catalogue (default $PANIC_MODELS or\n"
 	"                       ~/.config/panic/models.json)\n"
@@ -81,7 +86,7 @@ static const char usage[] =
 
 enum { O_FROM = 256, O_TIMEOUT, O_TYPES, O_MODELS, O_NOLOG,
        O_TABLE, O_SYSTEM, O_TEMP, O_MAXTOK, O_SCHEMA, O_STREAM, O_TOOL, O_ROUNDS,
-       O_BASE, O_KEYENV, O_ATTEMPTS };
+       O_BASE, O_KEYENV, O_ATTEMPTS, O_ATTEMPT_TIMEOUT, O_ALLOW_HTTP };
 
 static const struct option longopts[] = {
 	{ "model", required_argument, 0, 'm' },
@@ -97,6 +102,8 @@ static const struct option longopts[] = {
 	{ "base-url", required_argument, 0, O_BASE },
 	{ "key-env", required_argument, 0, O_KEYENV },
 	{ "attempts", required_argument, 0, O_ATTEMPTS },
+	{ "attempt-timeout", required_argument, 0, O_ATTEMPT_TIMEOUT },
+	{ "allow-http-key", no_argument, 0, O_ALLOW_HTTP },
 	{ "from", required_argument, 0, O_FROM },
 	{ "timeout", required_argument, 0, O_TIMEOUT },
 	{ "types", required_argument, 0, O_TYPES },
@@ -276,7 +283,9 @@ static void emit(struct slot *s)
 	jv_free(s->rec);
 	free(s->raw);
 	s->raw = NULL;
-	if (!ok) {
+	if (!ok && !strcmp(json_str_or(c->error, "kind", ""), "cancelled")) {
+		/* stopped by a signal or a closed reader: not a failure */
+	} else if (!ok) {
 		g.status = PX_FAIL;
 		if (prog_verbose >= 0) {
 			/* Platforms' messages may start with the model already. */
@@ -291,6 +300,21 @@ static void emit(struct slot *s)
 		pwarn("%s: completed in %lld ms", c->model->id, (long long)c->duration_ms);
 	}
 	call_clear(c);
+}
+
+/* The loop stopped early (a signal, a closed reader): the calls still
+ * queued are cancelled, and every record is logged and written in order
+ * (a closed stdout takes nothing more, quietly). */
+static void drain(void)
+{
+	while (g.qlen) {
+		struct slot *s = &g.q[g.qhead];
+		if (!s->call.done)
+			engine_cancel(g.eng, &s->call);
+		emit(s);
+		g.qhead = (g.qhead + 1) % g.qcap;
+		g.qlen--;
+	}
 }
 
 static void emit_ready(void)
@@ -377,13 +401,15 @@ static void on_record(struct loop *l, jv rec)
 
 static int on_room(struct loop *l)
 {
-	(void)l;
+	if (prog_loop_stopping(l))
+		return 0; /* a signal, or the reader has gone: read no more */
 	return engine_inflight(g.eng) < g.jobs && g.qlen < g.qcap;
 }
 
 static int on_work(struct loop *l)
 {
 	emit_ready();
+	prog_loop_stopping(l);
 	return l->eof && !g.qlen ? LOOP_END : -1;
 }
 
@@ -397,8 +423,8 @@ static int on_wait(struct loop *l, struct pollfd *p, int n, int ms)
  * ready now: calls in flight that keep finishing are a batch. */
 static void on_idle(struct loop *l)
 {
-	(void)l;
 	flush();
+	prog_loop_stopping(l);
 }
 
 /* --schema JSON or @FILE: the schema object (kept for the whole run). */
@@ -455,13 +481,19 @@ static void profile(const char *name, const char **model)
 			*dst[i] = json_str(p, strs[i], NULL);
 		jv_free(v);
 	}
+	if (g.opts.base_url && url_check(g.opts.base_url) < 0)
+		pdie(PX_CONFIG, "profile '%s': \"base_url\": %s", name, err_msg());
+	jv ah = json_get(p, "allow_http_key");
+	if (jv_get_kind(ah) == JV_KIND_TRUE)
+		g.opts.allow_http_key = 1;
+	jv_free(ah);
 	jv t = json_get(p, "temperature");
 	if (g.opts.temperature < 0 && jv_get_kind(t) == JV_KIND_NUMBER)
 		g.opts.temperature = jv_number_value(t);
 	jv_free(t);
 	jv mt = json_get(p, "max_tokens");
 	if (!g.opts.max_tokens && jv_get_kind(mt) == JV_KIND_NUMBER)
-		g.opts.max_tokens = (long)jv_number_value(mt);
+		g.opts.max_tokens = (long)json_int(mt, 0, 1, 1 << 24);
 	jv_free(mt);
 	jv sc = json_get(p, "schema");
 	if (jv_get_kind(g.opts.schema) == JV_KIND_NULL && jv_get_kind(sc) == JV_KIND_OBJECT)
@@ -524,21 +556,20 @@ int main(int argc, char **argv)
 			break;
 		}
 		case O_ROUNDS: g.opts.tool_rounds = (int)prog_atol("--tool-rounds", optarg, 1, 100); break;
-		case O_BASE: g.opts.base_url = optarg; break;
+		case O_BASE:
+			if (url_check(optarg) < 0)
+				pusage("--base-url: %s", err_msg());
+			g.opts.base_url = optarg;
+			break;
+		case O_ALLOW_HTTP: g.opts.allow_http_key = 1; break;
+		case O_ATTEMPT_TIMEOUT:
+			g.opts.attempt_timeout_ms = (int)prog_ms("--attempt-timeout", optarg, 86400, 1);
+			break;
 		case O_KEYENV: g.opts.key_env = optarg; break;
 		case O_ATTEMPTS: g.opts.attempts = (int)prog_atol("--attempts", optarg, 1, 20); break;
 		case 'j': g.jobs = (int)prog_atol("-j", optarg, 1, 4096); break;
 		case O_FROM: g.from = optarg; break;
-		case O_TIMEOUT: {
-			char *end;
-			double s = strtod(optarg, &end);
-			if (end == optarg || *end || s <= 0 || s > 86400 * 7)
-				pusage("--timeout: expected seconds, got '%s'", optarg);
-			g.timeout_ms = (int)(s * 1000 + 0.5);
-			if (!g.timeout_ms)
-				g.timeout_ms = 1;
-			break;
-		}
+		case O_TIMEOUT: g.timeout_ms = (int)prog_ms("--timeout", optarg, 86400 * 7, 1); break;
 		case O_TYPES: types = optarg; break;
 		case O_MODELS: models = optarg; break;
 		case O_NOLOG: nolog = 1; break;
@@ -590,7 +621,7 @@ int main(int argc, char **argv)
 		pusage("--tool: model '%s' cannot call tools (%s)", g.model->id, TOOL_PLATFORMS);
 
 	if (!nolog) {
-		g.db = prog_state(DB_CREATE);
+		g.db = prog_state_hint(DB_CREATE | DB_WRITE, "--no-log calls without it");
 	}
 	g.bus = prog_bus_open("no llm events"); /* the bus only tells: calls go on */
 	struct nd_reader *r = prog_reader(0);
@@ -602,8 +633,10 @@ int main(int argc, char **argv)
 
 	struct loop l = { .in = r, .record = on_record, .bad = prog_loop_bad, .room = on_room,
 		          .work = on_work, .wait = on_wait, .idle = on_idle };
+	prog_loop_watch(&l);
 	if (loop_run(&l) < 0)
 		pdie(PX_FAIL, "stdin: %s", err_msg());
+	drain();
 	flush();
 	if (l.nbad)
 		g.status = PX_FAIL;

@@ -22,7 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "base/err.h"
@@ -114,6 +113,8 @@ static struct {
 	int start;         /* inv is stored as invoking: call its model */
 	int64_t due;       /* monotonic ms when inv is to be invoked, 0: not */
 	long finished;     /* invocations completed by this process */
+	int in_type;       /* inv's input type (enum mtype) */
+	int refused;       /* a prompt of stdin was refused: exit 4 */
 	int eof, stopping;
 	int status;
 } g;
@@ -194,6 +195,9 @@ static void report(const char *type, const char *topic, jv rec)
 	jv_free(out);
 }
 
+static void write_failed(const char *what) __attribute__((noreturn));
+static void follow_network(void);
+
 static void tx_begin(void)
 {
 	if (db_begin(g.db) < 0)
@@ -203,16 +207,14 @@ static void tx_begin(void)
 static void tx_commit(void)
 {
 	if (db_commit(g.db) < 0)
-		pdie(PX_CONFIG, "state: %s", err_msg());
+		write_failed("state");
 }
 
 /* Writes the current invocation in the open transaction. */
 static void put_inv(void)
 {
-	if (db_inv_put(g.db, g.inv) < 0) {
-		db_rollback(g.db);
-		pdie(PX_CONFIG, "state: %s", err_msg());
-	}
+	if (db_inv_put(g.db, g.inv) < 0)
+		write_failed("state");
 }
 
 static void store_inv(void)
@@ -226,10 +228,8 @@ static void store_inv(void)
 static void store_run(const char *event)
 {
 	tx_begin();
-	if (db_run_put(g.db, g.run) < 0) {
-		db_rollback(g.db);
-		pdie(PX_CONFIG, "state: %s", err_msg());
-	}
+	if (db_run_put(g.db, g.run) < 0)
+		write_failed("state");
 	tx_commit();
 	report("run", "run", json_set(jv_copy(g.run), "event", jv_string(event)));
 }
@@ -241,10 +241,11 @@ static struct model *model_at(long seq)
 	return g.models[seq % g.nmodels];
 }
 
-/* Makes invocation SEQ of the current run, ready, with INPUT (consumed);
- * the caller stores it. */
-static void new_inv(long seq, jv input)
+/* Makes invocation SEQ of the current run, ready, with INPUT (consumed)
+ * of TYPE (enum mtype); the caller stores it. */
+static void new_inv(long seq, jv input, int type)
 {
+	g.in_type = type;
 	char id[ID_LEN + 1];
 	jv_free(g.inv);
 	g.inv = jv_object();
@@ -260,9 +261,9 @@ static void new_inv(long seq, jv input)
 	g.inv = json_set(g.inv, "metadata", json_set(jv_object(), "attempt", jv_number(0)));
 }
 
-static void make_inv(long seq, jv input)
+static void make_inv(long seq, jv input, int type)
 {
-	new_inv(seq, input);
+	new_inv(seq, input, type);
 	store_inv();
 }
 
@@ -320,8 +321,39 @@ static void call(void)
 		complete();
 }
 
+static void end_run(const char *state, const char *reason);
+
+/* The model of invocation SEQ, whose input is of g.in_type, after an edit
+ * of the network; NULL (the run ended, failed) if the models no longer
+ * chain from there. */
+static struct model *chained(long seq)
+{
+	struct model *m = model_at(seq);
+	if (m->input == g.in_type)
+		return m;
+	char reason[300];
+	snprintf(reason, sizeof reason,
+	         "the network changed: model %ld (%s) takes %s, but invocation %ld's input is %s",
+	         seq % g.nmodels + 1, m->id, mtype_name(m->input), seq, mtype_name(g.in_type));
+	g.inv = json_set(g.inv, "state", jv_string("failed"));
+	g.inv = json_set(g.inv, "error", json_set(json_set(jv_object(), "kind",
+	                                                   jv_string("network_changed")),
+	                                          "message", jv_string(reason)));
+	store_inv();
+	end_run("failed", reason);
+	g.status = PX_FAIL;
+	return NULL;
+}
+
+/* Invokes the current invocation (due after a pause or a retry), with the
+ * network's model of now. */
 static void invoke(void)
 {
+	follow_network();
+	struct model *m = chained(inv_seq());
+	if (!m)
+		return;
+	g.inv = json_set(g.inv, "model", jv_string(m->id));
 	mark_invoking();
 	store_inv();
 	call();
@@ -367,6 +399,8 @@ static void complete(void)
 	char at[32];
 	g.calling = 0;
 	int ok = jv_get_kind(g.call.error) == JV_KIND_NULL;
+	if (ok)
+		follow_network(); /* the next invocation uses the models of now */
 	g.inv = json_set(g.inv, "state", jv_string(ok ? "completed" : "failed"));
 	g.inv = json_set(g.inv, "output", jv_copy(g.call.output));
 	g.inv = json_set(g.inv, "error", jv_copy(g.call.error));
@@ -374,17 +408,25 @@ static void complete(void)
 	g.inv = json_set(g.inv, "finished_at", jv_string(now_text(at)));
 	const char *links[CALL_LINKS] = { g.name, json_str(g.run, "id", NULL), NULL, NULL };
 	tx_begin();
-	if (call_log(g.db, &g.call, links, 1) < 0) {
-		db_rollback(g.db);
-		pdie(PX_CONFIG, "call log: %s", err_msg());
-	}
+	if (call_log(g.db, &g.call, links, 1) < 0)
+		write_failed("call log");
 	call_clear(&g.call);
 	put_inv();
+	int out_type = g.call.model->output;
 	int more = ok && !(opt.max && ++g.finished >= opt.max) && !(g.eof && opt.exit_on_eof);
+	char broken[300] = "";
+	if (more && model_at(inv_seq() + 1)->input != out_type) {
+		struct model *m = model_at(inv_seq() + 1);
+		snprintf(broken, sizeof broken,
+		         "the network changed: model %ld (%s) takes %s, but invocation %ld gave %s",
+		         (inv_seq() + 1) % g.nmodels + 1, m->id, mtype_name(m->input), inv_seq(),
+		         mtype_name(out_type));
+		more = 0;
+	}
 	jv done = jv_copy(g.inv), ready = jv_null();
 	int64_t pace = more ? pace_ms() : 0;
 	if (more) {
-		new_inv(inv_seq() + 1, json_get(g.inv, "output"));
+		new_inv(inv_seq() + 1, json_get(g.inv, "output"), out_type);
 		put_inv();
 		if (!pace) { /* due now: invoking goes in the same transaction */
 			ready = jv_copy(g.inv);
@@ -404,6 +446,11 @@ static void complete(void)
 		} else {
 			g.start = 1; /* the loop calls it: no recursion through complete() */
 		}
+		return;
+	}
+	if (ok && *broken) {
+		end_run("failed", broken);
+		g.status = PX_FAIL;
 		return;
 	}
 	if (ok) {
@@ -433,9 +480,11 @@ static void complete(void)
 
 /* ---- prompts ---- */
 
-static void prompt(const char *text)
+/* Starts a run of TEXT; 1 if the prompt was refused (lockout). */
+static int prompt(const char *text)
 {
 	char at[32], id[ID_LEN + 1];
+	follow_network(); /* its lockout and models of now */
 	if (jv_get_kind(g.run) == JV_KIND_OBJECT) {
 		int64_t left = g.run_start + g.lockout_s * 1000 - time_now_ms();
 		if (left > 0) {
@@ -444,7 +493,7 @@ static void prompt(const char *text)
 			r = json_set(r, "prompt", jv_string(text));
 			r = json_set(r, "seconds_left", jv_number(ceil((double)left / 1000)));
 			report("lockout", "run", r);
-			return;
+			return 1;
 		}
 		end_run("superseded", "a new prompt");
 	}
@@ -458,8 +507,9 @@ static void prompt(const char *text)
 	g.run = json_set(g.run, "stopped_at", jv_null());
 	g.run = json_set(g.run, "reason", jv_null());
 	store_run("started");
-	make_inv(0, jv_string(text));
+	make_inv(0, jv_string(text), MT_TEXT);
 	invoke();
+	return 0;
 }
 
 static int bus_event(const char *line, size_t n, void *ctx)
@@ -475,9 +525,14 @@ static int bus_event(const char *line, size_t n, void *ctx)
 		else if (prog_verbose >= 0)
 			pwarn("bus: prompt:%s event without \"input\" (the prompt) as a string", g.name);
 	} else if (topic && !strncmp(topic, "run:", 4)) {
+		/* run:NETWORK carries the runners' own reports too ("type"). */
 		const char *cmd = json_str(data, "command", NULL);
 		if (cmd && !strcmp(cmd, "stop"))
 			end_run("stopped", "a stop request");
+		else if (!json_has(data, "type") && prog_verbose >= 0)
+			pwarn("bus: run:%s: %s%s%s (the command is \"stop\")", g.name,
+			      cmd ? "unknown command '" : "no \"command\" as a string",
+			      cmd ? cmd : "", cmd ? "'" : "");
 	}
 	jv_free(data);
 	jv_free(ev);
@@ -504,30 +559,95 @@ static char *lock_name(jv net, char buf[static 80])
 	return buf;
 }
 
+/* Takes NET's models and lockout (NET borrowed); -1 with err_msg() if its
+ * models do not make a network. */
+static int take_network(jv net)
+{
+	jv models = json_get(net, "models");
+	int rc = catalogue_chain(g.cat, models);
+	int n = rc < 0 ? 0 : jv_array_length(jv_copy(models));
+	struct model **v = rc < 0 ? NULL : calloc((size_t)n, sizeof *v);
+	if (rc == 0 && !v)
+		pdie(PX_FAIL, "out of memory");
+	for (int i = 0; v && i < n; i++) {
+		jv id = jv_array_get(jv_copy(models), i);
+		v[i] = catalogue_find(g.cat, jv_string_value(id));
+		jv_free(id);
+	}
+	jv_free(models);
+	if (rc < 0)
+		return -1;
+	free(g.models);
+	g.models = v;
+	g.nmodels = n;
+	jv lock = json_get(net, "lockout_seconds");
+	g.lockout_s = (long)jv_number_value(lock);
+	jv_free(lock);
+	return 0;
+}
+
 static void load_network(void)
 {
 	jv net = network();
-	jv models = json_get(net, "models");
-	if (catalogue_chain(g.cat, models) < 0)
+	if (take_network(net) < 0)
 		pdie(PX_CONFIG, "network '%s' is invalid: %s", g.name, err_msg());
-	g.nmodels = jv_array_length(jv_copy(models));
-	g.models = calloc((size_t)g.nmodels, sizeof *g.models);
-	for (int i = 0; g.models && i < g.nmodels; i++) {
-		jv id = jv_array_get(jv_copy(models), i);
-		g.models[i] = catalogue_find(g.cat, jv_string_value(id));
-		jv_free(id);
-	}
-	jv lock = json_get(net, "lockout_seconds");
-	g.lockout_s = (long)jv_number_value(lock);
 	snprintf(g.net_id, sizeof g.net_id, "%s", json_str(net, "id", NULL));
 	char name[80];
 	if (db_lock(g.db, lock_name(net, name), &g.lock) < 0)
 		pdie(PX_CONFIG, "network '%s' already has a runner: %s", g.name, err_msg());
-	jv_free(lock);
-	jv_free(models);
 	jv_free(net);
-	if (!g.models)
-		pdie(PX_FAIL, "out of memory");
+	db_changed(g.db); /* what was read is current */
+}
+
+/* The network was deleted (with its runs) while the runner ran: nothing
+ * of it may be written any more, so the runner says so and stops. */
+static void __attribute__((noreturn)) gone(void)
+{
+	db_rollback(g.db);
+	if (g.calling)
+		engine_cancel(g.eng, &g.call);
+	pwarn("network '%s' was deleted: the runner stops", g.name);
+	notify("STOPPING=1");
+	exit(prog_finish(g.status));
+}
+
+/* Follows edits of the network, as PANIC! re-reads it at every step: when
+ * anyone has changed the state file since the last look, its models and
+ * lockout are read again (a model list that no longer makes a network is
+ * reported and ignored). A deleted network stops the runner. */
+static void follow_network(void)
+{
+	int changed = db_changed(g.db);
+	if (changed < 0)
+		pdie(PX_CONFIG, "state: %s", err_msg());
+	if (!changed)
+		return;
+	jv net = db_net_get(g.db, g.name);
+	if (!jv_is_valid(net))
+		pdie(PX_CONFIG, "state: %s", err_msg());
+	const char *id = json_str(net, "id", NULL);
+	if (!id || strcmp(id, g.net_id)) {
+		jv_free(net);
+		gone();
+	}
+	if (take_network(net) < 0 && prog_verbose >= 0)
+		pwarn("network '%s' changed into an invalid one, ignored: %s", g.name, err_msg());
+	jv_free(net);
+}
+
+/* A write failed: if the network is gone, stop cleanly; else die. */
+static void __attribute__((noreturn)) write_failed(const char *what)
+{
+	char why[512];
+	snprintf(why, sizeof why, "%s", err_msg());
+	db_rollback(g.db);
+	jv net = db_net_get(g.db, g.name);
+	int exists = jv_get_kind(net) == JV_KIND_OBJECT &&
+	             !strcmp(json_str_or(net, "id", ""), g.net_id);
+	jv_free(net);
+	if (!exists)
+		gone();
+	pdie(PX_CONFIG, "%s: %s", what, why);
 }
 
 /* Carries on the run a killed runner left, from what the state file holds. */
@@ -549,14 +669,18 @@ static void resume(void)
 	if (!state) { /* killed before invocation 0 was stored */
 		jv_free(g.inv);
 		g.inv = jv_null();
-		make_inv(0, json_get(g.run, "prompt"));
+		make_inv(0, json_get(g.run, "prompt"), MT_TEXT);
 		invoke();
 	} else if (!strcmp(state, "completed")) {
-		make_inv(inv_seq() + 1, json_get(g.inv, "output"));
+		struct model *m = catalogue_find(g.cat, json_str_or(g.inv, "model", ""));
+		make_inv(inv_seq() + 1, json_get(g.inv, "output"),
+		         m ? m->output : model_at(inv_seq())->output);
 		g.due = time_mono_ms() + pace_ms();
 	} else if (!strcmp(state, "failed") && inv_attempt() > opt.retries) {
 		end_run("failed", "its last invocation had failed");
 	} else { /* ready, invoking (its result lost with the runner), failed */
+		long seq = inv_seq();
+		g.in_type = seq ? model_at(seq - 1)->output : MT_TEXT;
 		g.due = time_mono_ms();
 	}
 }
@@ -571,6 +695,9 @@ static int status(void)
 		n = json_set(json_set(jv_object(), "network", jv_string(g.name)), "state",
 		             jv_string("not running"));
 	} else {
+		if (!json_has(n, "state")) /* its note is not where this path looks */
+			n = json_set(json_set(n, "network", jv_string(g.name)), "state",
+			             jv_string("running"));
 		int64_t now = time_now_ms();
 		jv start = json_get(n, "run_started_ms"), lock = json_get(n, "lockout_seconds");
 		jv next = json_get(n, "next_at_ms");
@@ -598,32 +725,18 @@ static int status(void)
 
 /* ---- the loop ---- */
 
-static int signal_fd(void)
-{
-	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	sigprocmask(SIG_BLOCK, &set, NULL);
-	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-}
-
 /* The record loop's callbacks. Prompts come from stdin (records) and the
  * bus; work() starts what is due and says how long the runner may wait;
  * the loop waits in the engine, on stdin, the bus and the signals. */
 static struct {
 	int64_t watchdog, pinged, looked;
-	int sfd;
 } w;
-
-enum { FD_BUS, FD_SIGNAL };
 
 static void on_record(struct loop *l, jv rec)
 {
 	const char *text = json_str(rec, "input", NULL);
 	if (text)
-		prompt(text);
+		g.refused |= prompt(text);
 	else
 		loop_reject(l, "no \"input\" (the prompt) as a string");
 	jv_free(rec);
@@ -678,47 +791,47 @@ static int on_wait(struct loop *l, struct pollfd *p, int n, int ms)
 	return engine_wait(g.eng, p, n, ms);
 }
 
+/* A signal or a closed reader stops the run and the runner. */
+static void stopping(struct loop *l)
+{
+	if (!l->stop && prog_loop_stopping(l))
+		end_run("stopped", prog_signalled ? "signal" : "output closed");
+}
+
 /* About to wait: show what we have. */
 static void on_idle(struct loop *l)
 {
-	(void)l;
 	g.status = prog_flush(g.status);
 	if (g.bus)
 		bus_flush(g.bus);
+	stopping(l);
 }
 
 static void on_woke(struct loop *l)
 {
 	if (g.calling && g.call.done)
 		complete();
-	if (l->fds[FD_SIGNAL].revents & POLLIN) {
-		struct signalfd_siginfo si;
-		if (read(w.sfd, &si, sizeof si) > 0) {
-			end_run("stopped", "signal");
-			l->stop = 1;
-		}
-	}
+	stopping(l);
 }
 
 static void run(void)
 {
 	struct nd_reader *r = prog_reader(0);
-	w.sfd = signal_fd();
 	w.watchdog = notify_watchdog_ms();
 	w.pinged = time_mono_ms();
 	struct loop l = { .in = r, .record = on_record, .bad = prog_loop_bad, .room = on_room,
 		          .work = on_work, .wait = on_wait, .idle = on_idle, .woke = on_woke,
-		          .nfds = 2 };
-	l.fds[FD_BUS] = (struct pollfd){ .fd = g.sub ? bus_sub_fd(g.sub) : -1, .events = POLLIN };
-	l.fds[FD_SIGNAL] = (struct pollfd){ .fd = w.sfd, .events = POLLIN };
+		          .nfds = 1 };
+	l.fds[0] = (struct pollfd){ .fd = g.sub ? bus_sub_fd(g.sub) : -1, .events = POLLIN };
+	prog_loop_watch(&l);
 	if (loop_run(&l) < 0)
 		pdie(PX_FAIL, "stdin: %s", err_msg());
 	if (l.nbad)
 		g.status = PX_FAIL;
+	if (g.refused && g.status == PX_OK)
+		g.status = PX_REFUSED;
 	notify("STOPPING=1");
 	nd_free(r);
-	if (w.sfd >= 0)
-		close(w.sfd);
 }
 
 int main(int argc, char **argv)
@@ -743,7 +856,7 @@ int main(int argc, char **argv)
 	g.name = argv[optind];
 	g.run = g.inv = jv_null();
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
-	g.db = prog_state(DB_CREATE);
+	g.db = prog_state(want_status ? DB_CREATE : DB_CREATE | DB_WRITE);
 	if (want_status)
 		return prog_finish(status());
 

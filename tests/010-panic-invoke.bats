@@ -304,12 +304,61 @@ line two"
 	assert_equal "$(wc -l < out)" 2
 }
 
-@test "a closed stdout ends the program quietly" {
+@test "a closed stdout ends the work: no more calls, the rest logged, quietly" {
 	seq -f 'line %g' 1 200000 > in
-	run --separate-stderr bash -c 'panic-invoke -m dummy-t2t --no-log < in | head -n 1'
+	run --separate-stderr bash -c 'panic-invoke -m dummy-t2t < in | head -n 1; echo "status ${PIPESTATUS[0]}" >&2'
+	assert_success
+	assert_equal "$stderr" "status 0"
+	assert_equal "$(echo "$output" | jq -r .input)" "line 1"
+	# it stopped reading soon after the reader went: a buffer's worth of
+	# records at most, not 200,000; what it called is logged
+	calls=$(sql 'select count(*) from calls')
+	[ "$calls" -ge 1 ] && [ "$calls" -lt 5000 ] || fail "$calls calls"
+	# a program model: in-flight children are killed, their rows cancelled
+	rm -f "$PANIC_DB"*
+	run --separate-stderr bash -c '{ echo fast; seq -f "slow %g" 50; } |
+		panic-invoke -j 4 -- sh -c '\''read x; case $x in slow*) exec sleep 41.1;; esac; echo "$x"'\'' | head -n 1'
 	assert_success
 	assert_equal "$stderr" ""
-	assert_equal "$(echo "$output" | jq -r .input)" "line 1"
+	assert_equal "$(echo "$output" | jq -r .output)" fast
+	assert_equal "$(sql "select state, count(*) from calls group by 1 order by 1" | paste -sd' ')" "cancelled|4 completed|1"
+	run pgrep -f '^sleep 41.1'
+	assert_failure
+}
+
+sleepers() { [ "$(pgrep -c -f '^sleep 41.2')" = "$1" ]; }
+
+@test "SIGINT and SIGTERM: children killed, calls cancelled and logged, records out" {
+	mkfifo in
+	panic-invoke -j 3 -- sh -c 'exec sleep 41.2' < in > out 2> err &
+	pid=$!
+	exec {w}>in
+	printf '%s\n' one two three >&"$w"
+	wait_for sleepers 3
+	kill -INT "$pid"
+	status=0
+	wait "$pid" || status=$?
+	exec {w}>&-
+	assert_equal "$status" 130 # died by SIGINT, so a shell stops its script
+	assert_equal "$(pgrep -c -f '^sleep 41.2')" 0
+	assert_equal "$(sql "select state, error_kind, count(*) from calls group by 1, 2")" "cancelled|cancelled|3"
+	assert_equal "$(jq -c '[.input, .state, .error.kind]' out | paste -sd' ')" \
+		'["one","failed","cancelled"] ["two","failed","cancelled"] ["three","failed","cancelled"]'
+	assert_equal "$(cat err)" ""
+	# SIGTERM: the same, and a plain exit
+	rm -f "$PANIC_DB"* out
+	panic-invoke -- sh -c 'exec sleep 41.2' < in > out 2> err &
+	pid=$!
+	exec {w}>in
+	echo four >&"$w"
+	wait_for sleepers 1
+	kill -TERM "$pid"
+	status=0
+	wait "$pid" || status=$?
+	exec {w}>&-
+	assert_equal "$status" 0
+	assert_equal "$(pgrep -c -f '^sleep 41.2')" 0
+	assert_equal "$(sql "select state from calls")" cancelled
 }
 
 # Bad input: each case is LINE, then the stderr line expected for it. The
@@ -428,4 +477,19 @@ Try 'panic-invoke --help'."
 	wait
 	assert_equal "$(sql 'select count(*), count(distinct id) from calls')" "2000|2000"
 	assert_equal "$(cat out1 out2 out3 out4 | wc -l)" 2000
+}
+
+@test "a state file that cannot be written is found before any record: exit 3, naming --no-log" {
+	echo x | panic-invoke -m dummy-t2t > /dev/null
+	chmod 755 "$T" "$(dirname "$PANIC_DB")"
+	chmod 644 "$PANIC_DB"
+	[ "$(id -u)" = 0 ] || chmod 444 "$PANIC_DB"
+	run --separate-stderr as_other panic-invoke -m dummy-t2t < <(printf '%s\n' a b c)
+	assert_failure 3
+	assert_output ""
+	assert_regex "$stderr" "^panic-invoke: state: $PANIC_DB: .* \(--no-log calls without it\)$"
+	run --separate-stderr as_other panic-invoke -m dummy-t2t --no-log < <(printf '%s\n' a b c)
+	assert_success
+	assert_equal "${#lines[@]}" 3
+	assert_equal "$(sql 'select count(*) from calls')" 1
 }

@@ -232,3 +232,33 @@ panic-bus: sh: exited with status 3"
 	run --separate-stderr panic-bus --help
 	assert_success
 }
+
+@test "signals: pub stops while its stdin is idle; sub never misses one" {
+	panic-bus sub 't' > got &
+	sub=$!
+	wait_for test "$(panic-bus ls --json | wc -l)" = 1
+	mkfifo in
+	panic-bus pub t < in 2> err &
+	pub=$!
+	exec {w}>in
+	echo '{"n":1}' >&"$w"
+	wait_for grep -q '"n":1' got
+	# stdin stays open and idle: SIGTERM ends pub anyway, exit 0
+	kill -TERM "$pub"
+	status=0
+	wait "$pub" || status=$?
+	exec {w}>&-
+	assert_equal "$status" 0
+	assert_equal "$(cat err)" ""
+	kill -TERM "$sub"
+	wait "$sub" || true
+	# a signal sent at any moment of sub's start-up and loop ends it
+	for i in $(seq 20); do
+		panic-bus sub 'x' > /dev/null &
+		pid=$!
+		sleep "0.0$((i % 10))"
+		kill -TERM "$pid"
+		timeout 5 tail --pid="$pid" -f /dev/null || fail "sub ignored SIGTERM (round $i)"
+	done
+	assert_equal "$(panic-bus ls --json | wc -l)" 0
+}

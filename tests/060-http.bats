@@ -170,8 +170,9 @@ IN
 		'["failed","connection"] ["failed","http_5xx"] ["completed",null] ["failed","bad_response"] ["failed","bad_response"]'
 	assert_equal "$(echo "$output" | jq -r 'select(.input == "w badchunk") | .error.message')" \
 		'openai:m: malformed stream chunk: {"choices": ['
+	# a JSON answer to a stream request is read whole: this one is broken
 	assert_equal "$(echo "$output" | jq -r 'select(.input == "v malformed") | .error.message')" \
-		'openai:m: the stream ended before [DONE]'
+		'openai:m: the answer is not JSON'
 	assert_equal "$(echo "$output" | jq -r 'select(.input == "y streamerr") | .error.message')" \
 		"openai:m: error in the stream: The server is overloaded"
 	assert_regex "$(echo "$output" | jq -r 'select(.input == "x cut") | .error.message')" \
@@ -527,9 +528,147 @@ Try 'panic-invoke --help'."
 }
 
 @test "bad input lines around HTTP calls are reported and the rest still run" {
-	run --separate-stderr panic-invoke -m openai:m -j 4 < <(printf '%s\n' ok1 '{"input": 5}' '{broken' ok2; printf 'a\0b\n'; printf '\xff\xfe\n'; echo ok3)
+	run --separate-stderr panic-invoke -m openai:m -j 4 < <(printf '%s\n' ok1 '{"input": 5}' '{"broken' ok2; printf 'a\0b\n'; printf '\xff\xfe\n'; echo ok3)
 	assert_failure 1
 	assert_equal "$(echo "$output" | field output | paste -sd,)" "echo: ok1,echo: ok2,echo: ok3"
 	assert_equal "$(echo "$stderr" | wc -l)" 4
 	assert_equal "$(requests chat | wc -l)" 3
+}
+
+@test "a closed reader aborts the requests in flight: no paid call for nobody" {
+	run --separate-stderr bash -c '{ echo fine; seq -f "hang %g" 40; } |
+		panic-invoke -m openai:m -j 16 --timeout 30 | head -n 1; echo "status ${PIPESTATUS[1]}" >&2'
+	assert_success
+	assert_equal "$stderr" "status 0"
+	assert_equal "$(echo "$output" | jq -r .output)" "echo: fine"
+	# the first call and the 16 in flight when the reader went; never 41
+	assert_equal "$(sql "select state, count(*) from calls group by 1 order by 1" | paste -sd' ')" "cancelled|16 completed|1"
+	[ "$(wc -l < "$T/log")" -le 17 ]
+}
+
+@test "redirects are not followed: no key or prompt to another host, no POST turned into a GET" {
+	echo sk-test-key > "$FAKE_KEY_FILE"
+	export OPENAI_API_KEY=sk-test-key GEMINI_API_KEY=sk-test-key
+	run --separate-stderr panic-invoke -m openai:m <<<'please redirect307'
+	assert_failure 1
+	assert_equal "$(echo "$output" | jq -c '[.state, .error.kind]')" '["failed","redirect"]'
+	assert_equal "$(echo "$output" | jq -r .error.message)" \
+		"openai:m: HTTP 307: redirected to http://127.0.0.2:$PORT/v1/chat/completions, not followed"
+	run --separate-stderr panic-invoke -m gemini:g <<<'please redirect307'
+	assert_equal "$(echo "$output" | jq -c '[.state, .error.kind]')" '["failed","redirect"]'
+	# a 302 whose answer a GET would have taken as completed
+	run --separate-stderr panic-invoke -m openai:m <<<'please redirect302'
+	assert_equal "$(echo "$output" | jq -c '[.state, .error.kind, .output]')" '["failed","redirect",null]'
+	# one request each, all POSTs, none anywhere else
+	assert_equal "$(jq -r .method "$T/log" | sort | uniq -c | awk '{print $1, $2}')" "3 POST"
+}
+
+@test "base URLs: http and https only, never empty, their query kept" {
+	for url in 'file:///etc/passwd#' 'gopher://127.0.0.1:70/x' 'dict://127.0.0.1:2628/d' 'ftp://127.0.0.1/' '' 'http://' '/v1'; do
+		run --separate-stderr panic-invoke -m openai:m --base-url "$url" <<<'x'
+		assert_failure 2
+		assert_output ""
+		refute [ -e "$PANIC_DB" ]
+		[[ $stderr == "panic-invoke: --base-url: "* ]] || fail "--base-url '$url': $stderr"
+	done
+	run --separate-stderr panic-invoke -m openai:m --base-url 'file:///etc/passwd#' <<<'x'
+	assert_equal "$(echo "$stderr" | head -1)" "panic-invoke: --base-url: 'file:///etc/passwd#' is not an http:// or https:// address"
+	# from the environment: the call fails, and nothing of the file shows
+	OPENAI_BASE_URL='file:///etc/passwd#' run --separate-stderr panic-invoke -m openai:m <<<'x'
+	assert_failure 1
+	assert_equal "$(echo "$output" | jq -c '[.state, .error.kind]')" '["failed","config"]'
+	refute_output --partial root:
+	[ "$(sql "select count(*) from calls where response like '%root:%' or error_message like '%root:%'")" = 0 ]
+	# from the catalogue: a configuration error
+	echo '[{"id":"bad","platform":"openai","input":"text","output":"text","base_url":"gopher://h/"}]' > models.json
+	run --separate-stderr panic-invoke --models models.json -m bad <<<'x'
+	assert_failure 3
+	# a base URL's query goes on every request
+	run --separate-stderr panic-invoke -m openai:m --base-url "http://127.0.0.1:$PORT/v1?api-version=2024-06-01" <<<'hello'
+	assert_success
+	assert_equal "$(requests chat | jq -r .path)" "/v1/chat/completions?api-version=2024-06-01"
+}
+
+@test "a key goes over plain http only to this machine, unless allowed" {
+	export OPENAI_API_KEY=sk-test-key
+	run --separate-stderr panic-invoke -m openai:m --base-url http://panic.invalid/v1 <<<'x'
+	assert_failure 1
+	assert_equal "$(echo "$output" | jq -c '[.state, .error.kind]')" '["failed","insecure"]'
+	assert_equal "$(echo "$output" | jq -r .error.message)" \
+		"openai:m: will not send the key over plain http to http://panic.invalid/v1/chat/completions (use https, or --allow-http-key)"
+	# allowed: it tries (and fails to reach a host that does not exist)
+	run --separate-stderr panic-invoke -m openai:m --attempts 1 --base-url http://panic.invalid/v1 --allow-http-key <<<'x'
+	assert_equal "$(echo "$output" | jq -r .error.kind)" connection
+	# loopback is fine over http: the test server itself
+	run --separate-stderr panic-invoke -m openai:m <<<'x'
+	assert_success
+}
+
+@test "a keys file others can read, or someone else's, is refused even for a local server" {
+	printf 'OPENAI_API_KEY=sk-file-key\n' > keys
+	chmod 644 keys
+	PANIC_KEYS=$PWD/keys run --separate-stderr panic-invoke -m openai:m <<<'x'
+	assert_failure 1
+	assert_equal "$(echo "$output" | jq -r .error.kind)" no_key
+	assert_equal "$(echo "$output" | jq -r .error.message)" "$PWD/keys: readable by others (mode 644); run chmod 600 on it"
+	[ "$(requests chat | wc -l)" = 0 ]
+	chmod 600 keys
+	if [ "$(id -u)" = 0 ]; then
+		chown 65534 keys
+		PANIC_KEYS=$PWD/keys run --separate-stderr panic-invoke -m openai:m <<<'x'
+		assert_equal "$(echo "$output" | jq -r .error.message)" "$PWD/keys: owned by user 65534, not you (0)"
+		chown 0 keys
+	fi
+	PANIC_KEYS=$PWD/keys run --separate-stderr panic-invoke -m openai:m <<<'x'
+	assert_success
+	assert_equal "$(requests chat | jq -r '.headers.authorization')" "Bearer sk-file-key"
+}
+
+@test "an answer that quotes the key has it masked in the record, the state file and the output" {
+	export OPENAI_API_KEY=sk-quoted-secret-123
+	run --separate-stderr panic-invoke -m openai:m <<<'please quotekey'
+	assert_success
+	assert_equal "$(echo "$output" | jq -r .output)" "you sent me ********************"
+	refute_output --partial sk-quoted
+	! grep -a -q sk-quoted "$PANIC_DB" "$PANIC_DB-wal" 2>/dev/null
+	run --separate-stderr panic-invoke -m openai:m --stream <<<'please quotekey nostream'
+	refute_output --partial sk-quoted
+}
+
+@test "every call is bounded: an endless stream, the whole call's time, a huge Retry-After" {
+	SECONDS=0
+	run --separate-stderr timeout 60 panic-invoke -m openai:m --stream <<<'an endless stream'
+	assert_failure 1
+	assert_equal "$(echo "$output" | jq -c 'select(has("output")) | [.state, .error.kind, .error.message]')" \
+		'["failed","bad_response","openai:m: answer larger than 67108864 bytes"]'
+	# --timeout covers retries and their waits: 20 rate limits of 1 s each
+	SECONDS=0
+	run --separate-stderr panic-invoke -m openai:m --timeout 1.5 --attempts 20 <<<'slow rate:20'
+	assert_failure 1
+	assert_equal "$(echo "$output" | jq -r .error.kind)" timeout
+	[ "$SECONDS" -le 4 ] || fail "took $SECONDS s"
+	# ... and the tools a model calls: a hanging one is killed at the end
+	printf '#!/bin/sh\nexec sleep 41.3\n' > "$T/slowtool"
+	chmod +x "$T/slowtool"
+	SECONDS=0
+	run --separate-stderr panic-invoke -m openai:m --tool "slow=$T/slowtool" --timeout 1 <<<'usetool'
+	assert_equal "$(echo "$output" | jq -c '[.state, .error.kind]')" '["failed","timeout"]'
+	[ "$SECONDS" -le 4 ] || fail "took $SECONDS s"
+	run pgrep -f '^sleep 41.3'
+	assert_failure
+	# --attempt-timeout is each attempt's
+	run --separate-stderr panic-invoke -m openai:m --attempt-timeout 0.3 <<<'hang'
+	assert_equal "$(echo "$output" | jq -r .error.message)" "openai:m: no answer within 300 ms"
+	# a Retry-After of 2^63-1 s is "too long", not an overflow
+	run --separate-stderr panic-invoke -m openai:m <<<'bigretry'
+	assert_equal "$(echo "$output" | jq -r .error.kind)" rate_limited
+	assert_equal "$(requests chat | jq -r 'select(.body.messages[0].content == "bigretry") | .method' | wc -l)" 1
+}
+
+@test "a server that ignores stream:true and answers plain JSON is read as a whole answer" {
+	run --separate-stderr panic-invoke -m openai:m --stream <<<'nostream please'
+	assert_success
+	assert_equal "$(echo "$output" | jq -c 'select(has("delta")) | .delta')" '"echo: nostream please"'
+	assert_equal "$(echo "$output" | jq -c 'select(has("output")) | [.state, .output, .usage]')" \
+		'["completed","echo: nostream please",{"input_tokens":2,"output_tokens":3}]'
 }

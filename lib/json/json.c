@@ -64,6 +64,20 @@ const char *json_str(jv obj, const char *name, int *len)
 	return s;
 }
 
+int64_t json_int(jv v, int64_t def, int64_t min, int64_t max)
+{
+	if (jv_get_kind(v) != JV_KIND_NUMBER)
+		return def;
+	double d = jv_number_value(v);
+	if (d != d)
+		return def;
+	if (d <= (double)min)
+		return min;
+	if (d >= (double)max)
+		return max;
+	return (int64_t)d;
+}
+
 jv json_first(jv obj, const char *key)
 {
 	jv a = json_get(obj, key);

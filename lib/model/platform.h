@@ -16,9 +16,14 @@
  *
  * Error kinds: timeout, exit (a program failed), spawn (a program could not
  * be started), bad_response (output unusable), injected (dummy failure),
- * canceled; over HTTP also rate_limited, http_4xx, http_5xx, connection
+ * cancelled; over HTTP also rate_limited, http_4xx, http_5xx, connection
  * (refused, reset or cut off), refused (the model declined: a safety
  * filter) and no_key.
+ *
+ * A call's timeout_ms bounds the whole call: the engine fails one still
+ * unfinished at its deadline (kind timeout) and cancels what it holds. A
+ * key the platform sent (secret) is masked in the output and the error
+ * message, so an answer that quotes it never carries it further.
  *
  * jv ownership: call_init() consumes INPUT; the call owns input, output,
  * error and usage until call_clear().
@@ -56,12 +61,15 @@ struct call_opts {
 	const char *base_url; /* override the catalogue's */
 	const char *key_env;  /* the variable holding the key */
 	int attempts;         /* HTTP attempts; 0: the default */
+	int attempt_timeout_ms; /* each HTTP attempt; 0: the model's or 120 s */
+	int allow_http_key;   /* send a key over plain http to another host */
 };
 
 struct call {
 	struct model *model;
 	jv input;   /* string */
-	int timeout_ms; /* 0: the model's or the platform's default */
+	int timeout_ms; /* the whole call, retries and tools included; 0: the
+	                 * model's or the platform's default */
 	const struct call_opts *opts; /* borrowed, or NULL */
 	/* Set when the call finishes: */
 	int done;
@@ -73,7 +81,10 @@ struct call {
 	int64_t t0;         /* monotonic ms at start */
 	int64_t duration_ms;
 	char id[ID_LEN + 1];
+	int64_t deadline;   /* monotonic ms the call must end by, or 0 */
 	/* The platform's own: */
+	const char *secret; /* the key it sent (borrowed): masked in what the
+	                     * call gives back */
 	void *priv;
 	void *user; /* the caller's */
 };

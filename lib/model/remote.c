@@ -1,6 +1,7 @@
 /* remote: request building, keys, answers and jq for the HTTP platforms;
  * see remote.h. */
 #include <jq.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include "base/err.h"
 #include "base/keys.h"
 #include "http/http.h"
+#include "http/url.h"
 #include "json/json.h"
 #include "model/catalogue.h"
 #include "model/remote.h"
@@ -38,35 +40,23 @@ int remote_check(jv entry)
 		if (!ok)
 			return err_set("\"%s\" must be a string", strs[i]);
 	}
+	const char *base = json_str(entry, "base_url", NULL);
+	if (base && url_check(base) < 0)
+		return err_set("\"base_url\": %s", err_msg());
 	jv t = json_get(entry, "timeout_ms");
 	int ok = !jv_is_valid(t) || (jv_get_kind(t) == JV_KIND_NUMBER && jv_number_value(t) > 0);
 	jv_free(t);
 	if (!ok)
 		return err_set("\"timeout_ms\" must be a positive number");
+	jv a = json_get(entry, "allow_http_key");
+	ok = !jv_is_valid(a) || jv_get_kind(a) == JV_KIND_TRUE || jv_get_kind(a) == JV_KIND_FALSE;
+	jv_free(a);
+	if (!ok)
+		return err_set("\"allow_http_key\" must be true or false");
 	jv price = json_get(entry, "price");
 	ok = !jv_is_valid(price) || jv_get_kind(price) == JV_KIND_OBJECT;
 	jv_free(price);
 	return ok ? 0 : err_set("\"price\" must be an object");
-}
-
-/* Where URL's host begins: after its "scheme://". */
-static const char *scheme_end(const char *url)
-{
-	const char *h = strstr(url, "://");
-	return h ? h + 3 : url;
-}
-
-/* Whether URL is at BASE's origin (same scheme, host and port) or at a
- * host under BASE's host. */
-static int same_origin(const char *url, const char *base)
-{
-	const char *uh = scheme_end(url), *bh = scheme_end(base);
-	if (uh - url != bh - base || strncmp(url, base, (size_t)(uh - url)))
-		return 0;
-	size_t un = strcspn(uh, "/?#"), bn = strcspn(bh, "/?#");
-	if (un == bn)
-		return !strncasecmp(uh, bh, un);
-	return un > bn && uh[un - bn - 1] == '.' && !strncasecmp(uh + un - bn, bh, bn);
 }
 
 int remote_request(struct call *c, struct http_req *r, const char *base_env,
@@ -79,10 +69,12 @@ int remote_request(struct call *c, struct http_req *r, const char *base_env,
 		base = getenv(base_env);
 	if (!base || !*base)
 		base = def_base;
-	size_t bl = strlen(base);
-	while (bl && base[bl - 1] == '/')
-		bl--;
 	memset(r, 0, sizeof *r);
+	if (url_check(base) < 0) {
+		jv_free(body);
+		call_fail(c, "config", "%s: base URL: %s", c->model->id, err_msg());
+		return -1;
+	}
 	int bad = jv_get_kind(body) != JV_KIND_NULL && !(r->body = json_dump(body, &r->bodylen));
 	jv_free(body);
 	if (bad)
@@ -91,29 +83,38 @@ int remote_request(struct call *c, struct http_req *r, const char *base_env,
 		/* An address the API gave (a poll URL): the key goes only to the
 		 * API's own origin, or a host under it (Replicate streams from
 		 * streaming.api.replicate.com). */
-		if (!same_origin(path, base)) {
+		if (url_check(path) < 0 || !url_same_origin(path, base)) {
 			http_free(r);
-			call_fail(c, "bad_response", "%s: will not send the key to %s",
+			call_fail(c, "bad_response", "%s: will not send the key to %.200s",
 			          c->model->id, path);
 			return -1;
 		}
-		base = "";
-		bl = 0;
+		r->url = strdup(path);
+	} else {
+		r->url = url_join(base, path);
 	}
-	if (asprintf(&r->url, "%.*s%s", (int)bl, base, path) < 0) {
-		r->url = NULL;
+	if (!r->url)
 		goto nomem;
-	}
 	const char *var = o && o->key_env ? o->key_env : remote_str(c, "key_env", key_env);
 	const char *key = keys_get(var);
-	if (!key && strlen(def_base) == bl && !strncmp(base, def_base, bl)) {
+	/* Without a key only a server of one's own (a base URL not the
+	 * platform's) may be called; a keys file refused is an error
+	 * whatever the server. */
+	if (!key && (keys_refused() || !strcmp(base, def_base))) {
 		http_free(r);
 		call_fail(c, "no_key", "%s", err_msg());
 		return -1;
 	}
+	if (key && !url_is_https(r->url) && !url_is_loopback(r->url) &&
+	    !(o && o->allow_http_key) && !remote_flag(c, "allow_http_key")) {
+		call_fail(c, "insecure", "%s: will not send the key over plain http to %.120s"
+		          " (use https, or --allow-http-key)", c->model->id, r->url);
+		http_free(r);
+		return -1;
+	}
 	if (key) {
 		char *auth = NULL;
-		r->secret = key;
+		r->secret = c->secret = key;
 		if (!header && asprintf(&auth, "Bearer %s", key) < 0)
 			goto nomem;
 		int rc = http_header(r, header ? header : "Authorization", header ? key : auth);
@@ -121,21 +122,36 @@ int remote_request(struct call *c, struct http_req *r, const char *base_env,
 		if (rc < 0)
 			goto nomem;
 	}
-	int ms = c->timeout_ms;
-	if (!ms) {
-		jv t = json_get(c->model->entry, "timeout_ms");
-		ms = jv_get_kind(t) == JV_KIND_NUMBER ? (int)jv_number_value(t) : 0;
-		jv_free(t);
-	}
-	r->timeout_ms = ms;
-	r->max_attempts = o ? o->attempts : 0;
+	remote_bound(c, r);
 	if (r->body && http_header(r, "Content-Type", "application/json") < 0)
 		goto nomem;
 	return 0;
 nomem:
 	http_free(r);
-	call_fail(c, "canceled", "out of memory");
+	call_fail(c, "cancelled", "out of memory");
 	return -1;
+}
+
+void remote_bound(const struct call *c, struct http_req *r)
+{
+	const struct call_opts *o = c->opts;
+	int64_t ms = o && o->attempt_timeout_ms ? o->attempt_timeout_ms : 0;
+	if (!ms) {
+		jv t = json_get(c->model->entry, "timeout_ms");
+		ms = json_int(t, 0, 1, INT32_MAX);
+		jv_free(t);
+	}
+	r->timeout_ms = (int)ms;
+	r->deadline = c->deadline;
+	r->max_attempts = o ? o->attempts : 0;
+}
+
+int remote_flag(const struct call *c, const char *key)
+{
+	jv v = json_get(c->model->entry, key);
+	int on = jv_get_kind(v) == JV_KIND_TRUE;
+	jv_free(v);
+	return on;
 }
 
 void remote_give_up(struct call *c, const char *kind, const char *why)

@@ -23,6 +23,7 @@ struct db {
 	sqlite3 *h;
 	char *path;
 	struct calls *calls; /* the call log's writer and statements, or NULL */
+	long long data_version; /* PRAGMA data_version when db_changed() last looked */
 	struct {
 		const char *sql; /* a static string: the key is its address */
 		sqlite3_stmt *st;

@@ -152,7 +152,7 @@ static void start(struct call *c)
 	struct model *m = c->model;
 	struct inject *inp = injected(m);
 	if (!inp) {
-		call_fail(c, "canceled", "out of memory");
+		call_fail(c, "cancelled", "out of memory");
 		return;
 	}
 	struct inject in = *inp;
@@ -173,7 +173,7 @@ static void start(struct call *c)
 	jv out = *why ? jv_null() : transform(m->input, m->output, s, n);
 	if (!jv_is_valid(out)) {
 		jv_free(out);
-		call_fail(c, "canceled", "out of memory");
+		call_fail(c, "cancelled", "out of memory");
 		return;
 	}
 	if (in.delay_ms <= 0) {
@@ -186,7 +186,7 @@ static void start(struct call *c)
 	struct pending *p = malloc(sizeof *p);
 	if (!p) {
 		jv_free(out);
-		call_fail(c, "canceled", "out of memory");
+		call_fail(c, "cancelled", "out of memory");
 		return;
 	}
 	p->due = c->t0 + in.delay_ms;

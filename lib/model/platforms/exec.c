@@ -113,7 +113,7 @@ static void start(struct call *c)
 	}
 	goto out;
 nomem:
-	call_fail(c, "canceled", "out of memory");
+	call_fail(c, "cancelled", "out of memory");
 out:
 	free(r);
 	for (int i = 0; argv && i < argc; i++)

@@ -400,7 +400,7 @@ static void on_media(struct http_req *q)
 	snprintf(type, sizeof type, "%s", mime(jv_string_value(c->input), q->ctype));
 	http_free(q);
 	if (!b) {
-		remote_give_up(c, "canceled", "out of memory");
+		remote_give_up(c, "cancelled", "out of memory");
 		return;
 	}
 	jv data = jv_string(b);
@@ -412,7 +412,7 @@ static void start(struct call *c)
 {
 	struct gem *g = calloc(1, sizeof *g);
 	if (!g) {
-		call_fail(c, "canceled", "out of memory");
+		call_fail(c, "cancelled", "out of memory");
 		return;
 	}
 	c->priv = g;
@@ -442,11 +442,12 @@ static void start(struct call *c)
 	memset(&g->req, 0, sizeof g->req);
 	g->req.url = strdup(in);
 	if (!g->req.url) {
-		remote_give_up(c, "canceled", "out of memory");
+		remote_give_up(c, "cancelled", "out of memory");
 		return;
 	}
-	g->req.timeout_ms = c->timeout_ms;
-	g->req.max_attempts = c->opts ? c->opts->attempts : 0;
+	/* A download that carries no key may follow redirects (CDNs do). */
+	remote_bound(c, &g->req);
+	g->req.follow = 1;
 	g->req.on_done = on_media;
 	g->req.user = c;
 	http_start(&g->req);

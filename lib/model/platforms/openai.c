@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/err.h"
 #include "http/sse.h"
@@ -37,6 +38,7 @@ struct oai {
 	jv text;       /* content so far */
 	jv tool_calls; /* assembled from deltas */
 	int done_seen;
+	jv plain;      /* a stream asked for and a JSON answer given: its body */
 	struct toolrun tools;
 };
 
@@ -63,6 +65,7 @@ static void release(struct call *c)
 	jv_free(o->messages);
 	jv_free(o->text);
 	jv_free(o->tool_calls);
+	jv_free(o->plain);
 	free(o);
 	c->priv = NULL;
 }
@@ -132,9 +135,11 @@ static void send_chat(struct call *c)
 	}
 	jv_free(o->text);
 	jv_free(o->tool_calls);
+	jv_free(o->plain);
 	sse_free(&o->sse);
 	o->text = jv_string("");
 	o->tool_calls = jv_array();
+	o->plain = jv_invalid();
 	o->done_seen = 0;
 	if (remote_request(c, &o->req, "OPENAI_BASE_URL", OPENAI_BASE, "/chat/completions",
 	                   "OPENAI_API_KEY", NULL, b) < 0) {
@@ -220,6 +225,13 @@ static int on_sse(struct http_req *r, const char *p, size_t n)
 {
 	struct call *c = r->user;
 	struct oai *o = c->priv;
+	/* A server that ignores "stream": true answers with plain JSON. */
+	if (r->delivered == n && !strncasecmp(r->ctype, "application/json", 16))
+		o->plain = jv_string("");
+	if (jv_is_valid(o->plain)) {
+		o->plain = jv_string_append_buf(o->plain, p, (int)n);
+		return 0;
+	}
 	return sse_feed(&o->sse, p, n, on_event, c);
 }
 
@@ -268,12 +280,43 @@ static void answer(struct call *c, jv msg)
 	succeed(c, content);
 }
 
+/* The answer V (consumed) of a request not streamed. */
+static void chat_answer(struct call *c, jv v)
+{
+	struct oai *o = c->priv;
+	add_usage(o, json_get(v, "usage"));
+	jv c0 = json_first(v, "choices");
+	jv msg = json_get(c0, "message");
+	jv_free(c0);
+	jv_free(v);
+	if (jv_get_kind(msg) != JV_KIND_OBJECT) {
+		jv_free(msg);
+		remote_give_up(c, "bad_response", "no choices[0].message in the answer");
+		return;
+	}
+	answer(c, msg);
+}
+
 static void chat_done(struct http_req *r)
 {
 	struct call *c = r->user;
 	struct oai *o = c->priv;
 	if (r->kind) {
 		remote_answer(c, r); /* fails C with R's error */
+		return;
+	}
+	if (o->req.on_data && jv_is_valid(o->plain)) {
+		/* Streaming was asked for and ignored: a whole answer. */
+		jv v = json_parse(jv_string_value(o->plain),
+		                  (size_t)jv_string_length_bytes(jv_copy(o->plain)));
+		http_free(r);
+		if (jv_get_kind(v) != JV_KIND_OBJECT) {
+			remote_give_up(c, "bad_response", jv_is_valid(v) ? "expected a JSON object"
+			                                                 : "the answer is not JSON");
+			jv_free(v);
+			return;
+		}
+		chat_answer(c, v);
 		return;
 	}
 	if (o->req.on_data) {
@@ -294,19 +337,8 @@ static void chat_done(struct http_req *r)
 		return;
 	}
 	jv v = remote_answer(c, r);
-	if (!jv_is_valid(v))
-		return;
-	add_usage(o, json_get(v, "usage"));
-	jv c0 = json_first(v, "choices");
-	jv msg = json_get(c0, "message");
-	jv_free(c0);
-	jv_free(v);
-	if (jv_get_kind(msg) != JV_KIND_OBJECT) {
-		jv_free(msg);
-		remote_give_up(c, "bad_response", "no choices[0].message in the answer");
-		return;
-	}
-	answer(c, msg);
+	if (jv_is_valid(v))
+		chat_answer(c, v);
 }
 
 /* Runs the round's tools; when all have answered, asks again. */
@@ -350,7 +382,7 @@ static void media_done(struct http_req *r)
 	if (c->model->output == MT_AUDIO) {
 		char *b = remote_base64(r->resp ? r->resp : "", r->resplen);
 		if (!b) {
-			remote_give_up(c, "canceled", "out of memory");
+			remote_give_up(c, "cancelled", "out of memory");
 			return;
 		}
 		jv url = jv_string_fmt("data:%s;base64,%s", *r->ctype ? r->ctype : "audio/mpeg", b);
@@ -384,7 +416,7 @@ static void start(struct call *c)
 {
 	struct oai *o = calloc(1, sizeof *o);
 	if (!o) {
-		call_fail(c, "canceled", "out of memory");
+		call_fail(c, "cancelled", "out of memory");
 		return;
 	}
 	c->priv = o;

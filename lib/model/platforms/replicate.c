@@ -315,7 +315,7 @@ static void on_answer(struct http_req *q)
 		snprintf(why, sizeof why, "prediction %s: %s", status,
 		         jv_get_kind(e) == JV_KIND_STRING ? jv_string_value(e) : "no reason given");
 		int nsfw = jv_get_kind(e) == JV_KIND_STRING && strcasestr(jv_string_value(e), "nsfw");
-		const char *kind = nsfw ? "refused" : *status == 'c' ? "canceled" : "model_error";
+		const char *kind = nsfw ? "refused" : *status == 'c' ? "cancelled" : "model_error";
 		jv_free(e);
 		jv_free(p); /* status with it */
 		if (nsfw && !r->safe_tried && c->model->input == MT_TEXT) {
@@ -410,7 +410,7 @@ static void start(struct call *c)
 {
 	struct rep *r = calloc(1, sizeof *r);
 	if (!r) {
-		call_fail(c, "canceled", "out of memory");
+		call_fail(c, "cancelled", "out of memory");
 		return;
 	}
 	r->prompt = jv_invalid();
