@@ -133,13 +133,12 @@ static struct {
 	struct db *db;
 	struct bus *bus;
 	struct bus_sub *sub;
-	int sigfd;
 	int status;
 	int tty;
 	long answers; /* requests ended, so a wait knows one did */
 } g = { .from = "output", .interval = -1, .attempts = 5, .timeout_ms = 10000 };
 
-enum { FD_SIGNAL, FD_BUS };
+enum { FD_BUS };
 
 static void msg_free(struct msg *m)
 {
@@ -469,6 +468,8 @@ static int on_work(struct loop *l)
 {
 	if (prog_closed)
 		l->stop = 1;
+	if (l->stop)
+		return LOOP_END;
 	int64_t now = time_mono_ms(), wait = -1;
 	int busy = 0;
 	for (int i = 0; i < g.ntg; i++) {
@@ -511,14 +512,13 @@ static void on_idle(struct loop *l)
 	g.status = prog_flush(g.status);
 	if (g.bus)
 		bus_flush(g.bus);
-	if (prog_closed)
-		l->stop = 1;
+	prog_loop_stopping(l);
 }
 
 static void on_woke(struct loop *l)
 {
-	if (l->fds[FD_SIGNAL].revents && prog_signal_read(g.sigfd))
-		l->stop = 1;
+	if (prog_loop_stopping(l))
+		return;
 	if (g.sub && l->fds[FD_BUS].revents && bus_sub_read(g.sub, bus_event, l) < 0)
 		pdie(PX_CONFIG, "bus: %s", err_msg());
 }
@@ -609,11 +609,8 @@ int main(int argc, char **argv)
 		.record = on_record, .bad = prog_loop_bad, .work = on_work, .idle = on_idle,
 		.woke = on_woke, .wait = on_wait,
 	};
-	g.sigfd = prog_signalfd();
-	l.fds[FD_SIGNAL] = (struct pollfd){ .fd = g.sigfd, .events = POLLIN };
-	l.nfds = 1;
 	if (!g.mode) {
-		g.db = prog_state(DB_CREATE);
+		g.db = prog_state(DB_CREATE | DB_WRITE);
 		g.bus = prog_bus_open(inst && !g.use_stdin ? NULL : "no vesta events");
 		if (inst && !g.use_stdin) {
 			if (!g.bus)
@@ -625,9 +622,10 @@ int main(int argc, char **argv)
 			if (bus_subscribe(g.bus, pats, 2, &g.sub) < 0)
 				pdie(PX_CONFIG, "bus: %s", err_msg());
 			l.fds[FD_BUS] = (struct pollfd){ .fd = bus_sub_fd(g.sub), .events = POLLIN };
-			l.nfds = 2;
+			l.nfds = 1;
 		}
 	}
+	prog_loop_watch(&l);
 	if (loop_run(&l) < 0)
 		pdie(PX_FAIL, "stdin: %s", err_msg());
 	if (l.nbad)
@@ -648,7 +646,5 @@ int main(int argc, char **argv)
 		pdie(PX_CONFIG, "state: %s", err_msg());
 	free(g.tg);
 	vesta_config_free(&g.cfg);
-	if (g.sigfd >= 0)
-		close(g.sigfd);
 	return prog_finish(g.status);
 }

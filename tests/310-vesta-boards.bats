@@ -204,7 +204,7 @@ has() { [[ "$stderr" == *"$1"* ]] || fail "stderr lacks: $1"$'\n'"$stderr"; }
 	assert_output 'vesta-send: board x: the key would go over plain http to http://example.com/; use https (or allow_http)'
 	echo '{"boards": {"x": {"api": "rw", "base_url": "file:///etc/passwd"}}}' > file.json
 	run -3 vesta-send --config file.json -b x <<<'hi'
-	assert_output 'vesta-send: board x: base_url must be http:// or https://'
+	assert_output "vesta-send: board x: base_url: 'file:///etc/passwd' is not an http:// or https:// address"
 	echo '{"boards": ' > broken.json
 	run -3 vesta-send --config broken.json -b x <<<'hi'
 	assert_output --partial 'broken.json'

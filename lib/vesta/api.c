@@ -6,28 +6,8 @@
 
 #include "base/err.h"
 #include "json/json.h"
+#include "http/url.h"
 #include "vesta/api.h"
-
-/* 1 if the host of URL (after "scheme://") is a loopback address. */
-static int loopback(const char *host)
-{
-	const char *end = host + strcspn(host, "/?#");
-	const char *at = memchr(host, '@', (size_t)(end - host));
-	if (at)
-		return 0; /* user info: take no chances */
-	size_t n = (size_t)(end - host);
-	char h[256];
-	if (n >= sizeof h)
-		return 0;
-	memcpy(h, host, n);
-	h[n] = 0;
-	char *colon = h[0] == '[' ? strchr(h, ']') : strrchr(h, ':');
-	if (h[0] == '[')
-		return colon && !strncmp(h, "[::1]", 5);
-	if (colon)
-		*colon = 0;
-	return !strcasecmp(h, "localhost") || !strncmp(h, "127.", 4);
-}
 
 static const char *const dflt[] = { "https://rw.vestaboard.com/",
 	                            "https://cloud.vestaboard.com/",
@@ -36,10 +16,9 @@ static const char *const dflt[] = { "https://rw.vestaboard.com/",
 int vesta_check_url(const struct vesta_target *t)
 {
 	const char *base = t->base_url ? t->base_url : dflt[t->api];
-	int https = !strncasecmp(base, "https://", 8);
-	if (!https && strncasecmp(base, "http://", 7))
-		return err_set("board %s: base_url must be http:// or https://", t->name);
-	if (!https && t->api != VESTA_LOCAL && !t->allow_http && !loopback(base + 7))
+	if (url_check(base) < 0)
+		return err_set("board %s: base_url: %s", t->name, err_msg());
+	if (!url_is_https(base) && t->api != VESTA_LOCAL && !t->allow_http && !url_is_loopback(base))
 		return err_set("board %s: the key would go over plain http to %s; use https "
 		               "(or allow_http)", t->name, base);
 	return 0;
@@ -53,14 +32,8 @@ int vesta_request(struct http_req *r, const struct vesta_target *t, const char *
 	const char *base = t->base_url ? t->base_url : dflt[t->api];
 	if (vesta_check_url(t) < 0)
 		return -1;
-	size_t n = strlen(base);
-	while (n && base[n - 1] == '/')
-		n--;
-	const char *path = t->api == VESTA_LOCAL ? "/local-api/message" : "/";
-	if (!(r->url = malloc(n + strlen(path) + 1)))
+	if (!(r->url = url_join(base, t->api == VESTA_LOCAL ? "/local-api/message" : "/")))
 		return err_set("out of memory");
-	memcpy(r->url, base, n);
-	strcpy(r->url + n, path);
 	if (!(r->body = malloc(VESTA_TEXT_MAX + 32)))
 		return err_set("out of memory");
 	char *p = r->body;
