@@ -112,6 +112,7 @@ install: all
 	install -m 644 docs/*.7 $(DESTDIR)$(MANDIR)/man7
 	install -m 644 share/panic/models.json $(DESTDIR)$(DATADIR)
 	sed 's|/usr/local/bin|$(BINDIR)|' share/systemd/panic-loop@.service > $(DESTDIR)$(UNITDIR)/panic-loop@.service
+	sed 's|/usr/local/bin|$(BINDIR)|' share/systemd/vesta-send@.service > $(DESTDIR)$(UNITDIR)/vesta-send@.service
 	for p in $(PROGS); do install -m 644 completions/$$p.bash $(DESTDIR)$(BASHCOMPDIR)/$$p; done
 
 clean:

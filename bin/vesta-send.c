@@ -567,7 +567,8 @@ int main(int argc, char **argv)
 		pusage("no board: name one with -b, or use --codes or --preview");
 	if (!g.timeout_ms)
 		g.timeout_ms = 1;
-	if (vesta_config_load(&g.cfg, config) < 0)
+	/* --codes and --preview of no board need no configuration */
+	if ((nnames || inst || config) && vesta_config_load(&g.cfg, config) < 0)
 		pdie(PX_CONFIG, "%s", err_msg());
 	g.tg = calloc((size_t)g.cfg.nboard + 1, sizeof *g.tg);
 	g.ntg = g.cfg.nboard;

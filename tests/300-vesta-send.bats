@@ -155,6 +155,12 @@ compare() {
 	assert_equal "$(echo "${lines[1]}" | jq -c '[.[][]] | unique')" '[24]'
 }
 
+@test "a line over --max-line is rejected without being held; the stream goes on" {
+	run -1 --separate-stderr vesta-send --codes --max-line 1000 < <(echo before; head -c 5000000 /dev/zero | tr '\0' x; echo; echo after)
+	assert_equal "${#lines[@]}" 2
+	has 'vesta-send: stdin:2: '
+}
+
 @test "sizes: flagship, note, RxC; nonsense is a usage error" {
 	run -0 vesta-send --codes --size note <<<'x'
 	assert_equal "$(echo "$output" | jq -c '[length, (.[0] | length)]')" '[3,15]'

@@ -205,6 +205,11 @@ has() { [[ "$stderr" == *"$1"* ]] || fail "stderr lacks: $1"$'\n'"$stderr"; }
 	echo '{"boards": {"x": {"api": "rw", "base_url": "file:///etc/passwd"}}}' > file.json
 	run -3 vesta-send --config file.json -b x <<<'hi'
 	assert_output "vesta-send: board x: base_url: 'file:///etc/passwd' is not an http:// or https:// address"
+	for name in '../x' 'a b' '' '.hidden' 'vesta:*' "$(printf 'x%.0s' $(seq 65))"; do
+		jq -n --arg n "$name" '{boards: {($n): {api: "rw"}}}' > names.json
+		run -3 vesta-send --config names.json --codes </dev/null
+		assert_output --partial "a board's name is 1 to 64 letters"
+	done
 	echo '{"boards": ' > broken.json
 	run -3 vesta-send --config broken.json -b x <<<'hi'
 	assert_output --partial 'broken.json'

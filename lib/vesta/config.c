@@ -64,6 +64,13 @@ static char *str_field(jv obj, const char *key, const char *what, int *rc)
 	return s;
 }
 
+/* Board names make bus topics (vesta:NAME) and go in messages. */
+static int name_ok(const char *s)
+{
+	size_t n = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-");
+	return n && n <= 64 && !s[n] && s[0] != '.';
+}
+
 static int board(struct vesta_target *t, const char *name, jv b)
 {
 	char what[300];
@@ -74,6 +81,9 @@ static int board(struct vesta_target *t, const char *name, jv b)
 		return -1;
 	int rc = 0;
 	t->name = strdup(name);
+	if (!name_ok(name))
+		return err_set("%s: a board's name is 1 to 64 letters, digits, '.', '_' or '-', "
+		               "not starting with '.'", what);
 	char *api = str_field(b, "api", what, &rc);
 	t->api = !api || !strcmp(api, "rw") ? VESTA_RW : !strcmp(api, "cloud") ? VESTA_CLOUD
 	         : !strcmp(api, "local") ? VESTA_LOCAL : -1;

@@ -14,7 +14,8 @@
  *        {"board": "desk", "stride": 2, "offset": 1},
  *        {"board": "wall", "initial_prompt": true}]}}}
  *
- * api is rw (the Read/Write API), cloud or local; key_env names the
+ * A board's name is 1 to 64 letters, digits, '.', '_' or '-' (it names the
+ * bus topic vesta:NAME). api is rw (the Read/Write API), cloud or local; key_env names the
  * environment variable or keys-file entry that holds the board's key
  * (default VESTABOARD_READ_WRITE_KEY, VESTABOARD_TOKEN or
  * VESTABOARD_LOCAL_API_KEY); a key itself is never in this file (one that
