@@ -79,7 +79,7 @@ $(B)/bin/%: bin/%.c $(B)/libpanic.a $(B)/flags
 
 # Sanitizer build: the same sources, in build/san.
 san:
-	$(MAKE) B=build/san SANFLAGS='-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined' CFLAGS='-O1 -g' all
+	$(MAKE) B=build/san SANFLAGS='-fsanitize=address,undefined,float-cast-overflow -fno-omit-frame-pointer -fno-sanitize-recover=undefined,float-cast-overflow' CFLAGS='-O1 -g' all
 
 deps:
 	@tools/deps

@@ -10,6 +10,7 @@
  *   clean                 remove fifos nobody reads and leftovers
  */
 #include <getopt.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -46,7 +47,7 @@ static const char usage[] =
 	"\n"
 	"  -n, --count N      sub, listen: stop after N events\n"
 	"      --timeout SECS sub, listen: stop after SECS seconds\n"
-	"      --shared       create the bus for a group (2770, fifos 0660)\n"
+	"      --shared       create the bus for a group (3770, fifos 0660)\n"
 	"  -R, --raw-input    pub: every stdin line is text, {\"input\": LINE}\n"
 	"      --json         pub: every line must be a JSON object; ls: as JSON\n"
 	"      --table        ls: as a table\n"
@@ -212,6 +213,8 @@ static void receive(struct bus_sub *s, int extra_fd, int (*done)(void))
 			int64_t left = g.deadline - time_mono_ms();
 			if (left <= 0)
 				return;
+			if (left > INT_MAX)
+				left = INT_MAX; /* --timeout in months: wake, look, wait on */
 			if (wait < 0 || left < wait)
 				wait = (int)left;
 		}
@@ -347,7 +350,7 @@ static int cmd_clean(int argc)
 }
 
 static int flags, table;
-static double timeout;
+static int64_t timeout_ms;
 
 /* Options come before the command and after it (up to its first operand,
  * so that listen's -- and PROGRAM stay as they are). */
@@ -357,13 +360,7 @@ static void options(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "+n:Rqvh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'n': g.count = prog_atol("-n", optarg, 1, 1L << 40); break;
-		case O_TIMEOUT: {
-			char *end;
-			timeout = strtod(optarg, &end);
-			if (end == optarg || *end || timeout <= 0)
-				pusage("--timeout: expected seconds, got '%s'", optarg);
-			break;
-		}
+		case O_TIMEOUT: timeout_ms = prog_ms("--timeout", optarg, 86400 * 365, 1); break;
 		case O_SHARED: flags |= BUS_SHARED; break;
 		case PROG_OPT_JSON: /* pub: objects only; ls: as JSON */
 			table = 0;
@@ -396,8 +393,8 @@ int main(int argc, char **argv)
 	free(dir);
 	if (rc < 0)
 		pdie(PX_CONFIG, "bus: %s", err_msg());
-	if (timeout > 0)
-		g.deadline = time_mono_ms() + (int64_t)(timeout * 1000);
+	if (timeout_ms > 0)
+		g.deadline = time_mono_ms() + timeout_ms;
 	sigfd = prog_signalfd();
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 

@@ -147,14 +147,18 @@ static struct {
 static void list(int format)
 {
 	size_t n = catalogue_count(g.cat);
-	if (format == 'T') {
-		printf("%-24s %-10s %-16s %s\n", "ID", "PLATFORM", "TYPES", "NAME");
+	if (format == 'T') { /* the id column as wide as the longest id */
+		int w = 2;
+		for (size_t i = 0; i < n; i++)
+			if ((int)strlen(catalogue_at(g.cat, i)->id) > w)
+				w = (int)strlen(catalogue_at(g.cat, i)->id);
+		printf("%-*s %-10s %-16s %s\n", w, "ID", "PLATFORM", "TYPES", "NAME");
 		for (size_t i = 0; i < n; i++) {
 			struct model *m = catalogue_at(g.cat, i);
 			char types[32];
 			snprintf(types, sizeof types, "%s -> %s", mtype_name(m->input),
 			         mtype_name(m->output));
-			printf("%-24s %-10s %-16s %s\n", m->id, m->platform->name, types, m->name);
+			printf("%-*s %-10s %-16s %s\n", w, m->id, m->platform->name, types, m->name);
 		}
 		return;
 	}

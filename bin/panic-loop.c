@@ -85,12 +85,14 @@ static const struct option longopts[] = {
 
 #define LOOK_MS 10
 
+#define DAY_MS (86400 * 1000LL)
+
 static struct {
-	double pace; /* seconds, < 0: PANIC!'s schedule */
+	int64_t pace_ms; /* < 0: PANIC!'s schedule */
 	long max, retries;
-	double backoff;
+	int64_t backoff_ms;
 	int exit_on_eof;
-} opt = { .pace = -1, .retries = 3, .backoff = 1 };
+} opt = { .pace_ms = -1, .retries = 3, .backoff_ms = 1000 };
 
 static struct {
 	struct db *db;
@@ -118,15 +120,6 @@ static struct {
 	int eof, stopping;
 	int status;
 } g;
-
-static double number(const char *opt_name, const char *s)
-{
-	char *end;
-	double v = strtod(s, &end);
-	if (end == s || *end || !(v >= 0) || v > 86400 * 365)
-		pusage("%s: expected seconds, got '%s'", opt_name, s);
-	return v;
-}
 
 static char *now_text(char buf[static 32])
 {
@@ -270,7 +263,7 @@ static void make_inv(long seq, jv input, int type)
 static long inv_seq(void)
 {
 	jv s = json_get(g.inv, "seq");
-	long n = (long)jv_number_value(s);
+	long n = (long)json_int(s, 0, 0, INT64_MAX);
 	jv_free(s);
 	return n;
 }
@@ -279,7 +272,7 @@ static long inv_attempt(void)
 {
 	jv m = json_get(g.inv, "metadata");
 	jv a = json_get(m, "attempt");
-	long n = jv_get_kind(a) == JV_KIND_NUMBER ? (long)jv_number_value(a) : 0;
+	long n = (long)json_int(a, 0, 0, INT32_MAX);
 	jv_free(a);
 	jv_free(m);
 	return n;
@@ -288,8 +281,8 @@ static long inv_attempt(void)
 /* The pause before the next invocation, by the run's age (PANIC!'s). */
 static int64_t pace_ms(void)
 {
-	if (opt.pace >= 0)
-		return (int64_t)(opt.pace * 1000);
+	if (opt.pace_ms >= 0)
+		return opt.pace_ms;
 	int64_t age = time_now_ms() - g.run_start;
 	return age < 600000 ? 1000 : age < 3600000 ? 15000 : 600000;
 }
@@ -461,7 +454,11 @@ static void complete(void)
 	long attempt = inv_attempt();
 	if (attempt <= opt.retries) {
 		g.retrying = 1;
-		g.due = time_mono_ms() + (int64_t)(opt.backoff * 1000 * pow(2, (double)attempt - 1));
+		/* Doubling from --backoff, at most a day between tries. */
+		int64_t wait = opt.backoff_ms;
+		for (long k = 1; k < attempt && wait < DAY_MS; k++)
+			wait *= 2;
+		g.due = time_mono_ms() + (wait < DAY_MS ? wait : DAY_MS);
 		note("waiting");
 		return;
 	}
@@ -581,7 +578,7 @@ static int take_network(jv net)
 	g.models = v;
 	g.nmodels = n;
 	jv lock = json_get(net, "lockout_seconds");
-	g.lockout_s = (long)jv_number_value(lock);
+	g.lockout_s = (long)json_int(lock, 30, 0, 86400L * 365 * 100);
 	jv_free(lock);
 	return 0;
 }
@@ -709,7 +706,8 @@ static int status(void)
 		}
 		if (jv_get_kind(next) == JV_KIND_NUMBER) {
 			char at[32];
-			n = json_set(n, "next_at", jv_string(time_rfc3339((int64_t)jv_number_value(next), at)));
+			n = json_set(n, "next_at",
+			             jv_string(time_rfc3339(json_int(next, 0, 0, INT64_MAX / 2), at)));
 			n = json_set(n, "next_in_ms",
 			             jv_number(fmax(0, jv_number_value(next) - (double)now)));
 		}
@@ -771,8 +769,8 @@ static int on_work(struct loop *l)
 		return LOOP_END;
 	int64_t now = time_mono_ms();
 	int wait = g.start ? 0 : -1;
-	if (!g.calling && g.due)
-		wait = (int)(g.due > now ? g.due - now : 0);
+	if (!g.calling && g.due) /* a pace of months: wake within a day */
+		wait = (int)(g.due <= now ? 0 : g.due - now < DAY_MS ? g.due - now : DAY_MS);
 	if (w.watchdog) {
 		if (now - w.pinged >= w.watchdog) {
 			notify("WATCHDOG=1");
@@ -841,10 +839,10 @@ int main(int argc, char **argv)
 	int want_status = 0, c;
 	while ((c = getopt_long(argc, argv, "Rqvh", longopts, NULL)) != -1) {
 		switch (c) {
-		case O_PACE: opt.pace = number("--pace", optarg); break;
+		case O_PACE: opt.pace_ms = prog_ms("--pace", optarg, 86400 * 365, 0); break;
 		case O_MAX: opt.max = prog_atol("--max", optarg, 1, 1L << 40); break;
 		case O_RETRIES: opt.retries = prog_atol("--retries", optarg, 0, 1000); break;
-		case O_BACKOFF: opt.backoff = number("--backoff", optarg); break;
+		case O_BACKOFF: opt.backoff_ms = prog_ms("--backoff", optarg, 86400, 0); break;
 		case O_EOF: opt.exit_on_eof = 1; break;
 		case O_STATUS: want_status = 1; break;
 		case O_MODELS: models = optarg; break;

@@ -493,3 +493,23 @@ Try 'panic-invoke --help'."
 	assert_equal "${#lines[@]}" 3
 	assert_equal "$(sql 'select count(*) from calls')" 1
 }
+
+@test "ids stay unique and well formed when getrandom fails" {
+	printf '#include <errno.h>\n#include <sys/types.h>\nssize_t getrandom(void *b, size_t n, unsigned f) { (void)b; (void)n; (void)f; errno = ENOSYS; return -1; }\n' > norandom.c
+	cc -shared -fPIC -o norandom.so norandom.c
+	seq 5000 > in
+	LD_PRELOAD=$T/norandom.so ASAN_OPTIONS=${ASAN_OPTIONS:-}:verify_asan_link_order=0 \
+		run --separate-stderr panic-invoke -m dummy-t2t < in
+	assert_success
+	assert_equal "$(echo "$output" | jq -r .call_id | sort -u | wc -l)" 5000
+	assert_equal "$(echo "$output" | jq -r .call_id | grep -cvE '^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$')" 0
+	assert_equal "$(sql 'select count(distinct id) from calls')" 5000
+}
+
+@test "--list --table keeps its columns with ids longer than 24 characters" {
+	echo '[{"id":"a-model-with-a-rather-long-identifier","platform":"dummy","input":"text","output":"text"}]' > models.json
+	run --separate-stderr panic-invoke --models models.json --list --table
+	assert_success
+	# PLATFORM starts at the same column on every line
+	assert_equal "$(echo "$output" | awk '{ match($0, / +/); print RSTART + RLENGTH }' | sort -u | wc -l)" 1
+}

@@ -54,7 +54,58 @@ sub_bg() {
 	assert_equal "$(stat -c %a "$PANIC_BUS")" 700
 	PANIC_BUS=$T/shared run panic-bus --shared ls
 	assert_success
-	assert_equal "$(stat -c %a "$T/shared")" 2770
+	assert_equal "$(stat -c %a "$T/shared")" 3770 # setgid, and sticky as s6's fifodir
+}
+
+@test "a bus directory that is not ours, or that others can write, is refused" {
+	# writable by others: refused, unless shared (and then it must be sticky)
+	mkdir -m 777 open
+	chmod 777 open
+	PANIC_BUS=$T/open run --separate-stderr panic-bus ls
+	assert_failure 3
+	assert_equal "$stderr" "panic-bus: bus: $T/open: others can write it (mode 777): chmod 700 it, or use --shared"
+	PANIC_BUS=$T/open run --separate-stderr panic-bus --shared ls
+	assert_failure 3
+	assert_equal "$stderr" "panic-bus: bus: $T/open: a shared bus must be sticky and not writable by the world (mode 0777): chmod 3770 it"
+	# made first by someone else (as /tmp/panic-$UID can be): refused
+	if [ "$(id -u)" = 0 ]; then
+		mkdir -m 700 theirs && chown 65534 theirs
+		PANIC_BUS=$T/theirs run --separate-stderr panic-bus sub x
+		assert_failure 3
+		assert_equal "$stderr" "panic-bus: bus: $T/theirs: owned by user 65534, not you (use --shared for a group's bus)"
+		# and a parent that is someone else's: they could swap the bus
+		mkdir -m 755 parent && chown 65534 parent
+		PANIC_BUS=$T/parent/bus run --separate-stderr panic-bus ls
+		assert_failure 3
+		assert_equal "$stderr" "panic-bus: bus: $T/parent: owned by user 65534, not you: refusing to keep a bus in it"
+	fi
+	# a symlink where the bus directory should be
+	mkdir real && chmod 700 real && ln -s real link
+	PANIC_BUS=$T/link run --separate-stderr panic-bus ls
+	assert_failure 3
+}
+
+@test "entries planted in the bus are never written: symlinks, regular files, .gen and .drops" {
+	panic-bus ls > /dev/null
+	echo precious > victim
+	# a "subscriber" that is a symlink to a file, one that is a hard link
+	# to it, and the counters as symlinks
+	ln -s "$T/victim" "$PANIC_BUS/sub.1.aaaaaaaa"
+	echo '{"pid":1,"patterns":["t"]}' > "$PANIC_BUS/sub.1.aaaaaaaa.info"
+	ln "$T/victim" "$PANIC_BUS/sub.2.bbbbbbbb"
+	echo '{"pid":2,"patterns":["t"]}' > "$PANIC_BUS/sub.2.bbbbbbbb.info"
+	ln -s "$T/victim" "$PANIC_BUS/sub.3.cccccccc.drops"
+	rm -f "$PANIC_BUS/.gen" && ln -s "$T/victim" "$PANIC_BUS/.gen"
+	run --separate-stderr panic-bus pub t '{"x":1}' '{"x":2}'
+	assert_success
+	assert_equal "$(cat victim)" precious
+	# a real subscriber still gets its events
+	sub_bg got -n 1 t
+	wait_for test "$(panic-bus ls --json | jq -r 'select(.alive) | .name' | wc -l)" = 1
+	panic-bus pub t '{"x":3}'
+	wait "$!"
+	assert_equal "$(jq -c .data got)" '{"x":3}'
+	assert_equal "$(cat victim)" precious
 }
 
 @test "4 publishers x 10,000 events to 3 subscribers: none torn, lost or merged" {

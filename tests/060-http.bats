@@ -672,3 +672,27 @@ Try 'panic-invoke --help'."
 	assert_equal "$(echo "$output" | jq -c 'select(has("output")) | [.state, .output, .usage]')" \
 		'["completed","echo: nostream please",{"input_tokens":2,"output_tokens":3}]'
 }
+
+@test "children inherit no descriptor of the parent's: no libcurl socket reaches a tool" {
+	# the tool reports the sockets and pipes it holds beyond stdin, stdout, stderr
+	cat > "$T/fds" <<'SH'
+#!/bin/sh
+cat > /dev/null
+ls -l /proc/$$/fd > "$0.$$"
+grep -c -e 'socket:' -e 'pipe:' -e 'anon_inode:' < "$0.$$" | tr -d '\n'
+echo ' held'
+rm -f "$0.$$"
+SH
+	chmod +x "$T/fds"
+	run --separate-stderr panic-invoke -m openai:m -j 2 --tool "fds=$T/fds" < <(printf '%s\n' usetool 'usetool 2')
+	assert_success
+	# its own stdin, stdout and stderr only (pipes from panic-invoke)
+	assert_equal "$(echo "$output" | jq -r .output | sort -u)" "tool said: 3 held"
+}
+
+@test "token counts from a server are checked: 1e300 and negative ones are not counts" {
+	run --separate-stderr panic-invoke -m openai:m < <(printf '%s\n' 'hugetokens' 'negtokens')
+	assert_success
+	assert_equal "$(echo "$output" | jq -c .usage | paste -sd' ')" 'null {"input_tokens":0,"output_tokens":3}'
+	assert_equal "$(sql 'select coalesce(input_tokens, -1) || "," || coalesce(output_tokens, -1) from calls order by started_at' | paste -sd' ')" '-1,-1 0,3'
+}

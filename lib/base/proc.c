@@ -70,6 +70,9 @@ static int spawn(struct proc *p, char *const argv[], char *const extra_env[], in
 	} else {
 		posix_spawn_file_actions_adddup2(&fa, out, 1);
 	}
+	/* Nothing but the three standard fds reaches the child: not a
+	 * socket of libcurl's, not another child's pipe, not the bus. */
+	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
 	posix_spawnattr_init(&at);
 	sigset_t def, none;
 	sigemptyset(&def);

@@ -150,7 +150,8 @@ void json_put(FILE *f, jv v)
 		break;
 	case JV_KIND_NUMBER: {
 		double d = jv_number_value(v);
-		if (d == (double)(long long)d && d > -1e17 && d < 1e17 && !(d == 0 && signbit(d))) {
+		/* In range before the cast: 1e300 as a long long is undefined. */
+		if (d > -1e17 && d < 1e17 && d == (double)(long long)d && !(d == 0 && signbit(d))) {
 			fprintf(f, "%lld", (long long)d);
 		} else { /* jq's own shortest form, for exactly jq's output */
 			jv s = jv_dump_string(jv_copy(v), 0);

@@ -1,5 +1,6 @@
 /* engine: calls in flight, driven by one poll(2) loop; see engine.h. */
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -174,6 +175,8 @@ int engine_wait(struct engine *e, struct pollfd *extra, int nextra, int timeout_
 	int wait = timeout_ms;
 	if (deadline >= 0) {
 		int64_t left = deadline > now ? deadline - now : 0;
+		if (left > INT_MAX)
+			left = INT_MAX;
 		if (wait < 0 || left < wait)
 			wait = (int)left;
 	}

@@ -235,9 +235,19 @@ jv remote_delta(struct call *c, jv text, jv piece)
 	return jv_string_concat(text, piece);
 }
 
+/* Whether V (borrowed) is a token count a server could mean: a whole
+ * number from 0 to 2^40. Anything else (1e300, -5, 2.5) is not counted. */
+static int token_count(jv v)
+{
+	if (jv_get_kind(v) != JV_KIND_NUMBER)
+		return 0;
+	double d = jv_number_value(v);
+	return d >= 0 && d <= 1099511627776.0 && d == (double)(int64_t)d;
+}
+
 void remote_tokens_add(struct remote_tokens *t, jv in, jv out)
 {
-	int a = jv_get_kind(in) == JV_KIND_NUMBER, b = jv_get_kind(out) == JV_KIND_NUMBER;
+	int a = token_count(in), b = token_count(out);
 	t->any |= a || b;
 	t->in += a ? (long)jv_number_value(in) : 0;
 	t->out += b ? (long)jv_number_value(out) : 0;
@@ -255,7 +265,7 @@ void remote_tokens_put(const struct remote_tokens *t, struct call *c)
 
 jv remote_usage(jv in, jv out)
 {
-	int a = jv_get_kind(in) == JV_KIND_NUMBER, b = jv_get_kind(out) == JV_KIND_NUMBER;
+	int a = token_count(in), b = token_count(out);
 	if (!a && !b) {
 		jv_free(in);
 		jv_free(out);

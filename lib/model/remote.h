@@ -66,12 +66,13 @@ struct remote_tokens {
 	long in, out;
 	int any; /* a count was seen */
 };
-/* Adds IN and OUT (consumed; counted if numbers) to T. */
+/* Adds IN and OUT (consumed) to T: each counted if it is a whole number
+ * from 0 to 2^40, as a token count can be; a server's 1e300 or -5 is not. */
 void remote_tokens_add(struct remote_tokens *t, jv in, jv out);
 /* Sets C's usage to T's counts, if any were seen. */
 void remote_tokens_put(const struct remote_tokens *t, struct call *c);
-/* {"input_tokens": IN, "output_tokens": OUT} from two numbers (consumed),
- * or null if neither is a number. */
+/* {"input_tokens": IN, "output_tokens": OUT} from two counts (consumed;
+ * checked as above), or null if neither is one. */
 jv remote_usage(jv in, jv out);
 
 /* Runs the jq program in the entry's KEY on INPUT (consumed): its first

@@ -44,8 +44,7 @@ static long num(jv entry, const char *key, const char *env)
 	if (e && *e)
 		return strtol(e, NULL, 10);
 	jv v = json_get(entry, key);
-	long n = jv_get_kind(v) == JV_KIND_NUMBER ? (long)jv_number_value(v)
-	         : jv_get_kind(v) == JV_KIND_TRUE ? 1 : 0;
+	long n = jv_get_kind(v) == JV_KIND_TRUE ? 1 : (long)json_int(v, 0, 0, INT32_MAX);
 	jv_free(v);
 	return n;
 }

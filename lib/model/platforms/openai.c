@@ -156,7 +156,7 @@ static void send_chat(struct call *c)
 static void merge_tool_delta(struct oai *o, jv d)
 {
 	jv ix = json_get(d, "index");
-	int i = jv_get_kind(ix) == JV_KIND_NUMBER ? (int)jv_number_value(ix) : 0;
+	int i = (int)json_int(ix, 0, -1, 129);
 	jv_free(ix);
 	if (i < 0 || i > 128)
 		return;

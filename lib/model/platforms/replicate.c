@@ -371,8 +371,7 @@ static void on_answer(struct http_req *q)
 	jv_free(urls);
 	jv_free(p);
 	jv dl = json_get(c->model->entry, "deadline_ms");
-	int64_t deadline = jv_get_kind(dl) == JV_KIND_NUMBER ? (int64_t)jv_number_value(dl)
-	                                                       : DEADLINE_MS;
+	int64_t deadline = json_int(dl, DEADLINE_MS, 0, INT64_MAX / 2);
 	jv_free(dl);
 	int64_t now = time_mono_ms();
 	if (now - c->t0 > deadline) {
@@ -382,8 +381,7 @@ static void on_answer(struct http_req *q)
 		return;
 	}
 	jv pm = json_get(c->model->entry, "poll_ms");
-	r->poll_at = now + (jv_get_kind(pm) == JV_KIND_NUMBER ? (int64_t)jv_number_value(pm)
-	                                                       : POLL_MS);
+	r->poll_at = now + json_int(pm, POLL_MS, 0, 3600 * 1000);
 	jv_free(pm);
 }
 
