@@ -95,11 +95,7 @@ bench: deps all
 	@tools/deps hyperfine mosquitto nats-server libmosquitto-dev libnats-dev \
 	  nginx-light libnginx-mod-http-echo wrk curl
 	$(MAKE) $(B)/busbench
-	bench/run build/bin
-	bench/bus build
-	bench/loop build/bin
-	bench/http build/bin
-	bench/vesta build/bin
+	tools/bench $(B)/bin
 
 $(B)/busbench: bench/busbench.c $(B)/libpanic.a $(B)/flags
 	$(CC) $(CFLAGS) -o $@ $< $(B)/libpanic.a -lmosquitto -lnats $(LDLIBS)

@@ -50,9 +50,13 @@ static const char usage[] =
 	"      --temperature T  sampling temperature (0 to 2)\n"
 	"      --max-tokens N   longest answer, in tokens\n"
 	"      --schema JSON    the answer must be JSON of this schema (@FILE reads it)\n"
+	"      --no-strict      send the schema as it is (else completed for\n"
+	"                       OpenAI's strict mode when it can be)\n"
 	"      --stream         write {\"delta\"} records as the text arrives\n"
 	"      --tool NAME=PROGRAM  a tool the model may call: PROGRAM gets the\n"
 	"                       arguments JSON on stdin, its stdout is the answer\n"
+	"      --tool-schema NAME=JSON  the JSON schema of tool NAME's arguments\n"
+	"                       (@FILE reads it)\n"
 	"      --tool-rounds N  tool-calling answers allowed per call (default 8)\n"
 	"      --base-url URL   the API's address (an OpenAI-compatible server)\n"
 	"      --allow-http-key send the key over plain http to a host that is\n"
@@ -86,7 +90,8 @@ static const char usage[] =
 
 enum { O_FROM = 256, O_TIMEOUT, O_TYPES, O_MODELS, O_NOLOG,
        O_TABLE, O_SYSTEM, O_TEMP, O_MAXTOK, O_SCHEMA, O_STREAM, O_TOOL, O_ROUNDS,
-       O_BASE, O_KEYENV, O_ATTEMPTS, O_ATTEMPT_TIMEOUT, O_ALLOW_HTTP };
+       O_BASE, O_KEYENV, O_ATTEMPTS, O_ATTEMPT_TIMEOUT, O_ALLOW_HTTP, O_NOSTRICT,
+       O_TOOLSCHEMA };
 
 static const struct option longopts[] = {
 	{ "model", required_argument, 0, 'm' },
@@ -99,6 +104,8 @@ static const struct option longopts[] = {
 	{ "stream", no_argument, 0, O_STREAM },
 	{ "tool", required_argument, 0, O_TOOL },
 	{ "tool-rounds", required_argument, 0, O_ROUNDS },
+	{ "tool-schema", required_argument, 0, O_TOOLSCHEMA },
+	{ "no-strict", no_argument, 0, O_NOSTRICT },
 	{ "base-url", required_argument, 0, O_BASE },
 	{ "key-env", required_argument, 0, O_KEYENV },
 	{ "attempts", required_argument, 0, O_ATTEMPTS },
@@ -142,6 +149,8 @@ static struct {
 	struct call_opts opts;
 	struct tool tools[16];
 	const char *toolprog[16];
+	struct tool toolschema[16]; /* --tool-schema: name and params */
+	int ntoolschemas;
 } g = { .from = "input", .jobs = 1, .opts = { .temperature = -1 } };
 
 static void list(int format)
@@ -282,8 +291,10 @@ static void emit(struct slot *s)
 		{ "usage", jv_copy(c->usage), NULL },
 		{ "cost", call_cost(c), NULL },
 		{ "call_id", none, c->id },
+		{ "finish_reason", none, c->finish }, /* only when it is news */
 	};
-	json_write_with(stdout, s->rec, s->raw, s->rawlen, f, sizeof f / sizeof *f);
+	int nf = sizeof f / sizeof *f - !c->finish[0];
+	json_write_with(stdout, s->rec, s->raw, s->rawlen, f, nf);
 	jv_free(s->rec);
 	free(s->raw);
 	s->raw = NULL;
@@ -432,14 +443,14 @@ static void on_idle(struct loop *l)
 }
 
 /* --schema JSON or @FILE: the schema object (kept for the whole run). */
-static jv schema(const char *arg)
+static jv schema(const char *opt, const char *arg)
 {
 	jv v = arg[0] == '@' ? json_load_file(arg + 1) : jv_parse(arg);
 	if (jv_get_kind(v) != JV_KIND_OBJECT) {
 		char why[300] = "";
 		if (!jv_is_valid(v))
 			json_error_text(v, why, sizeof why);
-		pusage("--schema: expected a JSON object%s%s", *why ? ": " : "", why);
+		pusage("%s: expected a JSON object%s%s", opt, *why ? ": " : "", why);
 	}
 	return v;
 }
@@ -475,9 +486,11 @@ static void profile(const char *name, const char **model)
 	if (jv_get_kind(p) != JV_KIND_OBJECT)
 		pdie(PX_CONFIG, "%s: no profile '%s'", path, name);
 	free(path);
-	static const char *const strs[] = { "model", "system", "base_url", "key_env" };
-	const char **dst[] = { model, &g.opts.system, &g.opts.base_url, &g.opts.key_env };
-	for (int i = 0; i < 4; i++) {
+	static const char *const strs[] = { "model", "system", "base_url", "key_env",
+		                            "max_tokens_field" };
+	const char **dst[] = { model, &g.opts.system, &g.opts.base_url, &g.opts.key_env,
+		               &g.opts.max_tokens_field };
+	for (int i = 0; i < 5; i++) {
 		jv v = json_get(p, strs[i]);
 		if (jv_is_valid(v) && jv_get_kind(v) != JV_KIND_STRING)
 			pdie(PX_CONFIG, "profile '%s': \"%s\" must be a string", name, strs[i]);
@@ -487,10 +500,13 @@ static void profile(const char *name, const char **model)
 	}
 	if (g.opts.base_url && url_check(g.opts.base_url) < 0)
 		pdie(PX_CONFIG, "profile '%s': \"base_url\": %s", name, err_msg());
-	jv ah = json_get(p, "allow_http_key");
+	jv ah = json_get(p, "allow_http_key"), st = json_get(p, "strict");
 	if (jv_get_kind(ah) == JV_KIND_TRUE)
 		g.opts.allow_http_key = 1;
+	if (jv_get_kind(st) == JV_KIND_FALSE)
+		g.opts.no_strict = 1;
 	jv_free(ah);
+	jv_free(st);
 	jv t = json_get(p, "temperature");
 	if (g.opts.temperature < 0 && jv_get_kind(t) == JV_KIND_NUMBER)
 		g.opts.temperature = jv_number_value(t);
@@ -522,6 +538,10 @@ static void add_tool(int i, const char *name, const char *prog)
 		pdie(PX_USAGE, "%s", err_msg());
 	g.tools[i].name = name;
 	g.tools[i].model = m;
+	g.tools[i].params = jv_null();
+	for (int k = 0; k < g.ntoolschemas; k++)
+		if (!strcmp(g.toolschema[k].name, name))
+			g.tools[i].params = g.toolschema[k].params; /* borrowed, freed at exit */
 }
 
 int main(int argc, char **argv)
@@ -540,9 +560,21 @@ int main(int argc, char **argv)
 		case O_MAXTOK: g.opts.max_tokens = prog_atol("--max-tokens", optarg, 1, 1 << 24); break;
 		case O_SCHEMA:
 			jv_free(g.opts.schema);
-			g.opts.schema = schema(optarg);
+			g.opts.schema = schema("--schema", optarg);
 			break;
 		case O_STREAM: g.opts.stream = 1; break;
+		case O_NOSTRICT: g.opts.no_strict = 1; break;
+		case O_TOOLSCHEMA: {
+			char *eq = strchr(optarg, '=');
+			if (!eq || eq == optarg)
+				pusage("--tool-schema: expected NAME=JSON, got '%s'", optarg);
+			if (g.ntoolschemas == 16)
+				pusage("--tool-schema: at most 16");
+			*eq = 0;
+			g.toolschema[g.ntoolschemas].name = optarg;
+			g.toolschema[g.ntoolschemas++].params = schema("--tool-schema", eq + 1);
+			break;
+		}
 		case O_TOOL: {
 			char *eq = strchr(optarg, '=');
 			if (!eq || eq == optarg || !eq[1])
@@ -600,6 +632,13 @@ int main(int argc, char **argv)
 		profile(prof, &model);
 	for (int i = 0; i < g.opts.ntools; i++)
 		add_tool(i, g.tools[i].name, g.toolprog[i]);
+	for (int k = 0; k < g.ntoolschemas; k++) {
+		int i;
+		for (i = 0; i < g.opts.ntools && strcmp(g.tools[i].name, g.toolschema[k].name); i++)
+			;
+		if (i == g.opts.ntools)
+			pusage("--tool-schema: no --tool named '%s'", g.toolschema[k].name);
+	}
 	g.opts.tools = g.tools;
 	if (g.opts.stream)
 		g.opts.on_delta = on_delta;
@@ -653,6 +692,8 @@ int main(int argc, char **argv)
 		pdie(PX_CONFIG, "call log: %s", err_msg());
 	catalogue_free(g.cat);
 	jv_free(g.opts.schema);
+	for (int k = 0; k < g.ntoolschemas; k++)
+		jv_free(g.toolschema[k].params);
 	if (jv_get_kind(profile_doc) == JV_KIND_OBJECT)
 		jv_free(profile_doc);
 	return prog_finish(g.status);

@@ -21,7 +21,7 @@ _panic_invoke() {
 		COMPREPLY=($(compgen -W "text:text text:image text:audio image:text image:image image:audio audio:text audio:image audio:audio" -- "$cur"))
 		return ;;
 	-j|--jobs|--from|--timeout|--max-line|--system|--temperature|--max-tokens|--schema|\
-	--tool-rounds|--base-url|--key-env|--attempts|--attempt-timeout)
+	--tool-rounds|--tool-schema|--base-url|--key-env|--attempts|--attempt-timeout)
 		return ;;
 	esac
 	local i
@@ -33,7 +33,7 @@ _panic_invoke() {
 	done
 	COMPREPLY=($(compgen -W "-m --model -p --profile -j --jobs --system --temperature
 		--max-tokens --schema --stream --tool --tool-rounds --base-url --key-env --attempts
-		--attempt-timeout --allow-http-key
+		--attempt-timeout --allow-http-key --no-strict --tool-schema
 		--from --timeout --types --models
 		--no-log --db --bus --max-line -R --raw-input -l --list --json --table -q --quiet -v --verbose
 		-h --help --version --" -- "$cur"))

@@ -277,13 +277,17 @@ line two"
 
 @test "-j keeps records in input order while calls run together" {
 	printf '{"input":"%s"}\n' 0.6 0.1 0.4 0.2 > in
-	start=$(date +%s%N)
-	run --separate-stderr panic-invoke -j 4 --no-log -- sh -c 'sleep "$(cat)"; echo done' < in
-	took=$(( ($(date +%s%N) - start) / 1000000 ))
+	# together, not one after another: each call waits until all four have
+	# started (a barrier, so no clock is involved), then sleeps its input,
+	# so they finish out of order
+	run --separate-stderr panic-invoke -j 4 --no-log -- sh -c '
+		d=$(cat); echo x >> "$0"
+		for i in $(seq 200); do [ "$(wc -l < "$0")" -ge 4 ] && break; sleep 0.05; done
+		[ "$(wc -l < "$0")" -ge 4 ] || exit 1
+		sleep "$d"; echo done' "$T/starts" < in
 	assert_success
-	assert_equal "$(echo "$output" | jq -r .input | paste -sd' ')" "0.6 0.1 0.4 0.2"
-	# together, not one after another (1.3 s); a generous bound, not a benchmark
-	[ "$took" -lt 1250 ]
+	assert_equal "$(echo "$output" | jq -r '[.input, .state] | join(":")' | paste -sd' ')" \
+		"0.6:completed 0.1:completed 0.4:completed 0.2:completed"
 	PANIC_DUMMY_DELAY_MS=100 run --separate-stderr panic-invoke -m dummy-t2t -j 8 --no-log < <(seq -f 'n%g' 1 8)
 	assert_success
 	assert_equal "$(echo "$output" | jq -r .input | paste -sd' ')" "n1 n2 n3 n4 n5 n6 n7 n8"

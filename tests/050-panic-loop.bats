@@ -338,7 +338,7 @@ panic-loop: stdin:4: no \"input\" (the prompt) as a string"
 	exec {w}>in
 	wait_for bash -c "panic-loop --status art | grep -q idle"
 	panic-bus pub run:art '{"command":"pause"}' '{"stop":true}' > /dev/null
-	wait_for test "$(wc -l < err)" = 2
+	wait_for bash -c '[ "$(wc -l < err)" = 2 ]'
 	kill -TERM "$pid"
 	wait "$pid"
 	exec {w}>&-

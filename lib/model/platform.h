@@ -41,10 +41,12 @@
 struct model;
 struct call;
 
-/* A tool the model may call: a model of the exec platform. */
+/* A tool the model may call: a model of the exec platform, and the JSON
+ * schema of its arguments (borrowed; null: any object). */
 struct tool {
 	const char *name;
 	struct model *model;
+	jv params;
 };
 
 /* What the caller asks of a call beyond its input; every field optional. */
@@ -63,6 +65,8 @@ struct call_opts {
 	int attempts;         /* HTTP attempts; 0: the default */
 	int attempt_timeout_ms; /* each HTTP attempt; 0: the model's or 120 s */
 	int allow_http_key;   /* send a key over plain http to another host */
+	int no_strict;        /* the schema as it is, not completed for strict */
+	const char *max_tokens_field; /* "max_tokens" for servers that want it */
 };
 
 struct call {
@@ -81,6 +85,8 @@ struct call {
 	int64_t t0;         /* monotonic ms at start */
 	int64_t duration_ms;
 	char id[ID_LEN + 1];
+	char finish[24];    /* why the model stopped, if the platform says and it
+	                     * is not the natural end ("length": cut off) */
 	int64_t deadline;   /* monotonic ms the call must end by, or 0 */
 	/* The platform's own: */
 	const char *secret; /* the key it sent (borrowed): masked in what the

@@ -32,7 +32,7 @@ const char *remote_name(const struct call *c)
 int remote_check(jv entry)
 {
 	static const char *const strs[] = { "model", "base_url", "key_env", "output_jq",
-	                                    "request_jq", "prompt", "system" };
+	                                    "request_jq", "prompt", "system", "max_tokens_field" };
 	for (size_t i = 0; i < sizeof strs / sizeof *strs; i++) {
 		jv v = json_get(entry, strs[i]);
 		int ok = !jv_is_valid(v) || jv_get_kind(v) == JV_KIND_STRING;
@@ -48,11 +48,15 @@ int remote_check(jv entry)
 	jv_free(t);
 	if (!ok)
 		return err_set("\"timeout_ms\" must be a positive number");
-	jv a = json_get(entry, "allow_http_key");
-	ok = !jv_is_valid(a) || jv_get_kind(a) == JV_KIND_TRUE || jv_get_kind(a) == JV_KIND_FALSE;
-	jv_free(a);
-	if (!ok)
-		return err_set("\"allow_http_key\" must be true or false");
+	static const char *const flags[] = { "allow_http_key", "strict" };
+	for (size_t i = 0; i < sizeof flags / sizeof *flags; i++) {
+		jv a = json_get(entry, flags[i]);
+		ok = !jv_is_valid(a) || jv_get_kind(a) == JV_KIND_TRUE ||
+		     jv_get_kind(a) == JV_KIND_FALSE;
+		jv_free(a);
+		if (!ok)
+			return err_set("\"%s\" must be true or false", flags[i]);
+	}
 	jv price = json_get(entry, "price");
 	ok = !jv_is_valid(price) || jv_get_kind(price) == JV_KIND_OBJECT;
 	jv_free(price);
@@ -152,6 +156,14 @@ int remote_flag(const struct call *c, const char *key)
 	int on = jv_get_kind(v) == JV_KIND_TRUE;
 	jv_free(v);
 	return on;
+}
+
+int remote_flag_false(const struct call *c, const char *key)
+{
+	jv v = json_get(c->model->entry, key);
+	int off = jv_get_kind(v) == JV_KIND_FALSE;
+	jv_free(v);
+	return off;
 }
 
 void remote_give_up(struct call *c, const char *kind, const char *why)

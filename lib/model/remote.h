@@ -42,8 +42,9 @@ int remote_request(struct call *c, struct http_req *r, const char *base_env,
 /* Sets R's attempt timeout, deadline (the call's) and attempts from C's
  * options and model, for a request made without remote_request(). */
 void remote_bound(const struct call *c, struct http_req *r);
-/* 1 if C's model entry has KEY true. */
+/* 1 if C's model entry has KEY true; remote_flag_false(): KEY false. */
 int remote_flag(const struct call *c, const char *key);
+int remote_flag_false(const struct call *c, const char *key);
 /* Fails C with "MODEL: WHY" and releases what its platform holds. */
 void remote_give_up(struct call *c, const char *kind, const char *why);
 /* Finishes C with OUTPUT (consumed) and releases what its platform holds;

@@ -26,8 +26,8 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "base/grapheme.h"
 #include "base/md5.h"
-#include "base/utf8.h"
 #include "json/json.h"
 #include "model/catalogue.h"
 #include "model/platform.h"
@@ -99,7 +99,7 @@ static jv transform(int from, int to, const char *in, int n)
 		if (!p)
 			return jv_invalid_with_msg(jv_string("out of memory"));
 		memcpy(p, "DUMMY_TEXT: ", 12);
-		utf8_reverse(in, (size_t)n, p + 12);
+		grapheme_reverse(in, (size_t)n, p + 12);
 		jv out = jv_string_sized(p, n + 12);
 		if (p != small)
 			free(p);

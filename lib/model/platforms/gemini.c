@@ -116,14 +116,9 @@ static void ask(struct call *c)
 		jv_free(gc);
 	if (op && op->ntools > 0) {
 		jv decls = jv_array();
-		for (int i = 0; i < op->ntools; i++) {
-			jv f = json_set(jv_object(), "name", jv_string(op->tools[i].name));
-			f = json_set(f, "description",
-			             jv_string_fmt("Runs the tool %s on the arguments", op->tools[i].name));
-			f = json_set(f, "parametersJsonSchema",
-			             json_set(jv_object(), "type", jv_string("object")));
-			decls = jv_array_append(decls, f);
-		}
+		for (int i = 0; i < op->ntools; i++)
+			decls = jv_array_append(decls, toolrun_declaration(&op->tools[i],
+			                                                   "parametersJsonSchema"));
 		body = json_set(body, "tools",
 		                jv_array_append(jv_array(), json_set(jv_object(),
 		                                                     "functionDeclarations", decls)));
