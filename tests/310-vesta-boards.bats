@@ -39,6 +39,8 @@ sub_bg() {
 	panic-bus sub "$2" > "$1" &
 	wait_for more_fifos "$before"
 }
+# lines_at_least FILE N: FILE has N lines or more (counted at each call)
+lines_at_least() { [ "$(wc -l < "$1")" -ge "$2" ]; }
 has() { [[ "$stderr" == *"$1"* ]] || fail "stderr lacks: $1"$'\n'"$stderr"; }
 
 @test "the three APIs: each its path, header and body, the board's size; outcome records" {
@@ -172,7 +174,7 @@ has() { [[ "$stderr" == *"$1"* ]] || fail "stderr lacks: $1"$'\n'"$stderr"; }
 @test "keys never in the state file, the events, or stderr" {
 	sub_bg events 'vesta:*'
 	run -0 --separate-stderr vesta-send -vv -b lobby -b wall <<<'hi'
-	wait_for test "$(wc -l < events)" -ge 2
+	wait_for lines_at_least events 2
 	run -1 grep -r sekrit events "$T/state"
 	[[ "$stderr" != *sekrit* ]]
 }
@@ -181,7 +183,7 @@ has() { [[ "$stderr" == *"$1"* ]] || fail "stderr lacks: $1"$'\n'"$stderr"; }
 	sub_bg events 'vesta:*'
 	printf '401\n' > faults
 	vesta-send -b lobby --interval 0.2 < <(printf '%s\n' '{"output":"a","run_id":"r1","seq":3}' '{"output":"b"}' '{"output":"c"}') > out || true
-	wait_for test "$(wc -l < events)" -ge 3
+	wait_for lines_at_least events 3
 	assert_equal "$(jq -c '[.topic, .data.outcome, .data.error.kind, .data.run_id, .data.seq]' events)" \
 		'["vesta:lobby","replaced",null,null,null]
 ["vesta:lobby","failed","http_4xx","r1",3]

@@ -37,6 +37,11 @@ setup() {
 fifos() { find "$PANIC_BUS" -type p 2>/dev/null | wc -l; }
 more_fifos() { [ "$(fifos)" -gt "$1" ]; }
 
+# shown_up_to N: the boards have shown invocation N or a later one
+shown_up_to() {
+	[ "$(jq -r 'select(.vesta.board == "even" or .vesta.board == "odd") | .seq' out | sort -n | tail -1)" -ge "$1" ] 2>/dev/null
+}
+
 # face SIZE TEXT: the rows vesta-send lays TEXT out as, compact
 face() { jq -nc --arg t "$2" '{output: $t}' | vesta-send --codes --size "$1"; }
 # shown API: the bodies the fake board of API got, compact
@@ -78,7 +83,7 @@ shown() { jq -c --arg h "$1" 'select(.headers[$h]) | (if (.body | type) == "obje
 	wait $loop || true
 	n1=$(wc -l < "$T/log")
 	panic-loop gallery --pace 0.3 --max 3 > loop2.ndjson 2>&1
-	wait_for test "$(jq -r 'select(.vesta.board == "even" or .vesta.board == "odd") | .seq' out | sort -n | tail -1)" -ge 6
+	wait_for shown_up_to 6
 	kill -TERM $pid
 	wait $pid || true
 	[ "$(wc -l < "$T/log")" -gt "$n1" ] || fail "nothing shown after the restart"
