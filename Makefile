@@ -5,6 +5,7 @@
 #                   on the normal build and again under ASan + UBSan
 #   make demo       install missing packages, build, run an offline pipeline
 #   make bench      benchmarks, as ratios to baselines measured in the same run
+#   make fuzz       the fuzzing harnesses under AFL++ (FUZZ_SECONDS each)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make deps       install the Debian packages the build and tests need
 
@@ -45,8 +46,12 @@ PROGS = $(basename $(notdir $(wildcard bin/*.c)))
 LIBSRC = $(wildcard lib/*/*.c lib/*/*/*.c)
 LIBOBJ = $(LIBSRC:lib/%.c=$(B)/obj/%.o) $(B)/obj/catalogue_data.o
 BINS = $(PROGS:%=$(B)/bin/%)
+# Fuzzing harnesses (tests/fuzz): built with every build, to run the corpus
+# in the test suite; built with AFL++ by make fuzz.
+FUZZERS = $(basename $(notdir $(filter-out tests/fuzz/driver.c,$(wildcard tests/fuzz/*.c))))
+FUZZBINS = $(FUZZERS:%=$(B)/fuzz/%)
 
-all: $(BINS)
+all: $(BINS) $(FUZZBINS)
 
 # Rebuild everything when the compiler or its flags change.
 $(B)/flags: FORCE
@@ -75,6 +80,10 @@ $(B)/bin/%: bin/%.c $(B)/libpanic.a $(B)/flags
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -MMD -MP -MF $(B)/obj/bin-$*.d -o $@ $< $(B)/libpanic.a $(LDLIBS)
 
+$(B)/fuzz/%: tests/fuzz/%.c tests/fuzz/driver.c $(B)/libpanic.a $(B)/flags
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ tests/fuzz/driver.c $< $(B)/libpanic.a $(LDLIBS)
+
 -include $(wildcard $(B)/obj/*.d $(B)/obj/*/*.d $(B)/obj/*/*/*.d)
 
 # Sanitizer build: the same sources, in build/san.
@@ -87,6 +96,16 @@ deps:
 check: deps
 	$(MAKE) all san
 	tools/check build/bin build/san/bin
+
+# Fuzzing: each harness under AFL++ for FUZZ_SECONDS, sanitizers on; new
+# crashes are kept in tests/fuzz/crashes (see tests/fuzz/README.md).
+FUZZ_SECONDS ?= 300
+fuzz: deps
+	@tools/deps afl++ clang
+	$(MAKE) B=build/afl CC=afl-clang-fast CFLAGS='-O1 -g' \
+	  SANFLAGS='-fsanitize=address,undefined -fno-sanitize-recover=undefined' \
+	  $(FUZZERS:%=build/afl/fuzz/%)
+	tools/fuzz build/afl $(FUZZ_SECONDS)
 
 demo: deps all
 	tools/demo build/bin
@@ -114,5 +133,5 @@ install: all
 clean:
 	rm -rf build
 
-.PHONY: all san deps check demo bench install clean FORCE
+.PHONY: all san deps check demo bench fuzz install clean FORCE
 .SECONDARY:

@@ -32,6 +32,7 @@
 #include "model/calllog.h"
 #include "model/catalogue.h"
 #include "model/engine.h"
+#include "model/profile.h"
 #include "model/platform.h"
 #include "state/db.h"
 
@@ -465,7 +466,7 @@ static double temperature(const char *what, const char *arg)
 }
 
 /* Fills what the options left unset from the profile NAME of
- * profiles.json; *MODEL too. */
+ * profiles.json; *MODEL too. The file is kept: the strings point into it. */
 static jv profile_doc = { 0 };
 static void profile(const char *name, const char **model)
 {
@@ -473,53 +474,12 @@ static void profile(const char *name, const char **model)
 	char *path = env && *env ? strdup(env) : path_config("profiles.json");
 	if (!path)
 		pdie(PX_CONFIG, "profiles: %s", err_msg());
-	jv all = json_load_file(path);
-	if (jv_get_kind(all) != JV_KIND_OBJECT) {
-		char why[300];
-		int valid = jv_is_valid(all);
-		json_error_text(all, why, sizeof why);
-		pdie(PX_CONFIG, "%s: %s%s", path, valid ? "expected an object of profiles, " : "",
-		     why);
-	}
-	jv p = json_get(all, name);
-	jv_free(all);
-	if (jv_get_kind(p) != JV_KIND_OBJECT)
-		pdie(PX_CONFIG, "%s: no profile '%s'", path, name);
+	profile_doc = profile_load(path);
+	if (!jv_is_valid(profile_doc))
+		pdie(PX_CONFIG, "%s", err_msg());
+	if (profile_apply(profile_doc, name, &g.opts, model) < 0)
+		pdie(PX_CONFIG, "%s: %s", path, err_msg());
 	free(path);
-	static const char *const strs[] = { "model", "system", "base_url", "key_env",
-		                            "max_tokens_field" };
-	const char **dst[] = { model, &g.opts.system, &g.opts.base_url, &g.opts.key_env,
-		               &g.opts.max_tokens_field };
-	for (int i = 0; i < 5; i++) {
-		jv v = json_get(p, strs[i]);
-		if (jv_is_valid(v) && jv_get_kind(v) != JV_KIND_STRING)
-			pdie(PX_CONFIG, "profile '%s': \"%s\" must be a string", name, strs[i]);
-		if (!*dst[i] && jv_is_valid(v))
-			*dst[i] = json_str(p, strs[i], NULL);
-		jv_free(v);
-	}
-	if (g.opts.base_url && url_check(g.opts.base_url) < 0)
-		pdie(PX_CONFIG, "profile '%s': \"base_url\": %s", name, err_msg());
-	jv ah = json_get(p, "allow_http_key"), st = json_get(p, "strict");
-	if (jv_get_kind(ah) == JV_KIND_TRUE)
-		g.opts.allow_http_key = 1;
-	if (jv_get_kind(st) == JV_KIND_FALSE)
-		g.opts.no_strict = 1;
-	jv_free(ah);
-	jv_free(st);
-	jv t = json_get(p, "temperature");
-	if (g.opts.temperature < 0 && jv_get_kind(t) == JV_KIND_NUMBER)
-		g.opts.temperature = jv_number_value(t);
-	jv_free(t);
-	jv mt = json_get(p, "max_tokens");
-	if (!g.opts.max_tokens && jv_get_kind(mt) == JV_KIND_NUMBER)
-		g.opts.max_tokens = (long)json_int(mt, 0, 1, 1 << 24);
-	jv_free(mt);
-	jv sc = json_get(p, "schema");
-	if (jv_get_kind(g.opts.schema) == JV_KIND_NULL && jv_get_kind(sc) == JV_KIND_OBJECT)
-		g.opts.schema = jv_copy(sc);
-	jv_free(sc);
-	profile_doc = p; /* the strings above point into it */
 }
 
 /* --tool NAME=PROGRAM, as an exec model taking the arguments JSON. */

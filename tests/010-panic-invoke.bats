@@ -517,3 +517,17 @@ Try 'panic-invoke --help'."
 	# PLATFORM starts at the same column on every line
 	assert_equal "$(echo "$output" | awk '{ match($0, / +/); print RSTART + RLENGTH }' | sort -u | wc -l)" 1
 }
+
+@test "numbers from outside never overflow: 1e300 in a record, inf and huge durations in options" {
+	run --separate-stderr panic-invoke -m dummy-t2t --no-log <<<'{"model":"dummy-t2t","input":"x","n":1e300,"m":-1e300,"k":123456789012345678901234567890}'
+	assert_success
+	assert_equal "$(echo "$output" | jq -c '[.n, .m, .output]')" '[1e+300,-1e+300,"DUMMY_TEXT: x"]'
+	for t in inf nan -1 1e300 0; do
+		run --separate-stderr panic-invoke -m dummy-t2t --timeout "$t" <<<'x'
+		assert_failure 2
+	done
+	# a catalogue entry's numbers too
+	echo '[{"id":"big","platform":"dummy","input":"text","output":"text","delay_ms":1e300,"fail_first":1e300}]' > models.json
+	run --separate-stderr panic-invoke --models models.json -m big --timeout 0.2 --no-log <<<'x'
+	assert_failure 1
+}

@@ -279,6 +279,9 @@ panic-loop: stdin:4: no \"input\" (the prompt) as a string"
 }
 
 @test "a running runner follows edits of its network: lockout, models, deletion" {
+	# two text models, so that any new list chains from any invocation
+	echo '[{"id":"other-t2t","platform":"dummy","input":"text","output":"text"}]' > models.json
+	export PANIC_MODELS=$PWD/models.json
 	panic-net create art dummy-t2t -l 600 > /dev/null
 	mkfifo in
 	panic-loop art --pace 0.2 < in > out 2> err &
@@ -293,10 +296,10 @@ panic-loop: stdin:4: no \"input\" (the prompt) as a string"
 	echo third >&"$w"
 	wait_for grep -q '"input":"third","output":null,"state":"invoking"' out
 	# a new model list takes effect at the next invocation
-	panic-net set art dummy-t2t dummy-t2i dummy-i2t > /dev/null
-	wait_for grep -q '"model":"dummy-t2i"' out
+	panic-net set art other-t2t > /dev/null
+	wait_for grep -q '"model":"other-t2t"' out
 	run_id=$(sql "select id from runs where prompt = 'third'")
-	assert_equal "$(sql "select model from invocations where run_id = '$run_id' and model != 'dummy-t2t' limit 1")" dummy-t2i
+	assert_equal "$(sql "select model from invocations where run_id = '$run_id' and model != 'dummy-t2t' limit 1")" other-t2t
 	# deleted with its runs: the runner says why and stops cleanly
 	panic-net delete art --force > /dev/null
 	status=0
@@ -344,4 +347,25 @@ panic-loop: stdin:4: no \"input\" (the prompt) as a string"
 	exec {w}>&-
 	assert_equal "$(cat err)" "panic-loop: bus: run:art: unknown command 'pause' (the command is \"stop\")
 panic-loop: bus: run:art: no \"command\" as a string (the command is \"stop\")"
+}
+
+@test "durations past an int of milliseconds: a pace of 40 days, retries and backoff at their limits" {
+	panic-net create art dummy-t2t -l 0 > /dev/null
+	mkfifo in
+	panic-loop art --pace 3456000 --retries 1000 --backoff 86400 < in > out 2> err &
+	pid=$!
+	exec {w}>in
+	echo go >&"$w"
+	wait_for grep -q '"seq":1.*"state":"ready"' out
+	# waiting 40 days for invocation 1, not spinning and not overflowing
+	next=$(panic-loop --status art | jq .next_in_ms)
+	[ "$next" -gt 3400000000 ] || fail "next in $next ms"
+	kill -TERM "$pid"
+	wait "$pid"
+	exec {w}>&-
+	assert_equal "$(cat err)" ""
+	for bad in inf nan -1 1e300; do
+		run --separate-stderr panic-loop art --pace "$bad" < /dev/null
+		assert_failure 2
+	done
 }

@@ -13,13 +13,7 @@ setup() {
 		GEMINI_API_KEY FAKE_KEY
 	cd "$T"
 	export FAKE_KEY_FILE=$T/fake-key
-	fake-api "$T/port" "$T/log" 2> "$T/fake.err" &
-	wait_for test -s "$T/port"
-	PORT=$(cat "$T/port")
-	export OPENAI_BASE_URL=http://127.0.0.1:$PORT/v1
-	export REPLICATE_BASE_URL=http://127.0.0.1:$PORT/replicate/v1
-	export GEMINI_BASE_URL=http://127.0.0.1:$PORT/gemini/v1beta
-	export PANIC_HTTP_BACKOFF_MS=20
+	start_fake_api
 }
 
 # requests the server got whose path matches REGEX, as compact JSON

@@ -63,3 +63,15 @@ as_other() {
 	fi
 	PATH=$T/other-bin:$PATH setpriv --reuid=65534 --regid=65534 --clear-groups "$@"
 }
+
+# start_fake_api: fake-api on a free port (tests/bin/fake-api, logging to
+# $T/log), with the platforms' base URLs pointing at it; sets PORT
+start_fake_api() {
+	fake-api "$T/port" "$T/log" 2> "$T/fake.err" &
+	wait_for test -s "$T/port"
+	PORT=$(cat "$T/port")
+	export OPENAI_BASE_URL=http://127.0.0.1:$PORT/v1
+	export REPLICATE_BASE_URL=http://127.0.0.1:$PORT/replicate/v1
+	export GEMINI_BASE_URL=http://127.0.0.1:$PORT/gemini/v1beta
+	export PANIC_HTTP_BACKOFF_MS=20
+}

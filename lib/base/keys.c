@@ -76,6 +76,13 @@ static const char *lookup(const char *name)
 	return NULL;
 }
 
+void keys_reset(void)
+{
+	free(K.text);
+	free(K.path);
+	memset(&K, 0, sizeof K);
+}
+
 int keys_refused(void)
 {
 	if (!K.loaded)

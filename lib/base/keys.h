@@ -14,6 +14,9 @@
 /* The key (borrowed, valid until exit), or NULL: err_msg() says why (no
  * such key, or a keys file others can read). */
 const char *keys_get(const char *name);
+/* Forgets the keys file, to read it again at the next keys_get() (for
+ * tests and the fuzzer; programs read it once). */
+void keys_reset(void);
 /* 1 if the keys file exists and was refused (keys_get() says why): an
  * error even where a call could go without a key. */
 int keys_refused(void);
