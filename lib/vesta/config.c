@@ -41,10 +41,13 @@ static int known(jv obj, const char *what, const char *keys)
 	{
 		char pad[64];
 		snprintf(pad, sizeof pad, " %s ", jv_string_value(k));
+		if (strpbrk(jv_string_value(k), " ") || !*jv_string_value(k) ||
+		    (size_t)jv_string_length_bytes(jv_copy(k)) != strlen(jv_string_value(k)))
+			pad[0] = 0; /* no such field */
 		if (!rc && !strcmp(jv_string_value(k), "key"))
 			rc = err_set("%s: a key does not go in this file: name the variable or "
 			             "keys-file entry that holds it with key_env", what);
-		else if (!rc && !strstr(keys, pad))
+		else if (!rc && (!pad[0] || !strstr(keys, pad)))
 			rc = err_set("%s: unknown field \"%s\"", what, jv_string_value(k));
 		jv_free(k);
 		jv_free(v);

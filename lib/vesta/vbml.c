@@ -29,6 +29,19 @@ static int falsy(jv v)
 	       (k == JV_KIND_STRING && !jv_string_length_bytes(jv_copy(v)));
 }
 
+/* 1 if the N bytes at S are one of the space-separated words of KEYS. */
+static int one_of(const char *s, size_t n, const char *keys)
+{
+	for (const char *p = keys; *p;) {
+		size_t k = strcspn(p, " ");
+		if (k == n && !memcmp(p, s, n))
+			return 1;
+		p += k;
+		p += *p == ' ';
+	}
+	return 0;
+}
+
 /* Fails if OBJ (borrowed) has a key not in the space-separated KEYS. */
 static int only(jv obj, const char *what, const char *keys)
 {
@@ -38,15 +51,10 @@ static int only(jv obj, const char *what, const char *keys)
 	jv_object_foreach(obj, k, v)
 	{
 		const char *s = jv_string_value(k);
-		size_t n = strlen(s);
-		const char *p = keys;
-		int found = 0;
-		while (!found && (p = strstr(p, s))) {
-			found = (p == keys || p[-1] == ' ') && (p[n] == ' ' || !p[n]);
-			p++;
-		}
-		if (!found && !rc)
-			rc = err_set("%s: unknown field \"%s\" (VBML has %s)", what, s, keys);
+		size_t n = (size_t)jv_string_length_bytes(jv_copy(k));
+		if (!rc && !one_of(s, n, keys))
+			rc = err_set("%s: unknown field \"%.*s\" (VBML has %s)", what,
+			             (int)strnlen(s, n < 64 ? n : 64), s, keys);
 		jv_free(k);
 		jv_free(v);
 	}
