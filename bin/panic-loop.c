@@ -24,6 +24,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "archive/archive.h"
+#include "archive/config.h"
 #include "base/err.h"
 #include "base/id.h"
 #include "base/notify.h"
@@ -53,6 +55,10 @@ static const char usage[] =
 	"      --max N          end after N invocations have completed\n"
 	"      --retries N      retry a failed invocation N times (default 3)\n"
 	"      --backoff SECS   before the first retry, doubling (default 1)\n"
+	"      --archive[=FILE] archive image and audio outputs (panic-archive's\n"
+	"                       settings, from FILE or ~/.config/panic/archive.json):\n"
+	"                       the next model and the stored invocation get the\n"
+	"                       archived URL\n"
 	"      --exit-on-eof    at the end of stdin, finish the invocation in\n"
 	"                       flight, stop the run and exit\n"
 	"      --status         print the runner's state as JSON and exit\n"
@@ -67,7 +73,7 @@ static const char usage[] =
 	"Exit: 0 ok, 1 some input rejected or a run failed, 2 usage, 3 unknown\n"
 	"or invalid network, another runner, or a state error.\n";
 
-enum { O_PACE = 256, O_MAX, O_RETRIES, O_BACKOFF, O_EOF, O_STATUS, O_MODELS };
+enum { O_PACE = 256, O_MAX, O_RETRIES, O_BACKOFF, O_EOF, O_STATUS, O_MODELS, O_ARCHIVE };
 
 static const struct option longopts[] = {
 	{ "pace", required_argument, 0, O_PACE },
@@ -77,6 +83,7 @@ static const struct option longopts[] = {
 	{ "exit-on-eof", no_argument, 0, O_EOF },
 	{ "status", no_argument, 0, O_STATUS },
 	{ "models", required_argument, 0, O_MODELS },
+	{ "archive", optional_argument, 0, O_ARCHIVE },
 	PROG_OPTIONS,
 	PROG_BUS_OPTION,
 	PROG_INPUT_OPTIONS,
@@ -101,6 +108,8 @@ static struct {
 	struct bus_sub *sub;
 	struct catalogue *cat;
 	struct engine *eng;
+	struct archive *arch; /* --archive */
+	jv arch_doc;
 	const char *name;
 	char net_id[ID_LEN + 1];
 	struct model **models;
@@ -396,6 +405,8 @@ static void complete(void)
 		follow_network(); /* the next invocation uses the models of now */
 	g.inv = json_set(g.inv, "state", jv_string(ok ? "completed" : "failed"));
 	g.inv = json_set(g.inv, "output", jv_copy(g.call.output));
+	if (ok && g.arch) /* the stored output and the next input: the archived URL */
+		g.inv = archive_invocation(g.arch, mtype_name(g.call.model->output), g.inv);
 	g.inv = json_set(g.inv, "error", jv_copy(g.call.error));
 	g.inv = json_set(g.inv, "usage", jv_copy(g.call.usage));
 	g.inv = json_set(g.inv, "finished_at", jv_string(now_text(at)));
@@ -812,11 +823,22 @@ static void on_woke(struct loop *l)
 	stopping(l);
 }
 
+static void watchdog_tick(void *ctx)
+{
+	(void)ctx;
+	if (w.watchdog && time_mono_ms() - w.pinged >= w.watchdog) {
+		notify("WATCHDOG=1");
+		w.pinged = time_mono_ms();
+	}
+}
+
 static void run(void)
 {
 	struct nd_reader *r = prog_reader(0);
 	w.watchdog = notify_watchdog_ms();
 	w.pinged = time_mono_ms();
+	if (g.arch) /* an archive in progress gives up on a stop signal */
+		archive_hooks(g.arch, prog_signalfd(), watchdog_tick, NULL);
 	struct loop l = { .in = r, .record = on_record, .bad = prog_loop_bad, .room = on_room,
 		          .work = on_work, .wait = on_wait, .idle = on_idle, .woke = on_woke,
 		          .nfds = 1 };
@@ -835,7 +857,7 @@ static void run(void)
 int main(int argc, char **argv)
 {
 	prog_init("panic-loop");
-	const char *models = NULL;
+	const char *models = NULL, *archive = NULL;
 	int want_status = 0, c;
 	while ((c = getopt_long(argc, argv, "Rqvh", longopts, NULL)) != -1) {
 		switch (c) {
@@ -846,6 +868,7 @@ int main(int argc, char **argv)
 		case O_EOF: opt.exit_on_eof = 1; break;
 		case O_STATUS: want_status = 1; break;
 		case O_MODELS: models = optarg; break;
+		case O_ARCHIVE: archive = optarg ? optarg : ""; break;
 		default: prog_option(c, usage);
 		}
 	}
@@ -871,6 +894,13 @@ int main(int argc, char **argv)
 			pdie(PX_CONFIG, "bus: %s", err_msg());
 	}
 	g.eng = engine_new();
+	g.arch_doc = jv_null();
+	if (archive) {
+		struct archive_opts ao = { 0 };
+		if (archive_settings(&ao, *archive ? archive : NULL, &g.arch_doc) < 0 ||
+		    archive_open(&g.arch, &ao, g.db) < 0)
+			pdie(PX_CONFIG, "archive: %s", err_msg());
+	}
 	notify("READY=1");
 	note("idle");
 	resume();
@@ -882,6 +912,8 @@ int main(int argc, char **argv)
 		call_clear(&g.call);
 	}
 	engine_free(g.eng);
+	archive_close(g.arch);
+	jv_free(g.arch_doc);
 	bus_unsubscribe(g.sub);
 	bus_close(g.bus);
 	db_unlock(g.lock);

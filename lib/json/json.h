@@ -61,7 +61,9 @@ void json_write_with(FILE *f, jv rec, const char *raw, size_t rawlen,
  * one pass over OBJ's keys, for the common small record. */
 unsigned json_key_mask(jv obj, const char *const names[], int n);
 /* The file PATH's one JSON value, or, if it holds several (or none), an
- * array of them; jv_invalid() with jq's message if it does not parse. */
+ * array of them; jv_invalid() with jq's message if it does not parse (or
+ * is over JSON_FILE_MAX bytes). */
+#define JSON_FILE_MAX ((size_t)64 << 20)
 jv json_load_file(const char *path);
 /* A one-line description of the invalid VAL (consumed), from its message,
  * without jq's "(while parsing '...')" echo of the whole input; for a

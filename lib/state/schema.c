@@ -63,5 +63,25 @@ const char *const dbi_migrations[] = {
 	"  PRIMARY KEY (run_id, seq)) WITHOUT ROWID;",
 	/* 3 -> 4: what a call cost, from the catalogue's prices */
 	"ALTER TABLE calls ADD COLUMN cost REAL;",
+	/* 4 -> 5: panic-archive: files stored by the SHA-256 of their bytes,
+	 * the stored form of each source (as downloaded, or converted), and
+	 * where each file was uploaded */
+	"CREATE TABLE archive_files ("
+	"  sha256 TEXT PRIMARY KEY,"
+	"  path TEXT NOT NULL,"
+	"  bytes INTEGER NOT NULL,"
+	"  content_type TEXT NOT NULL,"
+	"  created_at TEXT NOT NULL);"
+	"CREATE TABLE archive_sources ("
+	"  source_sha256 TEXT NOT NULL,"
+	"  format TEXT NOT NULL,"
+	"  sha256 TEXT NOT NULL REFERENCES archive_files(sha256) ON DELETE CASCADE,"
+	"  PRIMARY KEY (source_sha256, format)) WITHOUT ROWID;"
+	"CREATE TABLE archive_uploads ("
+	"  sha256 TEXT NOT NULL REFERENCES archive_files(sha256) ON DELETE CASCADE,"
+	"  destination TEXT NOT NULL,"
+	"  url TEXT NOT NULL,"
+	"  uploaded_at TEXT NOT NULL,"
+	"  PRIMARY KEY (sha256, destination)) WITHOUT ROWID;",
 };
 const int dbi_nmigrations = (int)(sizeof dbi_migrations / sizeof *dbi_migrations);
