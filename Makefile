@@ -134,6 +134,7 @@ install: all
 	  sed 's|/usr/local/bin|$(BINDIR)|' share/systemd/$$u > $(DESTDIR)$(UNITDIR)/$$u; done
 	install -d $(DESTDIR)$(DATADIR)/abilities
 	install -m 755 share/panic/abilities/* $(DESTDIR)$(DATADIR)/abilities
+	sed 's|/usr/local/bin|$(BINDIR)|' share/systemd/vesta-send@.service > $(DESTDIR)$(UNITDIR)/vesta-send@.service
 	for p in $(PROGS); do install -m 644 completions/$$p.bash $(DESTDIR)$(BASHCOMPDIR)/$$p; done
 
 clean:
