@@ -5,6 +5,7 @@
 #                   on the normal build and again under ASan + UBSan
 #   make demo       install missing packages, build, run an offline pipeline
 #   make bench      benchmarks, as ratios to baselines measured in the same run
+#   make fuzz       the fuzzing harnesses under AFL++ (FUZZ_SECONDS each)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make deps       install the Debian packages the build and tests need
 
@@ -45,11 +46,15 @@ PROGS = $(basename $(notdir $(wildcard bin/*.c)))
 LIBSRC = $(wildcard lib/*/*.c lib/*/*/*.c)
 LIBOBJ = $(LIBSRC:lib/%.c=$(B)/obj/%.o) $(B)/obj/catalogue_data.o
 BINS = $(PROGS:%=$(B)/bin/%)
+# Fuzzing harnesses (tests/fuzz): built with every build, to run the corpus
+# in the test suite; built with AFL++ by make fuzz.
+FUZZERS = $(basename $(notdir $(filter-out tests/fuzz/driver.c,$(wildcard tests/fuzz/*.c))))
+FUZZBINS = $(FUZZERS:%=$(B)/fuzz/%)
 
 # Table tests of pure library parts: tests/unit/NAME.c, built beside the
 # programs (build/unit/NAME) and run by their suites.
 UNITS = $(basename $(notdir $(wildcard tests/unit/*.c)))
-all: $(BINS) $(UNITS:%=$(B)/unit/%)
+all: $(BINS) $(FUZZBINS) $(UNITS:%=$(B)/unit/%)
 
 $(B)/unit/%: tests/unit/%.c $(B)/libpanic.a $(B)/flags
 	@mkdir -p $(@D)
@@ -82,11 +87,15 @@ $(B)/bin/%: bin/%.c $(B)/libpanic.a $(B)/flags
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -MMD -MP -MF $(B)/obj/bin-$*.d -o $@ $< $(B)/libpanic.a $(LDLIBS)
 
+$(B)/fuzz/%: tests/fuzz/%.c tests/fuzz/driver.c $(B)/libpanic.a $(B)/flags
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ tests/fuzz/driver.c $< $(B)/libpanic.a $(LDLIBS)
+
 -include $(wildcard $(B)/obj/*.d $(B)/obj/*/*.d $(B)/obj/*/*/*.d)
 
 # Sanitizer build: the same sources, in build/san.
 san:
-	$(MAKE) B=build/san SANFLAGS='-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined' CFLAGS='-O1 -g' all
+	$(MAKE) B=build/san SANFLAGS='-fsanitize=address,undefined,float-cast-overflow -fno-omit-frame-pointer -fno-sanitize-recover=undefined,float-cast-overflow' CFLAGS='-O1 -g' all
 
 deps:
 	@tools/deps
@@ -95,21 +104,30 @@ check: deps
 	$(MAKE) all san
 	tools/check build/bin build/san/bin
 
+# Fuzzing: each harness under AFL++ for FUZZ_SECONDS, sanitizers on; new
+# crashes are kept in tests/fuzz/crashes (see tests/fuzz/README.md).
+FUZZ_SECONDS ?= 300
+fuzz: deps
+	@tools/deps afl++ clang
+	$(MAKE) B=build/afl CC=afl-clang-fast CFLAGS='-O1 -g' \
+	  SANFLAGS='-fsanitize=address,undefined -fno-sanitize-recover=undefined' \
+	  $(FUZZERS:%=build/afl/fuzz/%)
+	tools/fuzz build/afl $(FUZZ_SECONDS) $(FUZZ_ONLY)
+
 demo: deps all
 	tools/demo build/bin
 
 bench: deps all
 	@tools/deps hyperfine mosquitto nats-server libmosquitto-dev libnats-dev \
 	  nginx-light libnginx-mod-http-echo wrk curl time
-	$(MAKE) $(B)/busbench
-	bench/run build/bin
-	bench/bus build
-	bench/loop build/bin
-	bench/http build/bin
-	bench/flow build/bin
+	$(MAKE) $(B)/busbench $(B)/agentlat
+	tools/bench $(B)/bin
 
 $(B)/busbench: bench/busbench.c $(B)/libpanic.a $(B)/flags
 	$(CC) $(CFLAGS) -o $@ $< $(B)/libpanic.a -lmosquitto -lnats $(LDLIBS)
+
+$(B)/agentlat: bench/agentlat.c $(B)/libpanic.a $(B)/flags
+	$(CC) $(CFLAGS) -o $@ $< $(B)/libpanic.a $(LDLIBS)
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7 \
@@ -121,10 +139,15 @@ install: all
 	install -d $(DESTDIR)$(DATADIR)/workflows
 	install -m 755 share/panic/workflows/* $(DESTDIR)$(DATADIR)/workflows
 	sed 's|/usr/local/bin|$(BINDIR)|' share/systemd/panic-loop@.service > $(DESTDIR)$(UNITDIR)/panic-loop@.service
+	for u in agent-run.service agent-run@.service; do \
+	  sed 's|/usr/local/bin|$(BINDIR)|' share/systemd/$$u > $(DESTDIR)$(UNITDIR)/$$u; done
+	install -d $(DESTDIR)$(DATADIR)/abilities
+	install -m 755 share/panic/abilities/* $(DESTDIR)$(DATADIR)/abilities
+	sed 's|/usr/local/bin|$(BINDIR)|' share/systemd/vesta-send@.service > $(DESTDIR)$(UNITDIR)/vesta-send@.service
 	for p in $(PROGS); do install -m 644 completions/$$p.bash $(DESTDIR)$(BASHCOMPDIR)/$$p; done
 
 clean:
 	rm -rf build
 
-.PHONY: all san deps check demo bench install clean FORCE
+.PHONY: all san deps check demo bench fuzz install clean FORCE
 .SECONDARY:

@@ -10,6 +10,7 @@
  *   clean                 remove fifos nobody reads and leftovers
  */
 #include <getopt.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -46,8 +47,11 @@ static const char usage[] =
 	"\n"
 	"  -n, --count N      sub, listen: stop after N events\n"
 	"      --timeout SECS sub, listen: stop after SECS seconds\n"
-	"      --shared       create the bus for a group (2770, fifos 0660)\n"
-	"      --json, --table  ls: force the format\n"
+	"      --shared       create the bus for a group (3770, fifos 0660)\n"
+	"  -R, --raw-input    pub: every stdin line is text, {\"input\": LINE}\n"
+	"      --json         pub: every line must be a JSON object; ls: as JSON\n"
+	"      --table        ls: as a table\n"
+	"      --max-line BYTES pub: longest stdin line (default 4194304)\n"
 	"      --bus DIR      the bus (default $PANIC_BUS or\n"
 	"                     $XDG_RUNTIME_DIR/panic-$UID/bus)\n"
 	"      --db PATH      state file, for events over PIPE_BUF (default\n"
@@ -58,16 +62,16 @@ static const char usage[] =
 	"Exit: 0 ok, 1 some input rejected (pub) or fewer than N events or\n"
 	"PROGRAM failed (sub, listen), 2 usage, 3 bus or state error.\n";
 
-enum { O_TIMEOUT = 256, O_SHARED, O_JSON, O_TABLE };
+enum { O_TIMEOUT = 256, O_SHARED, O_TABLE };
 
 static const struct option longopts[] = {
 	{ "count", required_argument, 0, 'n' },
 	{ "timeout", required_argument, 0, O_TIMEOUT },
 	{ "shared", no_argument, 0, O_SHARED },
-	{ "json", no_argument, 0, O_JSON },
 	{ "table", no_argument, 0, O_TABLE },
 	PROG_OPTIONS,
 	PROG_BUS_OPTION,
+	PROG_INPUT_OPTIONS,
 	{ 0, 0, 0, 0 },
 };
 
@@ -80,13 +84,7 @@ static struct {
 	int status;
 } g;
 
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
+static int sigfd = -1; /* SIGINT, SIGTERM, SIGHUP: stop */
 
 static struct db *state(void)
 {
@@ -121,10 +119,15 @@ static void pub_record(struct loop *l, jv rec)
 	jv_free(rec);
 }
 
+static void pub_woke(struct loop *l)
+{
+	prog_loop_stopping(l);
+}
+
 static void pub_idle(struct loop *l)
 {
-	(void)l;
 	bus_flush(g.bus);
+	prog_loop_stopping(l);
 }
 
 static int cmd_pub(int argc, char **argv)
@@ -138,7 +141,7 @@ static int cmd_pub(int argc, char **argv)
 		/* Check every argument first: publish all or nothing. */
 		jv *data = calloc((size_t)argc, sizeof *data);
 		for (int i = 1; i < argc; i++) {
-			int rc = nd_parse(argv[i], strlen(argv[i]), &data[i]);
+			int rc = nd_parse(argv[i], strlen(argv[i]), prog_input_mode, &data[i]);
 			if (rc != ND_RECORD) {
 				const char *why = rc == ND_EOF ? "empty" : err_msg();
 				pwarn("argument %d: %s", i + 1, why);
@@ -158,11 +161,12 @@ static int cmd_pub(int argc, char **argv)
 		free(data);
 		return g.status;
 	}
-	struct nd_reader *r = nd_new(0, 0);
+	struct nd_reader *r = prog_reader(0);
 	struct loop l = { .in = r, .ctx = (void *)topic, .record = pub_record,
-		          .bad = prog_loop_bad, .idle = pub_idle };
-	if (!r || loop_run(&l) < 0)
-		pdie(PX_FAIL, "stdin: %s", r ? err_msg() : "out of memory");
+		          .bad = prog_loop_bad, .idle = pub_idle, .woke = pub_woke };
+	prog_loop_watch(&l);
+	if (loop_run(&l) < 0)
+		pdie(PX_FAIL, "stdin: %s", err_msg());
 	if (l.nbad)
 		g.status = PX_FAIL;
 	nd_free(r);
@@ -198,10 +202,10 @@ static void receive(struct bus_sub *s, int extra_fd, int (*done)(void))
 			pdie(PX_CONFIG, "bus: %s", err_msg());
 		if (g.count && g.seen >= g.count)
 			return;
-		if (stop || (done && done()))
+		if (prog_signalled || (done && done()))
 			return;
 		g.status = prog_flush(g.status);
-		if (ferror(stdout))
+		if (prog_closed)
 			return; /* the reader went away */
 		/* Without a pidfd, look at PROGRAM every 50 ms. */
 		int wait = done && extra_fd < 0 ? 50 : -1;
@@ -209,12 +213,18 @@ static void receive(struct bus_sub *s, int extra_fd, int (*done)(void))
 			int64_t left = g.deadline - time_mono_ms();
 			if (left <= 0)
 				return;
+			if (left > INT_MAX)
+				left = INT_MAX; /* --timeout in months: wake, look, wait on */
 			if (wait < 0 || left < wait)
 				wait = (int)left;
 		}
-		struct pollfd p[2] = { { .fd = bus_sub_fd(s), .events = POLLIN },
+		/* A signal is a readable fd here: one that comes between the
+		 * checks above and the poll is not missed. */
+		struct pollfd p[3] = { { .fd = bus_sub_fd(s), .events = POLLIN },
+			               { .fd = sigfd, .events = POLLIN },
 			               { .fd = extra_fd, .events = POLLIN } };
-		poll(p, extra_fd >= 0 ? 2 : 1, wait);
+		if (poll(p, 3, wait) > 0 && (p[1].revents & POLLIN))
+			prog_signalled = prog_signal_read(sigfd);
 	}
 }
 
@@ -340,25 +350,22 @@ static int cmd_clean(int argc)
 }
 
 static int flags, table;
-static double timeout;
+static int64_t timeout_ms;
 
 /* Options come before the command and after it (up to its first operand,
  * so that listen's -- and PROGRAM stay as they are). */
 static void options(int argc, char **argv)
 {
 	int c;
-	while ((c = getopt_long(argc, argv, "+n:qvh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+n:Rqvh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'n': g.count = prog_atol("-n", optarg, 1, 1L << 40); break;
-		case O_TIMEOUT: {
-			char *end;
-			timeout = strtod(optarg, &end);
-			if (end == optarg || *end || timeout <= 0)
-				pusage("--timeout: expected seconds, got '%s'", optarg);
-			break;
-		}
+		case O_TIMEOUT: timeout_ms = prog_ms("--timeout", optarg, 86400 * 365, 1); break;
 		case O_SHARED: flags |= BUS_SHARED; break;
-		case O_JSON: table = 0; break;
+		case PROG_OPT_JSON: /* pub: objects only; ls: as JSON */
+			table = 0;
+			prog_option(c, usage);
+			break;
 		case O_TABLE: table = 1; break;
 		default: prog_option(c, usage);
 		}
@@ -386,12 +393,9 @@ int main(int argc, char **argv)
 	free(dir);
 	if (rc < 0)
 		pdie(PX_CONFIG, "bus: %s", err_msg());
-	if (timeout > 0)
-		g.deadline = time_mono_ms() + (int64_t)(timeout * 1000);
-	struct sigaction sa = { .sa_handler = on_signal };
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	if (timeout_ms > 0)
+		g.deadline = time_mono_ms() + timeout_ms;
+	sigfd = prog_signalfd();
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 
 	int status;

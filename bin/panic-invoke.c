@@ -25,12 +25,14 @@
 #include "base/timeutil.h"
 #include "bus/bus.h"
 #include "cli/prog.h"
+#include "http/url.h"
 #include "json/json.h"
 #include "json/loop.h"
 #include "json/ndjson.h"
 #include "model/calllog.h"
 #include "model/catalogue.h"
 #include "model/engine.h"
+#include "model/profile.h"
 #include "model/platform.h"
 #include "state/db.h"
 
@@ -49,15 +51,23 @@ static const char usage[] =
 	"      --temperature T  sampling temperature (0 to 2)\n"
 	"      --max-tokens N   longest answer, in tokens\n"
 	"      --schema JSON    the answer must be JSON of this schema (@FILE reads it)\n"
+	"      --no-strict      send the schema as it is (else completed for\n"
+	"                       OpenAI's strict mode when it can be)\n"
 	"      --stream         write {\"delta\"} records as the text arrives\n"
 	"      --tool NAME=PROGRAM  a tool the model may call: PROGRAM gets the\n"
 	"                       arguments JSON on stdin, its stdout is the answer\n"
+	"      --tool-schema NAME=JSON  the JSON schema of tool NAME's arguments\n"
+	"                       (@FILE reads it)\n"
 	"      --tool-rounds N  tool-calling answers allowed per call (default 8)\n"
 	"      --base-url URL   the API's address (an OpenAI-compatible server)\n"
+	"      --allow-http-key send the key over plain http to a host that is\n"
+	"                       not this machine (else refused)\n"
 	"      --key-env NAME   the variable (or keys file entry) holding the key\n"
 	"      --attempts N     HTTP attempts per request (default 4)\n"
 	"      --from FIELD     take the input from FIELD (default \"input\")\n"
-	"      --timeout SECS   fail a call after SECS seconds (exec: kill it)\n"
+	"      --timeout SECS   fail a call after SECS seconds, retries, waits and\n"
+	"                       tools included (exec: kill it)\n"
+	"      --attempt-timeout SECS  each HTTP attempt (default 120)\n"
 	"      --types IN:OUT   types of an ad-hoc PROGRAM or a PLATFORM:NAME model\n"
 	"      --models FILE    user catalogue (default $PANIC_MODELS or\n"
 	"                       ~/.config/panic/models.json)\n"
@@ -66,9 +76,9 @@ static const char usage[] =
 	"                       ~/.local/state/panic/panic.db)\n"
 	"      --bus DIR        the bus for llm events (default $PANIC_BUS or\n"
 	"                       $XDG_RUNTIME_DIR/panic-$UID/bus)\n"
-	"      --max-line BYTES longest input line accepted (default 4194304)\n"
+	PROG_INPUT_USAGE
 	"  -l, --list           print the catalogue (a table on a terminal)\n"
-	"      --json, --table  force the --list format; -q lists ids only\n"
+	"      --json, --table  with --list, force its format; -q lists ids only\n"
 	"  -q, --quiet          less on stderr     -v, --verbose  more on stderr\n"
 	"  -h, --help           this help          --version      the version\n"
 	"\n"
@@ -79,9 +89,10 @@ static const char usage[] =
 	"Keys: OPENAI_API_KEY, REPLICATE_API_TOKEN, GEMINI_API_KEY, or the 0600 file\n"
 	"~/.config/panic/keys (NAME=VALUE lines).\n";
 
-enum { O_FROM = 256, O_TIMEOUT, O_TYPES, O_MODELS, O_NOLOG, O_MAXLINE, O_JSON,
+enum { O_FROM = 256, O_TIMEOUT, O_TYPES, O_MODELS, O_NOLOG,
        O_TABLE, O_SYSTEM, O_TEMP, O_MAXTOK, O_SCHEMA, O_STREAM, O_TOOL, O_ROUNDS,
-       O_BASE, O_KEYENV, O_ATTEMPTS };
+       O_BASE, O_KEYENV, O_ATTEMPTS, O_ATTEMPT_TIMEOUT, O_ALLOW_HTTP, O_NOSTRICT,
+       O_TOOLSCHEMA };
 
 static const struct option longopts[] = {
 	{ "model", required_argument, 0, 'm' },
@@ -94,20 +105,23 @@ static const struct option longopts[] = {
 	{ "stream", no_argument, 0, O_STREAM },
 	{ "tool", required_argument, 0, O_TOOL },
 	{ "tool-rounds", required_argument, 0, O_ROUNDS },
+	{ "tool-schema", required_argument, 0, O_TOOLSCHEMA },
+	{ "no-strict", no_argument, 0, O_NOSTRICT },
 	{ "base-url", required_argument, 0, O_BASE },
 	{ "key-env", required_argument, 0, O_KEYENV },
 	{ "attempts", required_argument, 0, O_ATTEMPTS },
+	{ "attempt-timeout", required_argument, 0, O_ATTEMPT_TIMEOUT },
+	{ "allow-http-key", no_argument, 0, O_ALLOW_HTTP },
 	{ "from", required_argument, 0, O_FROM },
 	{ "timeout", required_argument, 0, O_TIMEOUT },
 	{ "types", required_argument, 0, O_TYPES },
 	{ "models", required_argument, 0, O_MODELS },
 	{ "no-log", no_argument, 0, O_NOLOG },
-	{ "max-line", required_argument, 0, O_MAXLINE },
 	{ "list", no_argument, 0, 'l' },
-	{ "json", no_argument, 0, O_JSON },
 	{ "table", no_argument, 0, O_TABLE },
 	PROG_OPTIONS,
 	PROG_BUS_OPTION,
+	PROG_INPUT_OPTIONS,
 	{ 0, 0, 0, 0 },
 };
 
@@ -136,19 +150,25 @@ static struct {
 	struct call_opts opts;
 	struct tool tools[16];
 	const char *toolprog[16];
+	struct tool toolschema[16]; /* --tool-schema: name and params */
+	int ntoolschemas;
 } g = { .from = "input", .jobs = 1, .opts = { .temperature = -1 } };
 
 static void list(int format)
 {
 	size_t n = catalogue_count(g.cat);
-	if (format == 'T') {
-		printf("%-24s %-10s %-16s %s\n", "ID", "PLATFORM", "TYPES", "NAME");
+	if (format == 'T') { /* the id column as wide as the longest id */
+		int w = 2;
+		for (size_t i = 0; i < n; i++)
+			if ((int)strlen(catalogue_at(g.cat, i)->id) > w)
+				w = (int)strlen(catalogue_at(g.cat, i)->id);
+		printf("%-*s %-10s %-16s %s\n", w, "ID", "PLATFORM", "TYPES", "NAME");
 		for (size_t i = 0; i < n; i++) {
 			struct model *m = catalogue_at(g.cat, i);
 			char types[32];
 			snprintf(types, sizeof types, "%s -> %s", mtype_name(m->input),
 			         mtype_name(m->output));
-			printf("%-24s %-10s %-16s %s\n", m->id, m->platform->name, types, m->name);
+			printf("%-*s %-10s %-16s %s\n", w, m->id, m->platform->name, types, m->name);
 		}
 		return;
 	}
@@ -272,12 +292,16 @@ static void emit(struct slot *s)
 		{ "usage", jv_copy(c->usage), NULL },
 		{ "cost", call_cost(c), NULL },
 		{ "call_id", none, c->id },
+		{ "finish_reason", none, c->finish }, /* only when it is news */
 	};
-	json_write_with(stdout, s->rec, s->raw, s->rawlen, f, sizeof f / sizeof *f);
+	int nf = sizeof f / sizeof *f - !c->finish[0];
+	json_write_with(stdout, s->rec, s->raw, s->rawlen, f, nf);
 	jv_free(s->rec);
 	free(s->raw);
 	s->raw = NULL;
-	if (!ok) {
+	if (!ok && !strcmp(json_str_or(c->error, "kind", ""), "cancelled")) {
+		/* stopped by a signal or a closed reader: not a failure */
+	} else if (!ok) {
 		g.status = PX_FAIL;
 		if (prog_verbose >= 0) {
 			/* Platforms' messages may start with the model already. */
@@ -292,6 +316,21 @@ static void emit(struct slot *s)
 		pwarn("%s: completed in %lld ms", c->model->id, (long long)c->duration_ms);
 	}
 	call_clear(c);
+}
+
+/* The loop stopped early (a signal, a closed reader): the calls still
+ * queued are cancelled, and every record is logged and written in order
+ * (a closed stdout takes nothing more, quietly). */
+static void drain(void)
+{
+	while (g.qlen) {
+		struct slot *s = &g.q[g.qhead];
+		if (!s->call.done)
+			engine_cancel(g.eng, &s->call);
+		emit(s);
+		g.qhead = (g.qhead + 1) % g.qcap;
+		g.qlen--;
+	}
 }
 
 static void emit_ready(void)
@@ -378,13 +417,15 @@ static void on_record(struct loop *l, jv rec)
 
 static int on_room(struct loop *l)
 {
-	(void)l;
+	if (prog_loop_stopping(l))
+		return 0; /* a signal, or the reader has gone: read no more */
 	return engine_inflight(g.eng) < g.jobs && g.qlen < g.qcap;
 }
 
 static int on_work(struct loop *l)
 {
 	emit_ready();
+	prog_loop_stopping(l);
 	return l->eof && !g.qlen ? LOOP_END : -1;
 }
 
@@ -398,19 +439,19 @@ static int on_wait(struct loop *l, struct pollfd *p, int n, int ms)
  * ready now: calls in flight that keep finishing are a batch. */
 static void on_idle(struct loop *l)
 {
-	(void)l;
 	flush();
+	prog_loop_stopping(l);
 }
 
 /* --schema JSON or @FILE: the schema object (kept for the whole run). */
-static jv schema(const char *arg)
+static jv schema(const char *opt, const char *arg)
 {
 	jv v = arg[0] == '@' ? json_load_file(arg + 1) : jv_parse(arg);
 	if (jv_get_kind(v) != JV_KIND_OBJECT) {
 		char why[300] = "";
 		if (!jv_is_valid(v))
 			json_error_text(v, why, sizeof why);
-		pusage("--schema: expected a JSON object%s%s", *why ? ": " : "", why);
+		pusage("%s: expected a JSON object%s%s", opt, *why ? ": " : "", why);
 	}
 	return v;
 }
@@ -425,7 +466,7 @@ static double temperature(const char *what, const char *arg)
 }
 
 /* Fills what the options left unset from the profile NAME of
- * profiles.json; *MODEL too. */
+ * profiles.json; *MODEL too. The file is kept: the strings point into it. */
 static jv profile_doc = { 0 };
 static void profile(const char *name, const char **model)
 {
@@ -433,42 +474,13 @@ static void profile(const char *name, const char **model)
 	char *path = env && *env ? strdup(env) : path_config("profiles.json");
 	if (!path)
 		pdie(PX_CONFIG, "profiles: %s", err_msg());
-	jv all = json_load_file(path);
-	if (jv_get_kind(all) != JV_KIND_OBJECT) {
-		char why[300];
-		int valid = jv_is_valid(all);
-		json_error_text(all, why, sizeof why);
-		pdie(PX_CONFIG, "%s: %s%s", path, valid ? "expected an object of profiles, " : "",
-		     why);
-	}
-	jv p = json_get(all, name);
-	jv_free(all);
-	if (jv_get_kind(p) != JV_KIND_OBJECT)
-		pdie(PX_CONFIG, "%s: no profile '%s'", path, name);
-	free(path);
-	static const char *const strs[] = { "model", "system", "base_url", "key_env" };
-	const char **dst[] = { model, &g.opts.system, &g.opts.base_url, &g.opts.key_env };
-	for (int i = 0; i < 4; i++) {
-		jv v = json_get(p, strs[i]);
-		if (jv_is_valid(v) && jv_get_kind(v) != JV_KIND_STRING)
-			pdie(PX_CONFIG, "profile '%s': \"%s\" must be a string", name, strs[i]);
-		if (!*dst[i] && jv_is_valid(v))
-			*dst[i] = json_str(p, strs[i], NULL);
-		jv_free(v);
-	}
-	jv t = json_get(p, "temperature");
-	if (g.opts.temperature < 0 && jv_get_kind(t) == JV_KIND_NUMBER)
-		g.opts.temperature = jv_number_value(t);
-	jv_free(t);
-	jv mt = json_get(p, "max_tokens");
-	if (!g.opts.max_tokens && jv_get_kind(mt) == JV_KIND_NUMBER)
-		g.opts.max_tokens = (long)jv_number_value(mt);
-	jv_free(mt);
-	jv sc = json_get(p, "schema");
-	if (jv_get_kind(g.opts.schema) == JV_KIND_NULL && jv_get_kind(sc) == JV_KIND_OBJECT)
-		g.opts.schema = jv_copy(sc);
-	jv_free(sc);
-	profile_doc = p; /* the strings above point into it */
+	profile_doc = profile_load(path);
+	int rc = jv_is_valid(profile_doc) ? profile_apply(profile_doc, name, &g.opts, model) : -1;
+	if (rc < 0 && jv_is_valid(profile_doc))
+		err_set("%s: %s", path, err_msg());
+	free(path); /* before dying: nothing left to look like a leak */
+	if (rc < 0)
+		pdie(PX_CONFIG, "%s", err_msg());
 }
 
 /* --tool NAME=PROGRAM, as an exec model taking the arguments JSON. */
@@ -487,6 +499,10 @@ static void add_tool(int i, const char *name, const char *prog)
 		pdie(PX_USAGE, "%s", err_msg());
 	g.tools[i].name = name;
 	g.tools[i].model = m;
+	g.tools[i].params = jv_null();
+	for (int k = 0; k < g.ntoolschemas; k++)
+		if (!strcmp(g.toolschema[k].name, name))
+			g.tools[i].params = g.toolschema[k].params; /* borrowed, freed at exit */
 }
 
 int main(int argc, char **argv)
@@ -495,9 +511,8 @@ int main(int argc, char **argv)
 	const char *model = NULL, *types = NULL, *models = NULL, *prof = NULL;
 	int dolist = 0, format = isatty(1) ? 'T' : 'J', nolog = 0;
 	g.opts.schema = jv_null();
-	long maxline = ND_MAXLINE_DEFAULT;
 	int c;
-	while ((c = getopt_long(argc, argv, "+m:p:j:lqvh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+m:p:j:lRqvh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'm': model = optarg; break;
 		case 'p': prof = optarg; break;
@@ -506,9 +521,21 @@ int main(int argc, char **argv)
 		case O_MAXTOK: g.opts.max_tokens = prog_atol("--max-tokens", optarg, 1, 1 << 24); break;
 		case O_SCHEMA:
 			jv_free(g.opts.schema);
-			g.opts.schema = schema(optarg);
+			g.opts.schema = schema("--schema", optarg);
 			break;
 		case O_STREAM: g.opts.stream = 1; break;
+		case O_NOSTRICT: g.opts.no_strict = 1; break;
+		case O_TOOLSCHEMA: {
+			char *eq = strchr(optarg, '=');
+			if (!eq || eq == optarg)
+				pusage("--tool-schema: expected NAME=JSON, got '%s'", optarg);
+			if (g.ntoolschemas == 16)
+				pusage("--tool-schema: at most 16");
+			*eq = 0;
+			g.toolschema[g.ntoolschemas].name = optarg;
+			g.toolschema[g.ntoolschemas++].params = schema("--tool-schema", eq + 1);
+			break;
+		}
 		case O_TOOL: {
 			char *eq = strchr(optarg, '=');
 			if (!eq || eq == optarg || !eq[1])
@@ -526,27 +553,28 @@ int main(int argc, char **argv)
 			break;
 		}
 		case O_ROUNDS: g.opts.tool_rounds = (int)prog_atol("--tool-rounds", optarg, 1, 100); break;
-		case O_BASE: g.opts.base_url = optarg; break;
+		case O_BASE:
+			if (url_check(optarg) < 0)
+				pusage("--base-url: %s", err_msg());
+			g.opts.base_url = optarg;
+			break;
+		case O_ALLOW_HTTP: g.opts.allow_http_key = 1; break;
+		case O_ATTEMPT_TIMEOUT:
+			g.opts.attempt_timeout_ms = (int)prog_ms("--attempt-timeout", optarg, 86400, 1);
+			break;
 		case O_KEYENV: g.opts.key_env = optarg; break;
 		case O_ATTEMPTS: g.opts.attempts = (int)prog_atol("--attempts", optarg, 1, 20); break;
 		case 'j': g.jobs = (int)prog_atol("-j", optarg, 1, 4096); break;
 		case O_FROM: g.from = optarg; break;
-		case O_TIMEOUT: {
-			char *end;
-			double s = strtod(optarg, &end);
-			if (end == optarg || *end || s <= 0 || s > 86400 * 7)
-				pusage("--timeout: expected seconds, got '%s'", optarg);
-			g.timeout_ms = (int)(s * 1000 + 0.5);
-			if (!g.timeout_ms)
-				g.timeout_ms = 1;
-			break;
-		}
+		case O_TIMEOUT: g.timeout_ms = (int)prog_ms("--timeout", optarg, 86400 * 7, 1); break;
 		case O_TYPES: types = optarg; break;
 		case O_MODELS: models = optarg; break;
 		case O_NOLOG: nolog = 1; break;
-		case O_MAXLINE: maxline = prog_atol("--max-line", optarg, 16, 1L << 30); break;
 		case 'l': dolist = 1; break;
-		case O_JSON: format = 'J'; break;
+		case PROG_OPT_JSON: /* input objects only; with --list, list as JSON */
+			format = 'J';
+			prog_option(c, usage);
+			break;
 		case O_TABLE: format = 'T'; break;
 		default: prog_option(c, usage);
 		}
@@ -565,6 +593,13 @@ int main(int argc, char **argv)
 		profile(prof, &model);
 	for (int i = 0; i < g.opts.ntools; i++)
 		add_tool(i, g.tools[i].name, g.toolprog[i]);
+	for (int k = 0; k < g.ntoolschemas; k++) {
+		int i;
+		for (i = 0; i < g.opts.ntools && strcmp(g.tools[i].name, g.toolschema[k].name); i++)
+			;
+		if (i == g.opts.ntools)
+			pusage("--tool-schema: no --tool named '%s'", g.toolschema[k].name);
+	}
 	g.opts.tools = g.tools;
 	if (g.opts.stream)
 		g.opts.on_delta = on_delta;
@@ -590,10 +625,10 @@ int main(int argc, char **argv)
 		pusage("--tool: model '%s' cannot call tools (%s)", g.model->id, TOOL_PLATFORMS);
 
 	if (!nolog) {
-		g.db = prog_state(DB_CREATE);
+		g.db = prog_state_hint(DB_CREATE | DB_WRITE, "--no-log calls without it");
 	}
 	g.bus = prog_bus_open("no llm events"); /* the bus only tells: calls go on */
-	struct nd_reader *r = nd_new(0, (size_t)maxline);
+	struct nd_reader *r = prog_reader(0);
 	g.eng = engine_new();
 	g.qcap = g.jobs * 2 + 16;
 	g.q = calloc((size_t)g.qcap, sizeof *g.q);
@@ -602,8 +637,10 @@ int main(int argc, char **argv)
 
 	struct loop l = { .in = r, .record = on_record, .bad = prog_loop_bad, .room = on_room,
 		          .work = on_work, .wait = on_wait, .idle = on_idle };
+	prog_loop_watch(&l);
 	if (loop_run(&l) < 0)
 		pdie(PX_FAIL, "stdin: %s", err_msg());
+	drain();
 	flush();
 	if (l.nbad)
 		g.status = PX_FAIL;
@@ -616,6 +653,8 @@ int main(int argc, char **argv)
 		pdie(PX_CONFIG, "call log: %s", err_msg());
 	catalogue_free(g.cat);
 	jv_free(g.opts.schema);
+	for (int k = 0; k < g.ntoolschemas; k++)
+		jv_free(g.toolschema[k].params);
 	if (jv_get_kind(profile_doc) == JV_KIND_OBJECT)
 		jv_free(profile_doc);
 	return prog_finish(g.status);

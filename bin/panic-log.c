@@ -58,7 +58,9 @@ static int print_json(jv row, void *ctx)
 /* Writes S on one line, at most MAX bytes of it, ending in "..." if cut,
  * never cutting a UTF-8 sequence. */
 /* Writes S on one line, at most MAX bytes of it, ending in "..." if cut,
- * never cutting a UTF-8 sequence; returns the bytes written. */
+ * never cutting a UTF-8 sequence; white space as spaces and any other
+ * control character shown harmlessly (an escape sequence in a model's
+ * output never reaches the terminal). Returns the bytes taken. */
 static int clip(const char *s, int max)
 {
 	size_t n = strlen(s), cut = n;
@@ -69,11 +71,28 @@ static int clip(const char *s, int max)
 		while (cut > 0 && (s[cut] & 0xc0) == 0x80)
 			cut--;
 	}
-	for (size_t i = 0; i < cut; i++)
-		putchar(s[i] == '\n' || s[i] == '\r' || s[i] == '\t' ? ' ' : s[i]);
+	for (size_t i = 0, k; i < cut; i += k) {
+		k = strcspn(s + i, "\n\r\t");
+		if (k > cut - i)
+			k = cut - i;
+		prog_put_safe(stdout, s + i, k, 0);
+		if (i + k < cut) {
+			putchar(' ');
+			k++;
+		}
+	}
 	if (cut < n)
 		fputs("...", stdout);
 	return (int)cut + (cut < n ? 3 : 0);
+}
+
+/* clip() to MAX, then spaces to COLS: a column of text from outside. */
+static int column(const char *s, int cols, int max)
+{
+	int w = clip(s, max);
+	for (; w < cols; w++)
+		putchar(' ');
+	return w;
 }
 
 static int print_line(jv row, void *ctx)
@@ -87,9 +106,10 @@ static int print_line(jv row, void *ctx)
 	jv err = json_get(row, "error");
 	const char *why = json_str(err, "message", NULL);
 	jv dur = json_get(row, "duration_ms");
-	int head = printf("%.19s %-12s %-9s %5.0f ms  ", at ? at : "?", model ? model : "?",
-	                  state ? state : "?",
-	                  jv_get_kind(dur) == JV_KIND_NUMBER ? jv_number_value(dur) : 0);
+	int head = printf("%.19s ", at ? at : "?");
+	head += column(model ? model : "?", 12, 40);
+	head += printf(" %-9s %5.0f ms  ", state ? state : "?",
+	               jv_get_kind(dur) == JV_KIND_NUMBER ? jv_number_value(dur) : 0);
 	int room = width - head - 4;
 	if (room < 8)
 		room = 8;
@@ -122,8 +142,8 @@ static int print_total(jv row, void *ctx)
 	if ((*first)++ == 0)
 		printf("%-32s %7s %7s %12s %12s %12s\n", "MODEL", "CALLS", "FAILED", "IN TOKENS",
 		       "OUT TOKENS", "COST US$");
-	printf("%-32s %7s %7s %12s %12s %12s\n", json_str_or(row, "model", "(all)"),
-	       num(row, "calls", "%.0f", a, sizeof a), num(row, "failed", "%.0f", b, sizeof b),
+	column(json_str_or(row, "model", "(all)"), 32, 64);
+	printf(" %7s %7s %12s %12s %12s\n", num(row, "calls", "%.0f", a, sizeof a), num(row, "failed", "%.0f", b, sizeof b),
 	       num(row, "input_tokens", "%.0f", c, sizeof c),
 	       num(row, "output_tokens", "%.0f", d, sizeof d), num(row, "cost", "%.6f", e, sizeof e));
 	jv_free(row);

@@ -22,9 +22,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "archive/archive.h"
+#include "archive/config.h"
 #include "base/err.h"
 #include "base/id.h"
 #include "base/notify.h"
@@ -54,9 +55,14 @@ static const char usage[] =
 	"      --max N          end after N invocations have completed\n"
 	"      --retries N      retry a failed invocation N times (default 3)\n"
 	"      --backoff SECS   before the first retry, doubling (default 1)\n"
+	"      --archive[=FILE] archive image and audio outputs (panic-archive's\n"
+	"                       settings, from FILE or ~/.config/panic/archive.json):\n"
+	"                       the next model and the stored invocation get the\n"
+	"                       archived URL\n"
 	"      --exit-on-eof    at the end of stdin, finish the invocation in\n"
 	"                       flight, stop the run and exit\n"
 	"      --status         print the runner's state as JSON and exit\n"
+	PROG_INPUT_USAGE
 	"      --models FILE    user catalogue (default $PANIC_MODELS or\n"
 	"                       ~/.config/panic/models.json)\n"
 	"      --db PATH        state file (default $PANIC_DB)\n"
@@ -67,7 +73,7 @@ static const char usage[] =
 	"Exit: 0 ok, 1 some input rejected or a run failed, 2 usage, 3 unknown\n"
 	"or invalid network, another runner, or a state error.\n";
 
-enum { O_PACE = 256, O_MAX, O_RETRIES, O_BACKOFF, O_EOF, O_STATUS, O_MODELS };
+enum { O_PACE = 256, O_MAX, O_RETRIES, O_BACKOFF, O_EOF, O_STATUS, O_MODELS, O_ARCHIVE };
 
 static const struct option longopts[] = {
 	{ "pace", required_argument, 0, O_PACE },
@@ -77,19 +83,23 @@ static const struct option longopts[] = {
 	{ "exit-on-eof", no_argument, 0, O_EOF },
 	{ "status", no_argument, 0, O_STATUS },
 	{ "models", required_argument, 0, O_MODELS },
+	{ "archive", optional_argument, 0, O_ARCHIVE },
 	PROG_OPTIONS,
 	PROG_BUS_OPTION,
+	PROG_INPUT_OPTIONS,
 	{ 0, 0, 0, 0 },
 };
 
 #define LOOK_MS 10
 
+#define DAY_MS (86400 * 1000LL)
+
 static struct {
-	double pace; /* seconds, < 0: PANIC!'s schedule */
+	int64_t pace_ms; /* < 0: PANIC!'s schedule */
 	long max, retries;
-	double backoff;
+	int64_t backoff_ms;
 	int exit_on_eof;
-} opt = { .pace = -1, .retries = 3, .backoff = 1 };
+} opt = { .pace_ms = -1, .retries = 3, .backoff_ms = 1000 };
 
 static struct {
 	struct db *db;
@@ -98,6 +108,8 @@ static struct {
 	struct bus_sub *sub;
 	struct catalogue *cat;
 	struct engine *eng;
+	struct archive *arch; /* --archive */
+	jv arch_doc;
 	const char *name;
 	char net_id[ID_LEN + 1];
 	struct model **models;
@@ -112,18 +124,11 @@ static struct {
 	int start;         /* inv is stored as invoking: call its model */
 	int64_t due;       /* monotonic ms when inv is to be invoked, 0: not */
 	long finished;     /* invocations completed by this process */
+	int in_type;       /* inv's input type (enum mtype) */
+	int refused;       /* a prompt of stdin was refused: exit 4 */
 	int eof, stopping;
 	int status;
 } g;
-
-static double number(const char *opt_name, const char *s)
-{
-	char *end;
-	double v = strtod(s, &end);
-	if (end == s || *end || !(v >= 0) || v > 86400 * 365)
-		pusage("%s: expected seconds, got '%s'", opt_name, s);
-	return v;
-}
 
 static char *now_text(char buf[static 32])
 {
@@ -192,6 +197,9 @@ static void report(const char *type, const char *topic, jv rec)
 	jv_free(out);
 }
 
+static void write_failed(const char *what) __attribute__((noreturn));
+static void follow_network(void);
+
 static void tx_begin(void)
 {
 	if (db_begin(g.db) < 0)
@@ -201,16 +209,14 @@ static void tx_begin(void)
 static void tx_commit(void)
 {
 	if (db_commit(g.db) < 0)
-		pdie(PX_CONFIG, "state: %s", err_msg());
+		write_failed("state");
 }
 
 /* Writes the current invocation in the open transaction. */
 static void put_inv(void)
 {
-	if (db_inv_put(g.db, g.inv) < 0) {
-		db_rollback(g.db);
-		pdie(PX_CONFIG, "state: %s", err_msg());
-	}
+	if (db_inv_put(g.db, g.inv) < 0)
+		write_failed("state");
 }
 
 static void store_inv(void)
@@ -224,10 +230,8 @@ static void store_inv(void)
 static void store_run(const char *event)
 {
 	tx_begin();
-	if (db_run_put(g.db, g.run) < 0) {
-		db_rollback(g.db);
-		pdie(PX_CONFIG, "state: %s", err_msg());
-	}
+	if (db_run_put(g.db, g.run) < 0)
+		write_failed("state");
 	tx_commit();
 	report("run", "run", json_set(jv_copy(g.run), "event", jv_string(event)));
 }
@@ -239,10 +243,11 @@ static struct model *model_at(long seq)
 	return g.models[seq % g.nmodels];
 }
 
-/* Makes invocation SEQ of the current run, ready, with INPUT (consumed);
- * the caller stores it. */
-static void new_inv(long seq, jv input)
+/* Makes invocation SEQ of the current run, ready, with INPUT (consumed)
+ * of TYPE (enum mtype); the caller stores it. */
+static void new_inv(long seq, jv input, int type)
 {
+	g.in_type = type;
 	char id[ID_LEN + 1];
 	jv_free(g.inv);
 	g.inv = jv_object();
@@ -258,16 +263,16 @@ static void new_inv(long seq, jv input)
 	g.inv = json_set(g.inv, "metadata", json_set(jv_object(), "attempt", jv_number(0)));
 }
 
-static void make_inv(long seq, jv input)
+static void make_inv(long seq, jv input, int type)
 {
-	new_inv(seq, input);
+	new_inv(seq, input, type);
 	store_inv();
 }
 
 static long inv_seq(void)
 {
 	jv s = json_get(g.inv, "seq");
-	long n = (long)jv_number_value(s);
+	long n = (long)json_int(s, 0, 0, INT64_MAX);
 	jv_free(s);
 	return n;
 }
@@ -276,7 +281,7 @@ static long inv_attempt(void)
 {
 	jv m = json_get(g.inv, "metadata");
 	jv a = json_get(m, "attempt");
-	long n = jv_get_kind(a) == JV_KIND_NUMBER ? (long)jv_number_value(a) : 0;
+	long n = (long)json_int(a, 0, 0, INT32_MAX);
 	jv_free(a);
 	jv_free(m);
 	return n;
@@ -285,8 +290,8 @@ static long inv_attempt(void)
 /* The pause before the next invocation, by the run's age (PANIC!'s). */
 static int64_t pace_ms(void)
 {
-	if (opt.pace >= 0)
-		return (int64_t)(opt.pace * 1000);
+	if (opt.pace_ms >= 0)
+		return opt.pace_ms;
 	int64_t age = time_now_ms() - g.run_start;
 	return age < 600000 ? 1000 : age < 3600000 ? 15000 : 600000;
 }
@@ -318,8 +323,39 @@ static void call(void)
 		complete();
 }
 
+static void end_run(const char *state, const char *reason);
+
+/* The model of invocation SEQ, whose input is of g.in_type, after an edit
+ * of the network; NULL (the run ended, failed) if the models no longer
+ * chain from there. */
+static struct model *chained(long seq)
+{
+	struct model *m = model_at(seq);
+	if (m->input == g.in_type)
+		return m;
+	char reason[300];
+	snprintf(reason, sizeof reason,
+	         "the network changed: model %ld (%s) takes %s, but invocation %ld's input is %s",
+	         seq % g.nmodels + 1, m->id, mtype_name(m->input), seq, mtype_name(g.in_type));
+	g.inv = json_set(g.inv, "state", jv_string("failed"));
+	g.inv = json_set(g.inv, "error", json_set(json_set(jv_object(), "kind",
+	                                                   jv_string("network_changed")),
+	                                          "message", jv_string(reason)));
+	store_inv();
+	end_run("failed", reason);
+	g.status = PX_FAIL;
+	return NULL;
+}
+
+/* Invokes the current invocation (due after a pause or a retry), with the
+ * network's model of now. */
 static void invoke(void)
 {
+	follow_network();
+	struct model *m = chained(inv_seq());
+	if (!m)
+		return;
+	g.inv = json_set(g.inv, "model", jv_string(m->id));
 	mark_invoking();
 	store_inv();
 	call();
@@ -365,24 +401,36 @@ static void complete(void)
 	char at[32];
 	g.calling = 0;
 	int ok = jv_get_kind(g.call.error) == JV_KIND_NULL;
+	if (ok)
+		follow_network(); /* the next invocation uses the models of now */
 	g.inv = json_set(g.inv, "state", jv_string(ok ? "completed" : "failed"));
 	g.inv = json_set(g.inv, "output", jv_copy(g.call.output));
+	if (ok && g.arch) /* the stored output and the next input: the archived URL */
+		g.inv = archive_invocation(g.arch, mtype_name(g.call.model->output), g.inv);
 	g.inv = json_set(g.inv, "error", jv_copy(g.call.error));
 	g.inv = json_set(g.inv, "usage", jv_copy(g.call.usage));
 	g.inv = json_set(g.inv, "finished_at", jv_string(now_text(at)));
 	const char *links[CALL_LINKS] = { g.name, json_str(g.run, "id", NULL), NULL, NULL };
 	tx_begin();
-	if (call_log(g.db, &g.call, links, 1) < 0) {
-		db_rollback(g.db);
-		pdie(PX_CONFIG, "call log: %s", err_msg());
-	}
+	if (call_log(g.db, &g.call, links, 1) < 0)
+		write_failed("call log");
 	call_clear(&g.call);
 	put_inv();
+	int out_type = g.call.model->output;
 	int more = ok && !(opt.max && ++g.finished >= opt.max) && !(g.eof && opt.exit_on_eof);
+	char broken[300] = "";
+	if (more && model_at(inv_seq() + 1)->input != out_type) {
+		struct model *m = model_at(inv_seq() + 1);
+		snprintf(broken, sizeof broken,
+		         "the network changed: model %ld (%s) takes %s, but invocation %ld gave %s",
+		         (inv_seq() + 1) % g.nmodels + 1, m->id, mtype_name(m->input), inv_seq(),
+		         mtype_name(out_type));
+		more = 0;
+	}
 	jv done = jv_copy(g.inv), ready = jv_null();
 	int64_t pace = more ? pace_ms() : 0;
 	if (more) {
-		new_inv(inv_seq() + 1, json_get(g.inv, "output"));
+		new_inv(inv_seq() + 1, json_get(g.inv, "output"), out_type);
 		put_inv();
 		if (!pace) { /* due now: invoking goes in the same transaction */
 			ready = jv_copy(g.inv);
@@ -404,6 +452,11 @@ static void complete(void)
 		}
 		return;
 	}
+	if (ok && *broken) {
+		end_run("failed", broken);
+		g.status = PX_FAIL;
+		return;
+	}
 	if (ok) {
 		end_run("stopped", opt.max && g.finished >= opt.max ? "max" : "end of input");
 		g.stopping = 1;
@@ -412,7 +465,11 @@ static void complete(void)
 	long attempt = inv_attempt();
 	if (attempt <= opt.retries) {
 		g.retrying = 1;
-		g.due = time_mono_ms() + (int64_t)(opt.backoff * 1000 * pow(2, (double)attempt - 1));
+		/* Doubling from --backoff, at most a day between tries. */
+		int64_t wait = opt.backoff_ms;
+		for (long k = 1; k < attempt && wait < DAY_MS; k++)
+			wait *= 2;
+		g.due = time_mono_ms() + (wait < DAY_MS ? wait : DAY_MS);
 		note("waiting");
 		return;
 	}
@@ -431,9 +488,11 @@ static void complete(void)
 
 /* ---- prompts ---- */
 
-static void prompt(const char *text)
+/* Starts a run of TEXT; 1 if the prompt was refused (lockout). */
+static int prompt(const char *text)
 {
 	char at[32], id[ID_LEN + 1];
+	follow_network(); /* its lockout and models of now */
 	if (jv_get_kind(g.run) == JV_KIND_OBJECT) {
 		int64_t left = g.run_start + g.lockout_s * 1000 - time_now_ms();
 		if (left > 0) {
@@ -442,7 +501,7 @@ static void prompt(const char *text)
 			r = json_set(r, "prompt", jv_string(text));
 			r = json_set(r, "seconds_left", jv_number(ceil((double)left / 1000)));
 			report("lockout", "run", r);
-			return;
+			return 1;
 		}
 		end_run("superseded", "a new prompt");
 	}
@@ -456,8 +515,9 @@ static void prompt(const char *text)
 	g.run = json_set(g.run, "stopped_at", jv_null());
 	g.run = json_set(g.run, "reason", jv_null());
 	store_run("started");
-	make_inv(0, jv_string(text));
+	make_inv(0, jv_string(text), MT_TEXT);
 	invoke();
+	return 0;
 }
 
 static int bus_event(const char *line, size_t n, void *ctx)
@@ -473,9 +533,14 @@ static int bus_event(const char *line, size_t n, void *ctx)
 		else if (prog_verbose >= 0)
 			pwarn("bus: prompt:%s event without \"input\" (the prompt) as a string", g.name);
 	} else if (topic && !strncmp(topic, "run:", 4)) {
+		/* run:NETWORK carries the runners' own reports too ("type"). */
 		const char *cmd = json_str(data, "command", NULL);
 		if (cmd && !strcmp(cmd, "stop"))
 			end_run("stopped", "a stop request");
+		else if (!json_has(data, "type") && prog_verbose >= 0)
+			pwarn("bus: run:%s: %s%s%s (the command is \"stop\")", g.name,
+			      cmd ? "unknown command '" : "no \"command\" as a string",
+			      cmd ? cmd : "", cmd ? "'" : "");
 	}
 	jv_free(data);
 	jv_free(ev);
@@ -502,30 +567,95 @@ static char *lock_name(jv net, char buf[static 80])
 	return buf;
 }
 
+/* Takes NET's models and lockout (NET borrowed); -1 with err_msg() if its
+ * models do not make a network. */
+static int take_network(jv net)
+{
+	jv models = json_get(net, "models");
+	int rc = catalogue_chain(g.cat, models);
+	int n = rc < 0 ? 0 : jv_array_length(jv_copy(models));
+	struct model **v = rc < 0 ? NULL : calloc((size_t)n, sizeof *v);
+	if (rc == 0 && !v)
+		pdie(PX_FAIL, "out of memory");
+	for (int i = 0; v && i < n; i++) {
+		jv id = jv_array_get(jv_copy(models), i);
+		v[i] = catalogue_find(g.cat, jv_string_value(id));
+		jv_free(id);
+	}
+	jv_free(models);
+	if (rc < 0)
+		return -1;
+	free(g.models);
+	g.models = v;
+	g.nmodels = n;
+	jv lock = json_get(net, "lockout_seconds");
+	g.lockout_s = (long)json_int(lock, 30, 0, 86400L * 365 * 100);
+	jv_free(lock);
+	return 0;
+}
+
 static void load_network(void)
 {
 	jv net = network();
-	jv models = json_get(net, "models");
-	if (catalogue_chain(g.cat, models) < 0)
+	if (take_network(net) < 0)
 		pdie(PX_CONFIG, "network '%s' is invalid: %s", g.name, err_msg());
-	g.nmodels = jv_array_length(jv_copy(models));
-	g.models = calloc((size_t)g.nmodels, sizeof *g.models);
-	for (int i = 0; g.models && i < g.nmodels; i++) {
-		jv id = jv_array_get(jv_copy(models), i);
-		g.models[i] = catalogue_find(g.cat, jv_string_value(id));
-		jv_free(id);
-	}
-	jv lock = json_get(net, "lockout_seconds");
-	g.lockout_s = (long)jv_number_value(lock);
 	snprintf(g.net_id, sizeof g.net_id, "%s", json_str(net, "id", NULL));
 	char name[80];
 	if (db_lock(g.db, lock_name(net, name), &g.lock) < 0)
 		pdie(PX_CONFIG, "network '%s' already has a runner: %s", g.name, err_msg());
-	jv_free(lock);
-	jv_free(models);
 	jv_free(net);
-	if (!g.models)
-		pdie(PX_FAIL, "out of memory");
+	db_changed(g.db); /* what was read is current */
+}
+
+/* The network was deleted (with its runs) while the runner ran: nothing
+ * of it may be written any more, so the runner says so and stops. */
+static void __attribute__((noreturn)) gone(void)
+{
+	db_rollback(g.db);
+	if (g.calling)
+		engine_cancel(g.eng, &g.call);
+	pwarn("network '%s' was deleted: the runner stops", g.name);
+	notify("STOPPING=1");
+	exit(prog_finish(g.status));
+}
+
+/* Follows edits of the network, as PANIC! re-reads it at every step: when
+ * anyone has changed the state file since the last look, its models and
+ * lockout are read again (a model list that no longer makes a network is
+ * reported and ignored). A deleted network stops the runner. */
+static void follow_network(void)
+{
+	int changed = db_changed(g.db);
+	if (changed < 0)
+		pdie(PX_CONFIG, "state: %s", err_msg());
+	if (!changed)
+		return;
+	jv net = db_net_get(g.db, g.name);
+	if (!jv_is_valid(net))
+		pdie(PX_CONFIG, "state: %s", err_msg());
+	const char *id = json_str(net, "id", NULL);
+	if (!id || strcmp(id, g.net_id)) {
+		jv_free(net);
+		gone();
+	}
+	if (take_network(net) < 0 && prog_verbose >= 0)
+		pwarn("network '%s' changed into an invalid one, ignored: %s", g.name, err_msg());
+	jv_free(net);
+}
+
+/* A write failed: if the network is gone, stop cleanly; else die. */
+static void __attribute__((noreturn)) write_failed(const char *what)
+{
+	char why[512];
+	snprintf(why, sizeof why, "%s", err_msg());
+	db_rollback(g.db);
+	jv net = db_net_get(g.db, g.name);
+	int exists = jv_get_kind(net) == JV_KIND_OBJECT &&
+	             !strcmp(json_str_or(net, "id", ""), g.net_id);
+	jv_free(net);
+	if (!exists)
+		gone();
+	pdie(PX_CONFIG, "%s: %s", what, why);
 }
 
 /* Carries on the run a killed runner left, from what the state file holds. */
@@ -547,14 +677,18 @@ static void resume(void)
 	if (!state) { /* killed before invocation 0 was stored */
 		jv_free(g.inv);
 		g.inv = jv_null();
-		make_inv(0, json_get(g.run, "prompt"));
+		make_inv(0, json_get(g.run, "prompt"), MT_TEXT);
 		invoke();
 	} else if (!strcmp(state, "completed")) {
-		make_inv(inv_seq() + 1, json_get(g.inv, "output"));
+		struct model *m = catalogue_find(g.cat, json_str_or(g.inv, "model", ""));
+		make_inv(inv_seq() + 1, json_get(g.inv, "output"),
+		         m ? m->output : model_at(inv_seq())->output);
 		g.due = time_mono_ms() + pace_ms();
 	} else if (!strcmp(state, "failed") && inv_attempt() > opt.retries) {
 		end_run("failed", "its last invocation had failed");
 	} else { /* ready, invoking (its result lost with the runner), failed */
+		long seq = inv_seq();
+		g.in_type = seq ? model_at(seq - 1)->output : MT_TEXT;
 		g.due = time_mono_ms();
 	}
 }
@@ -569,6 +703,9 @@ static int status(void)
 		n = json_set(json_set(jv_object(), "network", jv_string(g.name)), "state",
 		             jv_string("not running"));
 	} else {
+		if (!json_has(n, "state")) /* its note is not where this path looks */
+			n = json_set(json_set(n, "network", jv_string(g.name)), "state",
+			             jv_string("running"));
 		int64_t now = time_now_ms();
 		jv start = json_get(n, "run_started_ms"), lock = json_get(n, "lockout_seconds");
 		jv next = json_get(n, "next_at_ms");
@@ -580,7 +717,8 @@ static int status(void)
 		}
 		if (jv_get_kind(next) == JV_KIND_NUMBER) {
 			char at[32];
-			n = json_set(n, "next_at", jv_string(time_rfc3339((int64_t)jv_number_value(next), at)));
+			n = json_set(n, "next_at",
+			             jv_string(time_rfc3339(json_int(next, 0, 0, INT64_MAX / 2), at)));
 			n = json_set(n, "next_in_ms",
 			             jv_number(fmax(0, jv_number_value(next) - (double)now)));
 		}
@@ -596,32 +734,18 @@ static int status(void)
 
 /* ---- the loop ---- */
 
-static int signal_fd(void)
-{
-	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	sigprocmask(SIG_BLOCK, &set, NULL);
-	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-}
-
 /* The record loop's callbacks. Prompts come from stdin (records) and the
  * bus; work() starts what is due and says how long the runner may wait;
  * the loop waits in the engine, on stdin, the bus and the signals. */
 static struct {
 	int64_t watchdog, pinged, looked;
-	int sfd;
 } w;
-
-enum { FD_BUS, FD_SIGNAL };
 
 static void on_record(struct loop *l, jv rec)
 {
 	const char *text = json_str(rec, "input", NULL);
 	if (text)
-		prompt(text);
+		g.refused |= prompt(text);
 	else
 		loop_reject(l, "no \"input\" (the prompt) as a string");
 	jv_free(rec);
@@ -656,8 +780,8 @@ static int on_work(struct loop *l)
 		return LOOP_END;
 	int64_t now = time_mono_ms();
 	int wait = g.start ? 0 : -1;
-	if (!g.calling && g.due)
-		wait = (int)(g.due > now ? g.due - now : 0);
+	if (!g.calling && g.due) /* a pace of months: wake within a day */
+		wait = (int)(g.due <= now ? 0 : g.due - now < DAY_MS ? g.due - now : DAY_MS);
 	if (w.watchdog) {
 		if (now - w.pinged >= w.watchdog) {
 			notify("WATCHDOG=1");
@@ -676,63 +800,75 @@ static int on_wait(struct loop *l, struct pollfd *p, int n, int ms)
 	return engine_wait(g.eng, p, n, ms);
 }
 
+/* A signal or a closed reader stops the run and the runner. */
+static void stopping(struct loop *l)
+{
+	if (!l->stop && prog_loop_stopping(l))
+		end_run("stopped", prog_signalled ? "signal" : "output closed");
+}
+
 /* About to wait: show what we have. */
 static void on_idle(struct loop *l)
 {
-	(void)l;
 	g.status = prog_flush(g.status);
 	if (g.bus)
 		bus_flush(g.bus);
+	stopping(l);
 }
 
 static void on_woke(struct loop *l)
 {
 	if (g.calling && g.call.done)
 		complete();
-	if (l->fds[FD_SIGNAL].revents & POLLIN) {
-		struct signalfd_siginfo si;
-		if (read(w.sfd, &si, sizeof si) > 0) {
-			end_run("stopped", "signal");
-			l->stop = 1;
-		}
+	stopping(l);
+}
+
+static void watchdog_tick(void *ctx)
+{
+	(void)ctx;
+	if (w.watchdog && time_mono_ms() - w.pinged >= w.watchdog) {
+		notify("WATCHDOG=1");
+		w.pinged = time_mono_ms();
 	}
 }
 
 static void run(void)
 {
-	struct nd_reader *r = nd_new(0, 0);
-	w.sfd = signal_fd();
+	struct nd_reader *r = prog_reader(0);
 	w.watchdog = notify_watchdog_ms();
 	w.pinged = time_mono_ms();
+	if (g.arch) /* an archive in progress gives up on a stop signal */
+		archive_hooks(g.arch, prog_signalfd(), watchdog_tick, NULL);
 	struct loop l = { .in = r, .record = on_record, .bad = prog_loop_bad, .room = on_room,
 		          .work = on_work, .wait = on_wait, .idle = on_idle, .woke = on_woke,
-		          .nfds = 2 };
-	l.fds[FD_BUS] = (struct pollfd){ .fd = g.sub ? bus_sub_fd(g.sub) : -1, .events = POLLIN };
-	l.fds[FD_SIGNAL] = (struct pollfd){ .fd = w.sfd, .events = POLLIN };
-	if (!r || loop_run(&l) < 0)
-		pdie(PX_FAIL, "stdin: %s", r ? err_msg() : "out of memory");
+		          .nfds = 1 };
+	l.fds[0] = (struct pollfd){ .fd = g.sub ? bus_sub_fd(g.sub) : -1, .events = POLLIN };
+	prog_loop_watch(&l);
+	if (loop_run(&l) < 0)
+		pdie(PX_FAIL, "stdin: %s", err_msg());
 	if (l.nbad)
 		g.status = PX_FAIL;
+	if (g.refused && g.status == PX_OK)
+		g.status = PX_REFUSED;
 	notify("STOPPING=1");
 	nd_free(r);
-	if (w.sfd >= 0)
-		close(w.sfd);
 }
 
 int main(int argc, char **argv)
 {
 	prog_init("panic-loop");
-	const char *models = NULL;
+	const char *models = NULL, *archive = NULL;
 	int want_status = 0, c;
-	while ((c = getopt_long(argc, argv, "qvh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "Rqvh", longopts, NULL)) != -1) {
 		switch (c) {
-		case O_PACE: opt.pace = number("--pace", optarg); break;
+		case O_PACE: opt.pace_ms = prog_ms("--pace", optarg, 86400 * 365, 0); break;
 		case O_MAX: opt.max = prog_atol("--max", optarg, 1, 1L << 40); break;
 		case O_RETRIES: opt.retries = prog_atol("--retries", optarg, 0, 1000); break;
-		case O_BACKOFF: opt.backoff = number("--backoff", optarg); break;
+		case O_BACKOFF: opt.backoff_ms = prog_ms("--backoff", optarg, 86400, 0); break;
 		case O_EOF: opt.exit_on_eof = 1; break;
 		case O_STATUS: want_status = 1; break;
 		case O_MODELS: models = optarg; break;
+		case O_ARCHIVE: archive = optarg ? optarg : ""; break;
 		default: prog_option(c, usage);
 		}
 	}
@@ -741,7 +877,7 @@ int main(int argc, char **argv)
 	g.name = argv[optind];
 	g.run = g.inv = jv_null();
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
-	g.db = prog_state(DB_CREATE);
+	g.db = prog_state(want_status ? DB_CREATE : DB_CREATE | DB_WRITE);
 	if (want_status)
 		return prog_finish(status());
 
@@ -758,6 +894,13 @@ int main(int argc, char **argv)
 			pdie(PX_CONFIG, "bus: %s", err_msg());
 	}
 	g.eng = engine_new();
+	g.arch_doc = jv_null();
+	if (archive) {
+		struct archive_opts ao = { 0 };
+		if (archive_settings(&ao, *archive ? archive : NULL, &g.arch_doc) < 0 ||
+		    archive_open(&g.arch, &ao, g.db) < 0)
+			pdie(PX_CONFIG, "archive: %s", err_msg());
+	}
 	notify("READY=1");
 	note("idle");
 	resume();
@@ -769,6 +912,8 @@ int main(int argc, char **argv)
 		call_clear(&g.call);
 	}
 	engine_free(g.eng);
+	archive_close(g.arch);
+	jv_free(g.arch_doc);
 	bus_unsubscribe(g.sub);
 	bus_close(g.bus);
 	db_unlock(g.lock);

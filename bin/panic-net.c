@@ -184,7 +184,7 @@ int main(int argc, char **argv)
 	if ((create || set || show || del))
 		check_name(args[0]);
 
-	struct db *db = prog_state(DB_CREATE);
+	struct db *db = prog_state(create || set || del ? DB_CREATE | DB_WRITE : DB_CREATE);
 	int status = PX_OK;
 	if (create || set) {
 		jv net = json_set(jv_object(), "name", jv_string(args[0]));

@@ -38,7 +38,8 @@ static const char usage[] =
 	"usage: syn-step NAME [OPTION]... [-- PROGRAM [ARG]...]\n"
 	"A stage of a workflow: run step NAME on every run that reaches it, journal\n"
 	"its result in the state file, and pass the run on with the result merged.\n"
-	"Records are a run's context plus \"_run\"; one without \"_run\" starts a run.\n"
+	"Records are a run's context plus \"_run\"; one without \"_run\" starts a run\n"
+	"(a line that is not a JSON object is the context {\"input\": LINE}).\n"
 	"\n"
 	"The step's action, one of:\n"
 	"  -- PROGRAM [ARG]...  run PROGRAM by argv (no shell): the context on its\n"
@@ -82,7 +83,7 @@ static const char usage[] =
 	"      --db PATH        state file (default $PANIC_DB or\n"
 	"                       ~/.local/state/panic/panic.db)\n"
 	"      --bus DIR        the bus for events (default $PANIC_BUS)\n"
-	"      --max-line BYTES longest record read or written (default 4194304)\n"
+	PROG_INPUT_USAGE
 	"  -q, --quiet          less on stderr     -v, --verbose  more on stderr\n"
 	"  -h, --help           this help          --version      the version\n"
 	"\n"
@@ -95,7 +96,7 @@ static const char usage[] =
 
 enum { O_JQ = 256, O_PROMPT, O_TO, O_SYSTEM, O_TEMP, O_MAXTOK, O_OSCHEMA, O_STREAM, O_TOOL,
        O_SCORE, O_SUSPEND, O_SCHEMA, O_METADATA, O_RETRY, O_BACKOFF, O_TIMEOUT, O_FALLBACK,
-       O_SCORER, O_WORKFLOW, O_LAST, O_MODELS, O_MAXLINE, O_FRESH };
+       O_SCORER, O_WORKFLOW, O_LAST, O_MODELS, O_FRESH };
 
 static const struct option longopts[] = {
 	{ "jq", required_argument, 0, O_JQ },
@@ -122,7 +123,7 @@ static const struct option longopts[] = {
 	{ "last", no_argument, 0, O_LAST },
 	{ "fresh", no_argument, 0, O_FRESH },
 	{ "models", required_argument, 0, O_MODELS },
-	{ "max-line", required_argument, 0, O_MAXLINE },
+	PROG_INPUT_OPTIONS,
 	PROG_OPTIONS,
 	PROG_BUS_OPTION,
 	{ 0, 0, 0, 0 },
@@ -312,7 +313,7 @@ int main(int argc, char **argv)
 		optind = 2;
 	}
 	int c;
-	while ((c = getopt_long(argc, argv, "+m:j:qvh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+m:j:Rqvh", longopts, NULL)) != -1) {
 		switch (c) {
 		case O_JQ: st->jq = optarg; break;
 		case 'm': st->model = optarg; break;
@@ -365,7 +366,10 @@ int main(int argc, char **argv)
 		case O_LAST: last = 1; break;
 		case O_FRESH: fresh = 1; break;
 		case O_MODELS: models = optarg; break;
-		case O_MAXLINE: maxline = prog_atol("--max-line", optarg, 64, 1L << 30); break;
+		case PROG_OPT_MAXLINE: /* the longest record written, too */
+			maxline = prog_atol("--max-line", optarg, 64, 1L << 30);
+			prog_option(c, usage);
+			break;
 		default: prog_option(c, usage);
 		}
 	}
@@ -434,9 +438,7 @@ int main(int argc, char **argv)
 	};
 	if (!g.eng || !(g.stage = stage_new(&cfg)))
 		pdie(PX_CONFIG, "%s", g.eng ? err_msg() : "out of memory");
-	struct nd_reader *r = nd_new(0, (size_t)maxline);
-	if (!r)
-		pdie(PX_FAIL, "out of memory");
+	struct nd_reader *r = prog_reader(0);
 	struct loop l = { .in = r, .record = on_record, .bad = prog_loop_bad, .room = on_room,
 		          .work = on_work, .wait = on_wait, .idle = on_idle, .woke = on_woke };
 	g.sigfd = prog_signalfd();

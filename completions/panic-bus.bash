@@ -17,7 +17,7 @@ _panic_bus() {
 		esac
 	done
 	if [[ $cur == -* || -z $cmd ]]; then
-		local words="-n --count --timeout --shared --json --table --bus --db -q --quiet
+		local words="-n --count --timeout --shared -R --raw-input --json --table --max-line --bus --db -q --quiet
 			-v --verbose -h --help --version"
 		[[ -z $cmd ]] && words="pub sub listen ls clean $words"
 		COMPREPLY=($(compgen -W "$words" -- "$cur"))

@@ -21,7 +21,7 @@ _panic_invoke() {
 		COMPREPLY=($(compgen -W "text:text text:image text:audio image:text image:image image:audio audio:text audio:image audio:audio" -- "$cur"))
 		return ;;
 	-j|--jobs|--from|--timeout|--max-line|--system|--temperature|--max-tokens|--schema|\
-	--tool-rounds|--base-url|--key-env|--attempts)
+	--tool-rounds|--tool-schema|--base-url|--key-env|--attempts|--attempt-timeout)
 		return ;;
 	esac
 	local i
@@ -33,8 +33,9 @@ _panic_invoke() {
 	done
 	COMPREPLY=($(compgen -W "-m --model -p --profile -j --jobs --system --temperature
 		--max-tokens --schema --stream --tool --tool-rounds --base-url --key-env --attempts
+		--attempt-timeout --allow-http-key --no-strict --tool-schema
 		--from --timeout --types --models
-		--no-log --db --bus --max-line -l --list --json --table -q --quiet -v --verbose
+		--no-log --db --bus --max-line -R --raw-input -l --list --json --table -q --quiet -v --verbose
 		-h --help --version --" -- "$cur"))
 }
 complete -F _panic_invoke panic-invoke

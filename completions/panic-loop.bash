@@ -7,11 +7,11 @@ _panic_loop() {
 	--models|--db|--bus)
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return ;;
-	--pace|--max|--retries|--backoff)
+	--pace|--max|--retries|--backoff|--max-line)
 		return ;;
 	esac
 	if [[ $cur == -* ]]; then
-		COMPREPLY=($(compgen -W "--pace --max --retries --backoff --exit-on-eof --status
+		COMPREPLY=($(compgen -W "--pace --max --retries --backoff --archive --exit-on-eof --status -R --raw-input --json --max-line
 			--models --db --bus -q --quiet -v --verbose -h --help --version" -- "$cur"))
 		return
 	fi

@@ -27,7 +27,7 @@ _syn_step() {
 		COMPREPLY=($(compgen -W "--jq -m --model --prompt --to --system --temperature --max-tokens
 			--output-schema --stream --tool --score --suspend --schema --metadata --retry
 			--backoff --timeout --fallback --scorer -j --jobs --fresh --workflow --last
-			--models --db --bus --max-line -q --quiet -v --verbose -h --help --version --" -- "$cur"))
+			--models --db --bus -R --raw-input --json --max-line -q --quiet -v --verbose -h --help --version --" -- "$cur"))
 	fi
 }
 complete -F _syn_step syn-step

@@ -74,3 +74,15 @@ fill() {
 	PANIC_DB=$T/other.db run --separate-stderr panic-log
 	assert_equal "$(echo "$output" | jq -r .input)" x
 }
+
+@test "--table shows model output harmlessly: no escape sequence reaches the terminal" {
+	printf '%s\n' '{"input":"x"}' | panic-invoke --no-log -- printf '\033]0;owned\007\033[2J\033[31mred\302\233m\n' > /dev/null
+	printf '%s\n' 'title' | panic-invoke -- printf '\033]0;owned\007\033[2J\033[31mred\302\2331m\342\200\256gnp.exe' > /dev/null
+	run --separate-stderr panic-log --table
+	assert_success
+	# no ESC, BEL or C1 byte, no right-to-left override: shown as pictures
+	[ "$(printf '%s' "$output" | LC_ALL=C grep -c $'[\033\007]')" = 0 ]
+	[ "$(printf '%s' "$output" | grep -c $'\302\233')" = 0 ]
+	[ "$(printf '%s' "$output" | grep -c $'\342\200\256')" = 0 ]
+	assert_output --partial '␛]0;owned␇␛[2J␛[31mred�1m�gnp.exe'
+}

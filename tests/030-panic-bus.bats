@@ -54,7 +54,58 @@ sub_bg() {
 	assert_equal "$(stat -c %a "$PANIC_BUS")" 700
 	PANIC_BUS=$T/shared run panic-bus --shared ls
 	assert_success
-	assert_equal "$(stat -c %a "$T/shared")" 2770
+	assert_equal "$(stat -c %a "$T/shared")" 3770 # setgid, and sticky as s6's fifodir
+}
+
+@test "a bus directory that is not ours, or that others can write, is refused" {
+	# writable by others: refused, unless shared (and then it must be sticky)
+	mkdir -m 777 open
+	chmod 777 open
+	PANIC_BUS=$T/open run --separate-stderr panic-bus ls
+	assert_failure 3
+	assert_equal "$stderr" "panic-bus: bus: $T/open: others can write it (mode 777): chmod 700 it, or use --shared"
+	PANIC_BUS=$T/open run --separate-stderr panic-bus --shared ls
+	assert_failure 3
+	assert_equal "$stderr" "panic-bus: bus: $T/open: a shared bus must be sticky and not writable by the world (mode 0777): chmod 3770 it"
+	# made first by someone else (as /tmp/panic-$UID can be): refused
+	if [ "$(id -u)" = 0 ]; then
+		mkdir -m 700 theirs && chown 65534 theirs
+		PANIC_BUS=$T/theirs run --separate-stderr panic-bus sub x
+		assert_failure 3
+		assert_equal "$stderr" "panic-bus: bus: $T/theirs: owned by user 65534, not you (use --shared for a group's bus)"
+		# and a parent that is someone else's: they could swap the bus
+		mkdir -m 755 parent && chown 65534 parent
+		PANIC_BUS=$T/parent/bus run --separate-stderr panic-bus ls
+		assert_failure 3
+		assert_equal "$stderr" "panic-bus: bus: $T/parent: owned by user 65534, not you: refusing to keep a bus in it"
+	fi
+	# a symlink where the bus directory should be
+	mkdir real && chmod 700 real && ln -s real link
+	PANIC_BUS=$T/link run --separate-stderr panic-bus ls
+	assert_failure 3
+}
+
+@test "entries planted in the bus are never written: symlinks, regular files, .gen and .drops" {
+	panic-bus ls > /dev/null
+	echo precious > victim
+	# a "subscriber" that is a symlink to a file, one that is a hard link
+	# to it, and the counters as symlinks
+	ln -s "$T/victim" "$PANIC_BUS/sub.1.aaaaaaaa"
+	echo '{"pid":1,"patterns":["t"]}' > "$PANIC_BUS/sub.1.aaaaaaaa.info"
+	ln "$T/victim" "$PANIC_BUS/sub.2.bbbbbbbb"
+	echo '{"pid":2,"patterns":["t"]}' > "$PANIC_BUS/sub.2.bbbbbbbb.info"
+	ln -s "$T/victim" "$PANIC_BUS/sub.3.cccccccc.drops"
+	rm -f "$PANIC_BUS/.gen" && ln -s "$T/victim" "$PANIC_BUS/.gen"
+	run --separate-stderr panic-bus pub t '{"x":1}' '{"x":2}'
+	assert_success
+	assert_equal "$(cat victim)" precious
+	# a real subscriber still gets its events
+	sub_bg got -n 1 t
+	wait_for bash -c '[ "$(panic-bus ls --json | jq -r "select(.alive) | .name" | wc -l)" = 1 ]'
+	panic-bus pub t '{"x":3}'
+	wait "$!"
+	assert_equal "$(jq -c .data got)" '{"x":3}'
+	assert_equal "$(cat victim)" precious
 }
 
 @test "4 publishers x 10,000 events to 3 subscribers: none torn, lost or merged" {
@@ -157,7 +208,7 @@ sub_bg() {
 }
 
 @test "bad input to pub: clear errors, nothing wrong published" {
-	sub_bg out --timeout 3 '*'
+	sub_bg out -n 2 --timeout 120 '*'
 	pid=$!
 	run --separate-stderr panic-bus pub 'has space' '{}'
 	assert_failure 2
@@ -170,7 +221,7 @@ sub_bg() {
 	run --separate-stderr panic-bus pub t '{"ok":1}' '{"broken":'
 	assert_failure 1
 	assert_equal "$stderr" "panic-bus: argument 3: invalid JSON: Unfinished JSON term at EOF at line 1, column 10"
-	run --separate-stderr panic-bus pub t '[1,2]'
+	run --separate-stderr panic-bus pub --json t '[1,2]'
 	assert_failure 1
 	assert_equal "$stderr" "panic-bus: argument 2: expected an object, got an array"
 	# stdin: bad lines are skipped, good ones published
@@ -231,4 +282,37 @@ panic-bus: sh: exited with status 3"
 	assert_failure 2
 	run --separate-stderr panic-bus --help
 	assert_success
+}
+
+@test "signals: pub stops while its stdin is idle; sub never misses one" {
+	panic-bus sub 't' > got &
+	sub=$!
+	wait_for bash -c '[ "$(panic-bus ls --json | wc -l)" = 1 ]'
+	mkfifo in
+	panic-bus pub t < in 2> err &
+	pub=$!
+	exec {w}>in
+	echo '{"n":1}' >&"$w"
+	wait_for grep -q '"n":1' got
+	# stdin stays open and idle: SIGTERM ends pub anyway, exit 0
+	kill -TERM "$pub"
+	status=0
+	wait "$pub" || status=$?
+	exec {w}>&-
+	assert_equal "$status" 0
+	assert_equal "$(cat err)" ""
+	kill -TERM "$sub"
+	wait "$sub" || true
+	# a signal sent at any moment of sub's start-up and loop ends it (once
+	# it is panic-bus: before its exec the shell's child has bats' traps)
+	bin=$(command -v panic-bus)
+	for i in $(seq 20); do
+		panic-bus sub 'x' > /dev/null &
+		pid=$!
+		while [ "$(readlink "/proc/$pid/exe" 2>/dev/null)" != "$bin" ] && kill -0 "$pid" 2>/dev/null; do :; done
+		sleep "0.0$((i % 10))"
+		kill -TERM "$pid"
+		timeout 5 tail --pid="$pid" -f /dev/null || fail "sub ignored SIGTERM (round $i)"
+	done
+	assert_equal "$(panic-bus ls --json | wc -l)" 0
 }

@@ -42,7 +42,7 @@ recs() { jq -c "select(.type == \"$2\") | $3" "$1"; }
 @test "a prompt within the lockout is refused with the seconds left" {
 	panic-net create art dummy-t2t -l 30 > /dev/null
 	run --separate-stderr timeout 20 panic-loop art --pace 0 --max 3 < <(printf '%s\n' first second)
-	assert_success
+	assert_failure 4 # refused for now
 	echo "$output" > out
 	assert_equal "$(recs out lockout '[.prompt, .seconds_left]')" '["second",30]'
 	assert_equal "$(sql 'select count(*), min(prompt) from runs')" "1|first"
@@ -169,9 +169,23 @@ recs() { jq -c "select(.type == \"$2\") | $3" "$1"; }
 	run --separate-stderr panic-loop art < /dev/null
 	assert_failure 3
 	assert_equal "$stderr" "panic-loop: network 'art' already has a runner: held by process $pid"
+	# the same file by a symlink, a hard link, another directory: one runner
+	ln -s "$PANIC_DB" sym.db
+	mkdir other && ln "$PANIC_DB" other/hard.db
+	run --separate-stderr panic-loop --db sym.db art < /dev/null
+	assert_failure 3
+	assert_equal "$stderr" "panic-loop: network 'art' already has a runner: held by process $pid"
+	run --separate-stderr panic-loop --db other/hard.db art < /dev/null
+	assert_failure 3
+	assert_equal "$stderr" "panic-loop: network 'art' already has a runner: held by another process"
+	assert_equal "$(panic-loop --db sym.db --status art | jq -r .state)" idle
+	assert_equal "$(panic-loop --db other/hard.db --status art | jq -r .state)" running
 	kill -TERM "$pid"
 	wait "$pid"
 	exec {w}>&-
+	# the lock is gone with its runner, and so is its note file
+	assert_equal "$(panic-loop --db other/hard.db --status art | jq -r .state)" "not running"
+	assert_equal "$(ls "$(dirname "$PANIC_DB")" | grep -c lock)" 0
 }
 
 @test "systemd: READY=1, watchdog pings, STATUS and STOPPING=1 on a notify socket" {
@@ -217,13 +231,13 @@ recs() { jq -c "select(.type == \"$2\") | $3" "$1"; }
 	assert_equal "$stderr" "panic-loop: network 'art' is invalid: model 1 (dummy-t2i) gives image but the cycle goes back to model 1 (dummy-t2i), which takes text"
 	sql "update networks set models = '[\"dummy-t2t\"]' where name = 'art'"
 	# garbage on stdin: reported, skipped; the good prompt still runs
-	{ echo '{"input":'; printf 'a\0b\n'; echo '{"prompt":"x"}'; echo '[1]'; echo good; } > in
+	{ echo '{"input":'; printf 'a\0b\n'; echo '{"prompt":"x"}'; echo '{"input":[1]}'; echo good; } > in
 	run --separate-stderr timeout 20 panic-loop art --pace 0 --max 2 < in
 	assert_failure 1
 	assert_equal "$stderr" "panic-loop: stdin:1: invalid JSON: Unfinished JSON term at EOF at line 1, column 9
 panic-loop: stdin:2: NUL byte at column 2
 panic-loop: stdin:3: no \"input\" (the prompt) as a string
-panic-loop: stdin:4: expected an object, got an array"
+panic-loop: stdin:4: no \"input\" (the prompt) as a string"
 	assert_equal "$(sql 'select prompt from runs')" good
 	# garbage on the bus: reported, the runner still serves
 	mkfifo in2
@@ -251,4 +265,107 @@ panic-loop: stdin:4: expected an object, got an array"
 	assert_failure 2
 	run --separate-stderr panic-loop --help
 	assert_success
+}
+
+@test "a closed reader stops the run and the runner, quietly" {
+	panic-net create art dummy-t2t -l 0 > /dev/null
+	run --separate-stderr bash -c 'echo go | panic-loop art --pace 0 | head -n 3 > head.out; echo "status ${PIPESTATUS[1]}" >&2'
+	assert_success
+	assert_equal "$stderr" "status 0"
+	assert_equal "$(wc -l < head.out)" 3
+	assert_equal "$(sql 'select state, reason from runs')" "stopped|output closed"
+	# it did not run on for long after the reader went
+	[ "$(sql 'select count(*) from invocations')" -lt 1000 ]
+}
+
+@test "a running runner follows edits of its network: lockout, models, deletion" {
+	# two text models, so that any new list chains from any invocation
+	echo '[{"id":"other-t2t","platform":"dummy","input":"text","output":"text"}]' > models.json
+	export PANIC_MODELS=$PWD/models.json
+	panic-net create art dummy-t2t -l 600 > /dev/null
+	mkfifo in
+	panic-loop art --pace 0.2 < in > out 2> err &
+	pid=$!
+	exec {w}>in
+	echo first >&"$w"
+	wait_for grep -q '"input":"first".*"state":"completed"' out
+	# in its lockout: refused; a lockout of 0 takes effect at the next prompt
+	echo second >&"$w"
+	wait_for grep -q '"type":"lockout"' out
+	panic-net set art -l 0 > /dev/null
+	echo third >&"$w"
+	wait_for grep -q '"input":"third","output":null,"state":"invoking"' out
+	# a new model list takes effect at the next invocation
+	panic-net set art other-t2t > /dev/null
+	wait_for grep -q '"model":"other-t2t"' out
+	run_id=$(sql "select id from runs where prompt = 'third'")
+	assert_equal "$(sql "select model from invocations where run_id = '$run_id' and model != 'dummy-t2t' limit 1")" other-t2t
+	# deleted with its runs: the runner says why and stops cleanly
+	panic-net delete art --force > /dev/null
+	status=0
+	wait "$pid" || status=$?
+	exec {w}>&-
+	assert_equal "$status" 0
+	assert_equal "$(cat err)" "panic-loop: network 'art' was deleted: the runner stops"
+	assert_equal "$(sql 'select count(*) from runs')" 0
+}
+
+@test "a model list that no longer chains from the run's last output ends the run clearly" {
+	panic-net create art dummy-t2i dummy-i2t -l 0 > /dev/null
+	mkfifo in
+	panic-loop art --pace 1 < in > out 2> err &
+	pid=$!
+	exec {w}>in
+	echo go >&"$w"
+	wait_for grep -q '"seq":1,"model":"dummy-i2t","input":"https:.*"state":"ready"' out
+	# invocation 1's input is an image; the new network's model 2 takes text
+	panic-net set art dummy-t2t > /dev/null
+	wait_for grep -q '"type":"run".*"state":"failed"' out
+	kill -TERM "$pid"
+	wait "$pid" || true
+	exec {w}>&-
+	assert_equal "$(sql 'select reason from runs')" \
+		"the network changed: model 1 (dummy-t2t) takes text, but invocation 1's input is image"
+	assert_equal "$(sql "select state, json_extract(error, '$.kind') from invocations where seq = 1")" "failed|network_changed"
+}
+
+@test "prompts refused for lockout make the exit status 4; unknown run commands are reported" {
+	panic-net create art dummy-t2t > /dev/null
+	run --separate-stderr bash -c "printf 'a\nb\n' | panic-loop art --pace 0 --max 3 --exit-on-eof"
+	assert_failure 4
+	assert_equal "$(echo "$output" | jq -r 'select(.type == "lockout") | .prompt')" b
+	# a command the runner does not know, and one with no command
+	mkfifo in
+	panic-loop art --pace 0 < in > out 2> err &
+	pid=$!
+	exec {w}>in
+	wait_for bash -c "panic-loop --status art | grep -q idle"
+	panic-bus pub run:art '{"command":"pause"}' '{"stop":true}' > /dev/null
+	wait_for bash -c '[ "$(wc -l < err)" = 2 ]'
+	kill -TERM "$pid"
+	wait "$pid"
+	exec {w}>&-
+	assert_equal "$(cat err)" "panic-loop: bus: run:art: unknown command 'pause' (the command is \"stop\")
+panic-loop: bus: run:art: no \"command\" as a string (the command is \"stop\")"
+}
+
+@test "durations past an int of milliseconds: a pace of 40 days, retries and backoff at their limits" {
+	panic-net create art dummy-t2t -l 0 > /dev/null
+	mkfifo in
+	panic-loop art --pace 3456000 --retries 1000 --backoff 86400 < in > out 2> err &
+	pid=$!
+	exec {w}>in
+	echo go >&"$w"
+	wait_for grep -q '"seq":1.*"state":"ready"' out
+	# waiting 40 days for invocation 1, not spinning and not overflowing
+	next=$(panic-loop --status art | jq .next_in_ms)
+	[ "$next" -gt 3400000000 ] || fail "next in $next ms"
+	kill -TERM "$pid"
+	wait "$pid"
+	exec {w}>&-
+	assert_equal "$(cat err)" ""
+	for bad in inf nan -1 1e300; do
+		run --separate-stderr panic-loop art --pace "$bad" < /dev/null
+		assert_failure 2
+	done
 }

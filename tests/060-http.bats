@@ -13,13 +13,7 @@ setup() {
 		GEMINI_API_KEY FAKE_KEY
 	cd "$T"
 	export FAKE_KEY_FILE=$T/fake-key
-	fake-api "$T/port" "$T/log" 2> "$T/fake.err" &
-	wait_for test -s "$T/port"
-	PORT=$(cat "$T/port")
-	export OPENAI_BASE_URL=http://127.0.0.1:$PORT/v1
-	export REPLICATE_BASE_URL=http://127.0.0.1:$PORT/replicate/v1
-	export GEMINI_BASE_URL=http://127.0.0.1:$PORT/gemini/v1beta
-	export PANIC_HTTP_BACKOFF_MS=20
+	start_fake_api
 }
 
 # requests the server got whose path matches REGEX, as compact JSON
@@ -56,8 +50,17 @@ requests() { jq -c --arg re "$1" 'select(.path | test($re))' "$T/log"; }
 	run --separate-stderr panic-invoke -m openai:m --system 'be terse' --temperature 0.5 --max-tokens 20 <<<'hi'
 	assert_success
 	assert_equal "$(echo "$output" | field output)" "(system: be terse) echo: hi (t=0.5)"
-	assert_equal "$(requests chat | jq -c '.body | [.messages[0], .temperature, .max_tokens]')" \
-		'[{"role":"system","content":"be terse"},0.5,20]'
+	# max_completion_tokens, as OpenAI's reasoning models require
+	assert_equal "$(requests chat | jq -c '.body | [.messages[0], .temperature, .max_completion_tokens, .max_tokens]')" \
+		'[{"role":"system","content":"be terse"},0.5,20,null]'
+	# a compatible server that wants max_tokens says so in its entry or profile
+	echo '{"old":{"model":"openai:m","max_tokens_field":"max_tokens"}}' > profiles.json
+	PANIC_PROFILES=$PWD/profiles.json run --separate-stderr panic-invoke -p old --max-tokens 7 <<<'hi'
+	assert_success
+	assert_equal "$(requests chat | tail -1 | jq -c '.body | [.max_tokens, .max_completion_tokens]')" '[7,null]'
+	echo '[{"id":"llama","platform":"openai","input":"text","output":"text","max_tokens_field":"max_tokens"}]' > models.json
+	run --separate-stderr panic-invoke --models models.json -m llama --max-tokens 9 <<<'hi'
+	assert_equal "$(requests chat | tail -1 | jq -c '.body | [.max_tokens, .max_completion_tokens]')" '[9,null]'
 }
 
 @test "openai: --schema asks for json_schema output and the answer must parse" {
@@ -170,8 +173,9 @@ IN
 		'["failed","connection"] ["failed","http_5xx"] ["completed",null] ["failed","bad_response"] ["failed","bad_response"]'
 	assert_equal "$(echo "$output" | jq -r 'select(.input == "w badchunk") | .error.message')" \
 		'openai:m: malformed stream chunk: {"choices": ['
+	# a JSON answer to a stream request is read whole: this one is broken
 	assert_equal "$(echo "$output" | jq -r 'select(.input == "v malformed") | .error.message')" \
-		'openai:m: the stream ended before [DONE]'
+		'openai:m: the answer is not JSON'
 	assert_equal "$(echo "$output" | jq -r 'select(.input == "y streamerr") | .error.message')" \
 		"openai:m: error in the stream: The server is overloaded"
 	assert_regex "$(echo "$output" | jq -r 'select(.input == "x cut") | .error.message')" \
@@ -527,9 +531,219 @@ Try 'panic-invoke --help'."
 }
 
 @test "bad input lines around HTTP calls are reported and the rest still run" {
-	run --separate-stderr panic-invoke -m openai:m -j 4 < <(printf '%s\n' ok1 '{"input": 5}' '{broken' ok2; printf 'a\0b\n'; printf '\xff\xfe\n'; echo ok3)
+	run --separate-stderr panic-invoke -m openai:m -j 4 < <(printf '%s\n' ok1 '{"input": 5}' '{"broken' ok2; printf 'a\0b\n'; printf '\xff\xfe\n'; echo ok3)
 	assert_failure 1
 	assert_equal "$(echo "$output" | field output | paste -sd,)" "echo: ok1,echo: ok2,echo: ok3"
 	assert_equal "$(echo "$stderr" | wc -l)" 4
 	assert_equal "$(requests chat | wc -l)" 3
+}
+
+@test "a closed reader aborts the requests in flight: no paid call for nobody" {
+	run --separate-stderr bash -c '{ echo fine; seq -f "hang %g" 40; } |
+		panic-invoke -m openai:m -j 16 --timeout 30 | head -n 1; echo "status ${PIPESTATUS[1]}" >&2'
+	assert_success
+	assert_equal "$stderr" "status 0"
+	assert_equal "$(echo "$output" | jq -r .output)" "echo: fine"
+	# the first call and the 16 in flight when the reader went; never 41
+	assert_equal "$(sql "select state, count(*) from calls group by 1 order by 1" | paste -sd' ')" "cancelled|16 completed|1"
+	[ "$(wc -l < "$T/log")" -le 17 ]
+}
+
+@test "redirects are not followed: no key or prompt to another host, no POST turned into a GET" {
+	echo sk-test-key > "$FAKE_KEY_FILE"
+	export OPENAI_API_KEY=sk-test-key GEMINI_API_KEY=sk-test-key
+	run --separate-stderr panic-invoke -m openai:m <<<'please redirect307'
+	assert_failure 1
+	assert_equal "$(echo "$output" | jq -c '[.state, .error.kind]')" '["failed","redirect"]'
+	assert_equal "$(echo "$output" | jq -r .error.message)" \
+		"openai:m: HTTP 307: redirected to http://127.0.0.2:$PORT/v1/chat/completions, not followed"
+	run --separate-stderr panic-invoke -m gemini:g <<<'please redirect307'
+	assert_equal "$(echo "$output" | jq -c '[.state, .error.kind]')" '["failed","redirect"]'
+	# a 302 whose answer a GET would have taken as completed
+	run --separate-stderr panic-invoke -m openai:m <<<'please redirect302'
+	assert_equal "$(echo "$output" | jq -c '[.state, .error.kind, .output]')" '["failed","redirect",null]'
+	# one request each, all POSTs, none anywhere else
+	assert_equal "$(jq -r .method "$T/log" | sort | uniq -c | awk '{print $1, $2}')" "3 POST"
+}
+
+@test "base URLs: http and https only, never empty, their query kept" {
+	for url in 'file:///etc/passwd#' 'gopher://127.0.0.1:70/x' 'dict://127.0.0.1:2628/d' 'ftp://127.0.0.1/' '' 'http://' '/v1'; do
+		run --separate-stderr panic-invoke -m openai:m --base-url "$url" <<<'x'
+		assert_failure 2
+		assert_output ""
+		refute [ -e "$PANIC_DB" ]
+		[[ $stderr == "panic-invoke: --base-url: "* ]] || fail "--base-url '$url': $stderr"
+	done
+	run --separate-stderr panic-invoke -m openai:m --base-url 'file:///etc/passwd#' <<<'x'
+	assert_equal "$(echo "$stderr" | head -1)" "panic-invoke: --base-url: 'file:///etc/passwd#' is not an http:// or https:// address"
+	# from the environment: the call fails, and nothing of the file shows
+	OPENAI_BASE_URL='file:///etc/passwd#' run --separate-stderr panic-invoke -m openai:m <<<'x'
+	assert_failure 1
+	assert_equal "$(echo "$output" | jq -c '[.state, .error.kind]')" '["failed","config"]'
+	refute_output --partial root:
+	[ "$(sql "select count(*) from calls where response like '%root:%' or error_message like '%root:%'")" = 0 ]
+	# from the catalogue: a configuration error
+	echo '[{"id":"bad","platform":"openai","input":"text","output":"text","base_url":"gopher://h/"}]' > models.json
+	run --separate-stderr panic-invoke --models models.json -m bad <<<'x'
+	assert_failure 3
+	# a base URL's query goes on every request
+	run --separate-stderr panic-invoke -m openai:m --base-url "http://127.0.0.1:$PORT/v1?api-version=2024-06-01" <<<'hello'
+	assert_success
+	assert_equal "$(requests chat | jq -r .path)" "/v1/chat/completions?api-version=2024-06-01"
+}
+
+@test "a key goes over plain http only to this machine, unless allowed" {
+	export OPENAI_API_KEY=sk-test-key
+	run --separate-stderr panic-invoke -m openai:m --base-url http://panic.invalid/v1 <<<'x'
+	assert_failure 1
+	assert_equal "$(echo "$output" | jq -c '[.state, .error.kind]')" '["failed","insecure"]'
+	assert_equal "$(echo "$output" | jq -r .error.message)" \
+		"openai:m: will not send the key over plain http to http://panic.invalid/v1/chat/completions (use https, or --allow-http-key)"
+	# allowed: it tries (and fails to reach a host that does not exist)
+	run --separate-stderr panic-invoke -m openai:m --attempts 1 --base-url http://panic.invalid/v1 --allow-http-key <<<'x'
+	assert_equal "$(echo "$output" | jq -r .error.kind)" connection
+	# loopback is fine over http: the test server itself
+	run --separate-stderr panic-invoke -m openai:m <<<'x'
+	assert_success
+}
+
+@test "a keys file others can read, or someone else's, is refused even for a local server" {
+	printf 'OPENAI_API_KEY=sk-file-key\n' > keys
+	chmod 644 keys
+	PANIC_KEYS=$PWD/keys run --separate-stderr panic-invoke -m openai:m <<<'x'
+	assert_failure 1
+	assert_equal "$(echo "$output" | jq -r .error.kind)" no_key
+	assert_equal "$(echo "$output" | jq -r .error.message)" "$PWD/keys: readable by others (mode 644); run chmod 600 on it"
+	[ "$(requests chat | wc -l)" = 0 ]
+	chmod 600 keys
+	if [ "$(id -u)" = 0 ]; then
+		chown 65534 keys
+		PANIC_KEYS=$PWD/keys run --separate-stderr panic-invoke -m openai:m <<<'x'
+		assert_equal "$(echo "$output" | jq -r .error.message)" "$PWD/keys: owned by user 65534, not you (0)"
+		chown 0 keys
+	fi
+	PANIC_KEYS=$PWD/keys run --separate-stderr panic-invoke -m openai:m <<<'x'
+	assert_success
+	assert_equal "$(requests chat | jq -r '.headers.authorization')" "Bearer sk-file-key"
+}
+
+@test "an answer that quotes the key has it masked in the record, the state file and the output" {
+	export OPENAI_API_KEY=sk-quoted-secret-123
+	run --separate-stderr panic-invoke -m openai:m <<<'please quotekey'
+	assert_success
+	assert_equal "$(echo "$output" | jq -r .output)" "you sent me ********************"
+	refute_output --partial sk-quoted
+	! grep -a -q sk-quoted "$PANIC_DB" "$PANIC_DB-wal" 2>/dev/null
+	run --separate-stderr panic-invoke -m openai:m --stream <<<'please quotekey nostream'
+	refute_output --partial sk-quoted
+}
+
+@test "every call is bounded: an endless stream, the whole call's time, a huge Retry-After" {
+	SECONDS=0
+	run --separate-stderr timeout 60 panic-invoke -m openai:m --stream <<<'an endless stream'
+	assert_failure 1
+	assert_equal "$(echo "$output" | jq -c 'select(has("output")) | [.state, .error.kind, .error.message]')" \
+		'["failed","bad_response","openai:m: answer larger than 67108864 bytes"]'
+	# --timeout covers retries and their waits: 20 rate limits of 1 s each
+	SECONDS=0
+	run --separate-stderr panic-invoke -m openai:m --timeout 1.5 --attempts 20 <<<'slow rate:20'
+	assert_failure 1
+	assert_equal "$(echo "$output" | jq -r .error.kind)" timeout
+	[ "$SECONDS" -lt 15 ] || fail "took $SECONDS s" # 20 s or more unbounded
+	# ... and the tools a model calls: a hanging one is killed at the end
+	printf '#!/bin/sh\nexec sleep 41.3\n' > "$T/slowtool"
+	chmod +x "$T/slowtool"
+	SECONDS=0
+	run --separate-stderr panic-invoke -m openai:m --tool "slow=$T/slowtool" --timeout 1 <<<'usetool'
+	assert_equal "$(echo "$output" | jq -c '[.state, .error.kind]')" '["failed","timeout"]'
+	[ "$SECONDS" -lt 15 ] || fail "took $SECONDS s" # 20 s or more unbounded
+	run pgrep -f '^sleep 41.3'
+	assert_failure
+	# --attempt-timeout is each attempt's
+	run --separate-stderr panic-invoke -m openai:m --attempt-timeout 0.3 <<<'hang'
+	assert_equal "$(echo "$output" | jq -r .error.message)" "openai:m: no answer within 300 ms"
+	# a Retry-After of 2^63-1 s is "too long", not an overflow
+	run --separate-stderr panic-invoke -m openai:m <<<'bigretry'
+	assert_equal "$(echo "$output" | jq -r .error.kind)" rate_limited
+	assert_equal "$(requests chat | jq -r 'select(.body.messages[0].content == "bigretry") | .method' | wc -l)" 1
+}
+
+@test "a server that ignores stream:true and answers plain JSON is read as a whole answer" {
+	run --separate-stderr panic-invoke -m openai:m --stream <<<'nostream please'
+	assert_success
+	assert_equal "$(echo "$output" | jq -c 'select(has("delta")) | .delta')" '"echo: nostream please"'
+	assert_equal "$(echo "$output" | jq -c 'select(has("output")) | [.state, .output, .usage]')" \
+		'["completed","echo: nostream please",{"input_tokens":2,"output_tokens":3}]'
+}
+
+@test "children inherit no descriptor of the parent's: no libcurl socket reaches a tool" {
+	# the tool reports the sockets and pipes it holds beyond stdin, stdout, stderr
+	cat > "$T/fds" <<'SH'
+#!/bin/sh
+cat > /dev/null
+ls -l /proc/$$/fd > "$0.$$"
+grep -c -e 'socket:' -e 'pipe:' -e 'anon_inode:' < "$0.$$" | tr -d '\n'
+echo ' held'
+rm -f "$0.$$"
+SH
+	chmod +x "$T/fds"
+	run --separate-stderr panic-invoke -m openai:m -j 2 --tool "fds=$T/fds" < <(printf '%s\n' usetool 'usetool 2')
+	assert_success
+	# its own stdin, stdout and stderr only (pipes from panic-invoke)
+	assert_equal "$(echo "$output" | jq -r .output | sort -u)" "tool said: 3 held"
+}
+
+@test "token counts from a server are checked: 1e300 and negative ones are not counts" {
+	run --separate-stderr panic-invoke -m openai:m < <(printf '%s\n' 'hugetokens' 'negtokens')
+	assert_success
+	assert_equal "$(echo "$output" | jq -c .usage | paste -sd' ')" 'null {"input_tokens":0,"output_tokens":3}'
+	assert_equal "$(sql 'select coalesce(input_tokens, -1) || "," || coalesce(output_tokens, -1) from calls order by started_at' | paste -sd' ')" '-1,-1 0,3'
+}
+
+@test "openai: --schema is completed for strict mode, as OpenAI requires; --no-strict sends it as it is" {
+	s='{"type":"object","properties":{"city":{"type":"string"},"pop":{"type":"integer"},"tags":{"type":"array","items":{"type":"object","properties":{"t":{"type":"string"}}}},"kind":{"enum":["a","b"]}},"required":["city"]}'
+	run --separate-stderr panic-invoke -m openai:m --schema "$s" <<<'j'
+	assert_success
+	# every object: all properties required, no others; the optional ones nullable
+	assert_equal "$(requests chat | tail -1 | jq -c '.body.response_format.json_schema | [.strict, .schema]')" \
+		'[true,{"type":"object","properties":{"city":{"type":"string"},"pop":{"type":["integer","null"]},"tags":{"type":["array","null"],"items":{"type":"object","properties":{"t":{"type":["string","null"]}},"required":["t"],"additionalProperties":false}},"kind":{"anyOf":[{"enum":["a","b"]},{"type":"null"}]}},"required":["city","pop","tags","kind"],"additionalProperties":false}]'
+	# a schema that allows other properties cannot be strict: sent as it is, strict false
+	run --separate-stderr panic-invoke -m openai:m --schema '{"type":"object","properties":{"a":{"type":"string"}},"additionalProperties":true}' <<<'j'
+	assert_equal "$(requests chat | tail -1 | jq -c '.body.response_format.json_schema | [.strict, .schema.required]')" '[false,null]'
+	run --separate-stderr panic-invoke -m openai:m --no-strict --schema "$s" <<<'j'
+	assert_equal "$(requests chat | tail -1 | jq -c ".body.response_format.json_schema | [.strict, (.schema == $s)]")" '[false,true]'
+}
+
+@test "openai: refusals and the content filter are refused; a cut-off answer says so" {
+	run --separate-stderr panic-invoke -m openai:m < <(printf '%s\n' 'refusal' 'filtered' 'length' 'fine')
+	assert_failure 1
+	assert_equal "$(echo "$output" | jq -c '[.state, .error.kind, .finish_reason]' | paste -sd' ')" \
+		'["failed","refused",null] ["failed","refused",null] ["completed",null,"length"] ["completed",null,null]'
+	assert_equal "$(echo "$output" | jq -r 'select(.input == "refusal") | .error.message')" "openai:m: refused: I can't help with that."
+	assert_equal "$(echo "$output" | jq -r 'select(.input == "filtered") | .error.message')" "openai:m: the answer was withheld by the content filter"
+	# only a cut-off answer carries finish_reason
+	assert_equal "$(echo "$output" | jq -c 'select(.input == "fine") | has("finish_reason")')" false
+}
+
+@test "tools: arguments that are not JSON go back to the model; a tool declares its parameters" {
+	printf '#!/bin/sh\necho "ran on: $(cat)"\n' > "$T/lookup"
+	chmod +x "$T/lookup"
+	run --separate-stderr panic-invoke -m openai:m --tool "lookup=$T/lookup" <<<'usetool badargs'
+	assert_success
+	assert_equal "$(echo "$output" | jq -r .output)" \
+		"tool said: error: the arguments for 'lookup' are not a JSON object (Unfinished string at EOF at line 1, column 14): send one"
+	# the schema goes to the model with the tool, on both platforms
+	run --separate-stderr panic-invoke -m openai:m --tool "lookup=$T/lookup" \
+		--tool-schema 'lookup={"type":"object","properties":{"q":{"type":"string"}},"required":["q"]}' <<<'usetool'
+	assert_success
+	assert_equal "$(requests chat | tail -1 | jq -c '.body.tools[0].function.parameters.required')" '["q"]'
+	run --separate-stderr panic-invoke -m gemini:g --tool "lookup=$T/lookup" --tool-schema "lookup=@$T/schema.json" <<<'x'
+	assert_failure 2
+	echo '{"type":"object","properties":{"q":{"type":"string"}}}' > "$T/schema.json"
+	run --separate-stderr panic-invoke -m gemini:g --tool "lookup=$T/lookup" --tool-schema "lookup=@$T/schema.json" <<<'usetool'
+	assert_success
+	assert_equal "$(requests gemini | tail -1 | jq -c '.body.tools[0].functionDeclarations[0].parametersJsonSchema.properties')" '{"q":{"type":"string"}}'
+	run --separate-stderr panic-invoke -m openai:m --tool "lookup=$T/lookup" --tool-schema 'other={}' <<<'x'
+	assert_failure 2
+	assert_equal "$(echo "$stderr" | head -1)" "panic-invoke: --tool-schema: no --tool named 'other'"
 }

@@ -246,17 +246,25 @@ S
 	printf '{"_run": 5}\n{"_run":"01234567-89ab-7def-8123-456789abcdef"}\n{"_run":"nope"}\n[1]\n{"n":2}\n' >> in
 	run --separate-stderr syn-step s --max-line 1000 --jq '{ok: true}' < in
 	assert_failure 1
-	assert_equal "$(echo "$output" | jq -c 'del(._run)' | tr '\n' ' ')" '{"n":1,"ok":true} {"n":2,"ok":true} '
-	assert_equal "$(echo "$stderr" | wc -l)" 8
+	# a line that is not an object is text: a run of {"input": LINE}
+	assert_equal "$(echo "$output" | jq -c 'del(._run)' | tr '\n' ' ')" '{"n":1,"ok":true} {"input":"[1]","ok":true} {"n":2,"ok":true} '
+	assert_equal "$(echo "$stderr" | wc -l)" 7
 	err_has 'syn-step: stdin:2: '
 	err_has "syn-step: stdin:7: unknown run '01234567-89ab-7def-8123-456789abcdef'"
 	err_has "syn-step: stdin:3: NUL byte"
 	err_has "syn-step: stdin:4: invalid UTF-8"
 	err_has "syn-step: stdin:5: line too long"
-	err_has "syn-step: stdin:9: expected an object"
 	err_has 'syn-step: stdin:6: "_run" must be a run id (a string)'
 	err_has "syn-step: stdin:8: unknown run 'nope'"
-	assert_equal "$(sql 'select count(*) from workflow_runs')" 2
+	assert_equal "$(sql 'select count(*) from workflow_runs')" 3
+	# --json: only objects; -R: every line is text
+	run --separate-stderr syn-step s --json --max-line 1000 --jq '{ok: true}' < in
+	assert_failure 1
+	err_has "syn-step: stdin:9: "
+	assert_equal "$(echo "$output" | jq -c 'del(._run)' | tr '\n' ' ')" '{"n":1,"ok":true} {"n":2,"ok":true} '
+	run --separate-stderr sh -c 'printf "{\"n\":1}\nplain words\n" | syn-step t -R --jq "{ok: true}"'
+	assert_success
+	assert_equal "$(echo "$output" | jq -c 'del(._run)' | tr '\n' ' ')" '{"input":"{\"n\":1}","ok":true} {"input":"plain words","ok":true} '
 }
 
 @test "a step whose result would make a record too large fails, and nothing of it is journalled" {

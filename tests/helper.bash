@@ -46,3 +46,32 @@ wait_for() {
 	done
 	return 1
 }
+
+# as_other CMD...: run CMD as another user (nobody) when the tests run as
+# root, for what only permissions can show (a state file that cannot be
+# written, a bus directory that is not ours); panic's programs are copied
+# where that user can run them. As any other user, CMD runs as it is.
+as_other() {
+	if [ "$(id -u)" != 0 ]; then
+		"$@"
+		return
+	fi
+	if [ ! -d "$T/other-bin" ]; then
+		mkdir -p "$T/other-bin"
+		cp "$PANIC_BIN"/* "$T/other-bin/"
+		chmod 755 "$T" "$T/other-bin" "$T"/other-bin/*
+	fi
+	PATH=$T/other-bin:$PATH setpriv --reuid=65534 --regid=65534 --clear-groups "$@"
+}
+
+# start_fake_api: fake-api on a free port (tests/bin/fake-api, logging to
+# $T/log), with the platforms' base URLs pointing at it; sets PORT
+start_fake_api() {
+	fake-api "$T/port" "$T/log" 2> "$T/fake.err" &
+	wait_for test -s "$T/port"
+	PORT=$(cat "$T/port")
+	export OPENAI_BASE_URL=http://127.0.0.1:$PORT/v1
+	export REPLICATE_BASE_URL=http://127.0.0.1:$PORT/replicate/v1
+	export GEMINI_BASE_URL=http://127.0.0.1:$PORT/gemini/v1beta
+	export PANIC_HTTP_BACKOFF_MS=20
+}

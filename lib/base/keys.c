@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/err.h"
 #include "base/keys.h"
@@ -30,6 +31,9 @@ static void load(void)
 	struct stat st;
 	if (fstat(fileno(f), &st) < 0 || !S_ISREG(st.st_mode)) {
 		snprintf(K.why, sizeof K.why, "%s: not a regular file", K.path);
+	} else if (st.st_uid != geteuid()) {
+		snprintf(K.why, sizeof K.why, "%s: owned by user %u, not you (%u)", K.path,
+		         (unsigned)st.st_uid, (unsigned)geteuid());
 	} else if (st.st_mode & 077) {
 		snprintf(K.why, sizeof K.why,
 		         "%s: readable by others (mode %03o); run chmod 600 on it", K.path,
@@ -70,6 +74,22 @@ static const char *lookup(const char *name)
 		return *v ? v : NULL;
 	}
 	return NULL;
+}
+
+void keys_reset(void)
+{
+	free(K.text);
+	free(K.path);
+	memset(&K, 0, sizeof K);
+}
+
+int keys_refused(void)
+{
+	if (!K.loaded)
+		load();
+	if (*K.why)
+		err_set("%s", K.why);
+	return *K.why != 0;
 }
 
 const char *keys_get(const char *name)

@@ -64,6 +64,14 @@ char *path_bus(const char *opt)
 	return p;
 }
 
+char *path_archive(const char *opt)
+{
+	const char *env = getenv("PANIC_ARCHIVE");
+	if (opt || (env && *env))
+		return join(opt ? opt : env, "");
+	return xdg("XDG_DATA_HOME", ".local/share", "archive");
+}
+
 char *path_config(const char *name)
 {
 	return xdg("XDG_CONFIG_HOME", ".config", name);

@@ -11,6 +11,9 @@
 char *path_db(const char *opt);
 /* OPT, else $PANIC_BUS, else ${XDG_RUNTIME_DIR:-/tmp}/panic-$UID/bus */
 char *path_bus(const char *opt);
+/* OPT, else $PANIC_ARCHIVE, else ${XDG_DATA_HOME:-~/.local/share}/panic/archive:
+ * where panic-archive stores files */
+char *path_archive(const char *opt);
 /* ${XDG_CONFIG_HOME:-~/.config}/panic/NAME */
 char *path_config(const char *name);
 /* Creates every missing parent directory of PATH with MODE. 0 or -1. */

@@ -43,7 +43,8 @@ static char **env_with(char *const extra[])
 
 /* Starts ARGV. With OUT < 0: pipes for all three standard fds and a
  * process group of its own; else stdin and stderr inherited, stdout OUT. */
-static int spawn(struct proc *p, char *const argv[], char *const extra_env[], int out)
+static int spawn(struct proc *p, char *const argv[], char *const extra_env[], int out,
+                 int exact)
 {
 	int pin[2] = { -1, -1 }, pout[2] = { -1, -1 }, perr[2] = { -1, -1 };
 	int rc = -1, piped = out < 0;
@@ -58,7 +59,7 @@ static int spawn(struct proc *p, char *const argv[], char *const extra_env[], in
 		err_errno("pipe");
 		goto out_pipes;
 	}
-	if (!(env = env_with(extra_env))) {
+	if (exact ? !(env = malloc(sizeof *env)) : !(env = env_with(extra_env))) {
 		err_errno("spawn");
 		goto out_pipes;
 	}
@@ -70,6 +71,9 @@ static int spawn(struct proc *p, char *const argv[], char *const extra_env[], in
 	} else {
 		posix_spawn_file_actions_adddup2(&fa, out, 1);
 	}
+	/* Nothing but the three standard fds reaches the child: not a
+	 * socket of libcurl's, not another child's pipe, not the bus. */
+	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
 	posix_spawnattr_init(&at);
 	sigset_t def, none;
 	sigemptyset(&def);
@@ -80,7 +84,8 @@ static int spawn(struct proc *p, char *const argv[], char *const extra_env[], in
 	posix_spawnattr_setpgroup(&at, 0);
 	posix_spawnattr_setflags(&at, (piped ? POSIX_SPAWN_SETPGROUP : 0) |
 	                                      POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
-	int e = posix_spawnp(&p->pid, argv[0], &fa, &at, argv, env);
+	int e = exact ? posix_spawn(&p->pid, argv[0], &fa, &at, argv, extra_env)
+	              : posix_spawnp(&p->pid, argv[0], &fa, &at, argv, env);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&at);
 	if (e) {
@@ -113,12 +118,17 @@ out_pipes:
 
 int proc_spawn(struct proc *p, char *const argv[], char *const extra_env[])
 {
-	return spawn(p, argv, extra_env, -1);
+	return spawn(p, argv, extra_env, -1, 0);
+}
+
+int proc_spawn_env(struct proc *p, char *const argv[], char *const env[])
+{
+	return spawn(p, argv, env, -1, 1);
 }
 
 int proc_run(struct proc *p, char *const argv[], int out)
 {
-	return spawn(p, argv, NULL, out);
+	return spawn(p, argv, NULL, out, 0);
 }
 
 int proc_reap(struct proc *p, int *status, int block)

@@ -20,6 +20,9 @@ struct proc {
 
 /* 0, or -1 with err_msg() (e.g. the program does not exist). */
 int proc_spawn(struct proc *p, char *const argv[], char *const extra_env[]);
+/* The same with exactly the environment ENV (NULL-terminated), ARGV[0] a
+ * path (not searched), for a child that must not see the parent's secrets. */
+int proc_spawn_env(struct proc *p, char *const argv[], char *const env[]);
 /* Starts ARGV in the caller's process group with stdin and stderr
  * inherited and stdout on OUT; p->in, p->out and p->err stay -1. */
 int proc_run(struct proc *p, char *const argv[], int out);

@@ -14,7 +14,7 @@
 
 static int has_reader(struct bus *b, const char *name)
 {
-	int fd = openat(b->dfd, name, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	int fd = busi_open_entry(b, name, O_WRONLY | O_NONBLOCK, S_IFIFO);
 	if (fd >= 0) {
 		close(fd);
 		return 1;
@@ -43,10 +43,10 @@ static void list_one(struct bus *b, const char *name, void *arg)
 		p.patterns = jv_array();
 	}
 	snprintf(path, sizeof path, "%s.drops", name);
-	if (fstatat(b->dfd, path, &st, 0) == 0)
+	if (fstatat(b->dfd, path, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
 		p.drops = (long)st.st_size;
 	p.alive = has_reader(b, name) == 1;
-	int fd = openat(b->dfd, name, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	int fd = busi_open_entry(b, name, O_RDONLY | O_NONBLOCK, S_IFIFO);
 	int q;
 	if (fd >= 0 && ioctl(fd, FIONREAD, &q) == 0)
 		p.queued = q;
@@ -87,7 +87,7 @@ static void clean_one(struct bus *b, const char *name, void *arg)
 	char *dot = strrchr(fifo, '.');
 	if (dot)
 		*dot = 0;
-	if (fstatat(b->dfd, fifo, &st, 0) < 0 && !busi_pid_alive(busi_name_pid(name)))
+	if (fstatat(b->dfd, fifo, &st, AT_SYMLINK_NOFOLLOW) < 0 && !busi_pid_alive(busi_name_pid(name)))
 		unlinkat(b->dfd, name, 0);
 }
 

@@ -56,9 +56,12 @@
 struct bus;
 struct db;
 
-enum { BUS_SHARED = 1 }; /* directory 2770 and fifos 0660, for a group */
+enum { BUS_SHARED = 1 }; /* directory 3770 and fifos 0660, for a group */
 
-/* Opens the bus at DIR, creating it (0700, or shared) if need be. */
+/* Opens the bus at DIR, creating it (0700, or shared) if need be. A
+ * directory that is not ours or that others can write (shared: not sticky
+ * or writable by the world), or whose parent is someone else's or open to
+ * all without the sticky bit, is refused. */
 int bus_open(struct bus **out, const char *dir, int flags);
 /* Flushes, then closes. */
 void bus_close(struct bus *b);

@@ -56,6 +56,68 @@ int bus_check_topic(const char *t, size_t n)
 	return 0;
 }
 
+/* The parent of PATH must be the user's or root's, and one that others
+ * can write must be sticky (/tmp): else its owner could swap the bus. */
+static int check_parent(const char *path)
+{
+	char *p = strdup(path), *slash = p ? strrchr(p, '/') : NULL;
+	if (!p)
+		return err_errno("bus");
+	if (slash == p)
+		slash[1] = 0;
+	else if (slash)
+		*slash = 0;
+	else
+		strcpy(p, ".");
+	struct stat st;
+	int rc = 0;
+	if (stat(p, &st) < 0)
+		rc = err_errno(p);
+	else if (st.st_uid != geteuid() && st.st_uid != 0)
+		rc = err_set("%s: owned by user %u, not you: refusing to keep a bus in it", p,
+		             (unsigned)st.st_uid);
+	else if ((st.st_mode & 022) && !(st.st_mode & S_ISVTX))
+		rc = err_set("%s: others can write it (mode %03o): refusing to keep a bus in it", p,
+		             (unsigned)(st.st_mode & 0777));
+	free(p);
+	return rc;
+}
+
+/* The bus directory (open in b->dfd) must be ours and not writable by
+ * others; a shared one may be another group member's, but sticky and not
+ * writable by the world. */
+static int check_dir(struct bus *b, const char *dir)
+{
+	struct stat st;
+	if (fstat(b->dfd, &st) < 0)
+		return err_errno(dir);
+	if (!b->shared && st.st_uid != geteuid())
+		return err_set("%s: owned by user %u, not you (use --shared for a group's bus)", dir,
+		               (unsigned)st.st_uid);
+	if (!b->shared && (st.st_mode & 022))
+		return err_set("%s: others can write it (mode %03o): chmod 700 it, or use --shared",
+		               dir, (unsigned)(st.st_mode & 0777));
+	if (b->shared && ((st.st_mode & 002) || !(st.st_mode & S_ISVTX)))
+		return err_set("%s: a shared bus must be sticky and not writable by the world"
+		               " (mode %04o): chmod 3770 it", dir, (unsigned)(st.st_mode & 07777));
+	return check_parent(dir);
+}
+
+int busi_open_entry(struct bus *b, const char *name, int flags, int type)
+{
+	int fd = openat(b->dfd, name, flags | O_NOFOLLOW | O_CLOEXEC, b->shared ? 0660 : 0600);
+	if (fd < 0)
+		return -1;
+	struct stat st;
+	if (fstat(fd, &st) < 0 || (st.st_mode & S_IFMT) != (mode_t)type ||
+	    (!b->shared && st.st_uid != geteuid())) {
+		close(fd);
+		errno = EPERM;
+		return -1;
+	}
+	return fd;
+}
+
 int bus_open(struct bus **out, const char *dir, int flags)
 {
 	struct bus *b = calloc(1, sizeof *b);
@@ -68,7 +130,9 @@ int bus_open(struct bus **out, const char *dir, int flags)
 		free(b);
 		return err_errno("bus");
 	}
-	int mode = b->shared ? 02770 : 0700;
+	/* Shared: setgid (fifos get the group) and sticky (nobody removes
+	 * another's fifo), as s6's fifodir; private: the owner's only. */
+	int mode = b->shared ? 03770 : 0700;
 	if (path_mkparents(dir, 0700) < 0)
 		goto fail;
 	if (mkdir(dir, (mode_t)mode) == 0)
@@ -77,16 +141,18 @@ int bus_open(struct bus **out, const char *dir, int flags)
 		err_errno(dir);
 		goto fail;
 	}
-	if ((b->dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+	if ((b->dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
 		err_errno(dir);
 		goto fail;
 	}
+	if (check_dir(b, dir) < 0)
+		goto fail;
 	if (!(b->mem = open_memstream(&b->membuf, &b->memsize))) {
 		err_errno("bus");
 		goto fail;
 	}
 	/* Without the counter (a read-only bus, say) every publish looks. */
-	int gfd = openat(b->dfd, ".gen", O_RDWR | O_CREAT | O_CLOEXEC, b->shared ? 0660 : 0600);
+	int gfd = busi_open_entry(b, ".gen", O_RDWR | O_CREAT, S_IFREG);
 	if (gfd >= 0) {
 		struct stat st;
 		if (fstat(gfd, &st) == 0 && (st.st_size >= 64 || ftruncate(gfd, 64) == 0)) {
@@ -128,16 +194,30 @@ void bus_close(struct bus *b)
 /* The info of subscriber NAME (its JSON object), or jv_invalid(). */
 jv busi_read_info(struct bus *b, const char *name)
 {
-	char path[NAME_MAX_LEN + 8], buf[8192];
+	/* Most infos are short; a subscriber with many patterns (an agent
+	 * manager: one per agent) has a long one, read whole up to 1 MiB. */
+	char path[NAME_MAX_LEN + 8], small[8192], *buf = small;
 	snprintf(path, sizeof path, "%s.info", name);
-	int fd = openat(b->dfd, path, O_RDONLY | O_CLOEXEC);
+	int fd = busi_open_entry(b, path, O_RDONLY, S_IFREG);
 	if (fd < 0)
 		return jv_invalid();
-	ssize_t k = read(fd, buf, sizeof buf - 1);
+	struct stat st;
+	size_t cap = sizeof small;
+	if (fstat(fd, &st) == 0 && st.st_size >= (off_t)sizeof small && st.st_size <= (1 << 20)) {
+		cap = (size_t)st.st_size + 1;
+		if (!(buf = malloc(cap))) {
+			close(fd);
+			return jv_invalid();
+		}
+	}
+	size_t k = 0;
+	ssize_t r;
+	while (k < cap - 1 && (r = read(fd, buf + k, cap - 1 - k)) > 0)
+		k += (size_t)r;
 	close(fd);
-	if (k <= 0)
-		return jv_invalid();
-	jv info = json_parse(buf, k);
+	jv info = k ? json_parse(buf, k) : jv_invalid();
+	if (buf != small)
+		free(buf);
 	if (jv_get_kind(info) != JV_KIND_OBJECT) {
 		jv_free(info);
 		return jv_invalid();

@@ -63,6 +63,11 @@ struct bus_sub {
 	size_t len, cap;
 };
 
+/* Opens the entry NAME of the bus with FLAGS, never through a symlink, and
+ * only if it is of TYPE (S_IFIFO, S_IFREG) and, on a private bus, ours: a
+ * planted file is never written. The fd, or -1 with errno (EPERM for the
+ * wrong kind of entry). */
+int busi_open_entry(struct bus *b, const char *name, int flags, int type);
 /* 1 if S names a subscriber's fifo ("sub.PID.RAND"). */
 int busi_fifo_name(const char *s);
 /* "sub.PID.RAND[.suffix]" or ".tmp.PID.RAND[.suffix]": the PID. */

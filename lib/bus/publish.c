@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/err.h"
@@ -116,7 +117,7 @@ static int peer_open(struct bus *b, int i)
 	struct peer *p = &b->peers[i];
 	if (p->fd >= 0)
 		return 0;
-	p->fd = openat(b->dfd, p->name, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	p->fd = busi_open_entry(b, p->name, O_WRONLY | O_NONBLOCK, S_IFIFO);
 	if (p->fd >= 0)
 		return 0;
 	if (errno == ENXIO) /* nobody reads it: its subscriber died */
@@ -232,17 +233,23 @@ static int match(struct bus *b, const char *topic)
 	return b->matched;
 }
 
+/* The topic is checked once, when it changes. */
+static int topic_ok(struct bus *b, const char *topic)
+{
+	return (b->topic[0] && !strcmp(b->topic, topic)) ||
+	       bus_check_topic(topic, strlen(topic)) == 0;
+}
+
 int bus_wants(struct bus *b, const char *topic)
 {
-	return match(b, topic) > 0;
+	return topic_ok(b, topic) && match(b, topic) > 0;
 }
 
 static void count_drops(struct bus *b, const char *name, int n)
 {
 	char path[NAME_MAX_LEN + 8], ones[PIPE_BUF];
 	snprintf(path, sizeof path, "%s.drops", name);
-	int fd = openat(b->dfd, path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
-	                b->shared ? 0660 : 0600);
+	int fd = busi_open_entry(b, path, O_WRONLY | O_APPEND | O_CREAT, S_IFREG);
 	if (fd >= 0) {
 		memset(ones, 'x', (size_t)n);
 		if (write(fd, ones, (size_t)n) < 0) {
@@ -345,13 +352,6 @@ static size_t build(struct bus *b, const char *data, size_t n, const char *ref, 
 		p += 2;
 	}
 	return (size_t)(p - b->line);
-}
-
-/* The topic is checked once, when it changes. */
-static int topic_ok(struct bus *b, const char *topic)
-{
-	return (b->topic[0] && !strcmp(b->topic, topic)) ||
-	       bus_check_topic(topic, strlen(topic)) == 0;
 }
 
 int bus_publish_text(struct bus *b, const char *topic, const char *data, size_t n,

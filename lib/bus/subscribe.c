@@ -67,8 +67,8 @@ int bus_subscribe(struct bus *b, const char *const patterns[], int n, struct bus
 		goto fail;
 	}
 	fchmodat(b->dfd, tmp, (mode_t)mode, 0);
-	if ((s->rfd = openat(b->dfd, tmp, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0 ||
-	    (s->wfd = openat(b->dfd, tmp, O_WRONLY | O_NONBLOCK | O_CLOEXEC)) < 0) {
+	if ((s->rfd = busi_open_entry(b, tmp, O_RDONLY | O_NONBLOCK, S_IFIFO)) < 0 ||
+	    (s->wfd = busi_open_entry(b, tmp, O_WRONLY | O_NONBLOCK, S_IFIFO)) < 0) {
 		err_errno("subscribe");
 		goto fail;
 	}
@@ -84,7 +84,7 @@ int bus_subscribe(struct bus *b, const char *const patterns[], int n, struct bus
 	                         pats),
 	                "since", jv_string(time_rfc3339(time_now_ms(), since)));
 	jv text = jv_dump_string(o, 0);
-	int fd = openat(b->dfd, tmpinfo, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+	int fd = openat(b->dfd, tmpinfo, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 	int ok = fd >= 0 && fchmod(fd, (mode_t)mode) == 0 &&
 	         write(fd, jv_string_value(text), (size_t)jv_string_length_bytes(jv_copy(text))) ==
 	                 jv_string_length_bytes(jv_copy(text)) &&

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
+#include <unistd.h>
 
 #include "base/timeutil.h"
 #include "http/curl.h"
@@ -18,7 +20,6 @@
 #define HTTP_BACKOFF_MS 500
 #define HTTP_BACKOFF_MAX 30000
 #define HTTP_RETRY_AFTER_MAX 60000
-#define HTTP_MAX_BODY (64u << 20)
 #define HTTP_IDLE 256
 
 static struct {
@@ -32,7 +33,17 @@ static struct {
 	int active;
 	int fired; /* requests let go with http_fire() */
 	long backoff;
+	uint64_t rnd; /* the jitter's generator, seeded per process */
 } H = { .timer = -1 };
+
+/* A random number for the backoff's jitter (xorshift64*). */
+static uint64_t jitter(void)
+{
+	H.rnd ^= H.rnd >> 12;
+	H.rnd ^= H.rnd << 25;
+	H.rnd ^= H.rnd >> 27;
+	return H.rnd * 2685821657736338717ull;
+}
 
 static int on_socket(CURL *e, curl_socket_t s, int what, void *u, void *sp)
 {
@@ -82,8 +93,12 @@ static int setup(const char **why)
 	curl_api.multi_setopt(H.m, CURLMOPT_TIMERFUNCTION, on_timer);
 	const char *b = getenv("PANIC_HTTP_BACKOFF_MS");
 	H.backoff = b && *b ? atol(b) : HTTP_BACKOFF_MS;
-	if (H.backoff < 0)
-		H.backoff = 0;
+	if (H.backoff < 0 || H.backoff > HTTP_BACKOFF_MAX)
+		H.backoff = H.backoff < 0 ? 0 : HTTP_BACKOFF_MAX;
+	/* Each process its own jitter: not all of them retrying in step. */
+	if (getrandom(&H.rnd, sizeof H.rnd, GRND_NONBLOCK) != (ssize_t)sizeof H.rnd)
+		H.rnd = (uint64_t)time_now_ms() ^ (uint64_t)getpid() << 32;
+	H.rnd |= 1;
 	return 0;
 }
 
@@ -120,12 +135,20 @@ static size_t on_header(char *p, size_t size, size_t n, void *u)
 		size_t k = len - 12 < sizeof v - 1 ? len - 12 : sizeof v - 1;
 		memcpy(v, p + 12, k);
 		v[k] = 0;
+		/* Seconds or an HTTP date; anything past the longest wait is
+		 * just "too long" (no overflow on 9223372036854775807). */
 		char *end;
-		long s = strtol(v, &end, 10);
+		long long s = strtoll(v, &end, 10);
+		time_t at;
 		if (end != v && s >= 0)
-			r->retry_after_ms = s * 1000;
-		else if (curl_api.getdate(v, NULL) > 0)
-			r->retry_after_ms = ((int64_t)curl_api.getdate(v, NULL) - time_now_ms() / 1000) * 1000;
+			r->retry_after_ms = s > HTTP_RETRY_AFTER_MAX / 1000 ? HTTP_RETRY_AFTER_MAX + 1
+			                                                   : s * 1000;
+		else if ((at = curl_api.getdate(v, NULL)) > 0) {
+			int64_t left = (int64_t)at - time_now_ms() / 1000;
+			r->retry_after_ms = left > HTTP_RETRY_AFTER_MAX / 1000 ? HTTP_RETRY_AFTER_MAX + 1
+			                    : left > 0                          ? left * 1000
+			                                                        : 0;
+		}
 	} else if (len > 13 && !strncasecmp(p, "content-type:", 13)) {
 		const char *v = p + 13;
 		while (*v == ' ')
@@ -147,8 +170,14 @@ static size_t on_write(char *p, size_t size, size_t n, void *u)
 	size_t len = size * n;
 	if (!r->status)
 		curl_api.easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->status);
+	size_t max = r->max_body ? r->max_body : HTTP_MAX_BODY;
 	if (r->on_data && r->status >= 200 && r->status < 300) {
 		r->delivered += len;
+		if (r->delivered > max) {
+			r->kind = "bad_response";
+			snprintf(r->msg, sizeof r->msg, "answer larger than %zu bytes", max);
+			return 0;
+		}
 		if (r->on_data(r, p, len) < 0) {
 			if (!r->kind)
 				r->kind = "aborted";
@@ -157,9 +186,9 @@ static size_t on_write(char *p, size_t size, size_t n, void *u)
 		return len;
 	}
 	if (r->resplen + len + 1 > r->respcap) {
-		if (r->resplen + len + 1 > HTTP_MAX_BODY) {
+		if (r->resplen + len > max) {
 			r->kind = "bad_response";
-			snprintf(r->msg, sizeof r->msg, "answer larger than %u bytes", HTTP_MAX_BODY);
+			snprintf(r->msg, sizeof r->msg, "answer larger than %zu bytes", max);
 			return 0;
 		}
 		size_t cap = r->respcap ? r->respcap * 2 : 4096;
@@ -204,12 +233,19 @@ static void attempt(struct http_req *r)
 	r->msg[0] = 0;
 	r->attempts++;
 	long timeout = r->timeout_ms > 0 ? r->timeout_ms : HTTP_TIMEOUT_MS;
+	if (r->deadline) { /* the whole request's time is running out */
+		int64_t left = r->deadline - time_mono_ms();
+		if (left < timeout)
+			timeout = left > 1 ? (long)left : 1;
+	}
 	curl_api.easy_setopt(e, CURLOPT_URL, r->url);
 	curl_api.easy_setopt(e, CURLOPT_HTTPHEADER, r->headers);
 	if (r->body) {
 		curl_api.easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->bodylen);
 		curl_api.easy_setopt(e, CURLOPT_POSTFIELDS, r->body);
 	}
+	if (r->method)
+		curl_api.easy_setopt(e, CURLOPT_CUSTOMREQUEST, r->method);
 	curl_api.easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
 	curl_api.easy_setopt(e, CURLOPT_WRITEDATA, r);
 	curl_api.easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
@@ -220,7 +256,11 @@ static void attempt(struct http_req *r)
 	                 timeout < HTTP_CONNECT_MS ? timeout : (long)HTTP_CONNECT_MS);
 	curl_api.easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_api.easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
-	curl_api.easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+	/* http and https only, and redirects only when asked for: a key
+	 * goes nowhere else, a POST never turns into a GET. */
+	curl_api.easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_api.easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	curl_api.easy_setopt(e, CURLOPT_FOLLOWLOCATION, r->follow ? 1L : 0L);
 	curl_api.easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
 	curl_api.easy_setopt(e, CURLOPT_USERAGENT, "panic/" PANIC_VERSION);
 	if (curl_api.multi_add_handle(H.m, e) != CURLM_OK) {
@@ -403,13 +443,24 @@ static void ended(struct http_req *r, CURLcode code)
 {
 	int retry = 0;
 	char why[200];
+	char to[200] = "?";
+	char *loc = NULL;
 	curl_api.easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->status);
+	if (r->status >= 300 && r->status < 400 &&
+	    curl_api.easy_getinfo(r->easy, CURLINFO_REDIRECT_URL, &loc) == CURLE_OK && loc)
+		snprintf(to, sizeof to, "%s", loc);
 	release_easy(r);
 	if (r->kind) {
 		/* set by on_write or on_data */
 	} else if (code == CURLE_OK) {
 		if (r->status >= 200 && r->status < 300)
 			goto done;
+		if (r->status >= 300 && r->status < 400) {
+			r->kind = "redirect";
+			snprintf(r->msg, sizeof r->msg, "HTTP %ld: redirected to %s, not followed",
+			         r->status, to);
+			goto done;
+		}
 		api_message(r, why, sizeof why);
 		r->kind = r->status == 429 ? "rate_limited"
 		          : r->status >= 500 ? "http_5xx"
@@ -434,11 +485,19 @@ static void ended(struct http_req *r, CURLcode code)
 		int64_t d = H.backoff << (r->attempts - 1 < 16 ? r->attempts - 1 : 16);
 		if (d > HTTP_BACKOFF_MAX)
 			d = HTTP_BACKOFF_MAX;
-		d = d / 2 + (d > 1 ? random() % (d / 2 + 1) : 0);
+		d = d / 2 + (d > 1 ? (int64_t)(jitter() % (uint64_t)(d / 2 + 1)) : 0);
 		if (r->retry_after_ms > HTTP_RETRY_AFTER_MAX)
 			goto done; /* not worth waiting for */
 		if (r->retry_after_ms > d)
 			d = r->retry_after_ms;
+		if (r->deadline && time_mono_ms() + d >= r->deadline) {
+			/* No time left for another attempt: the call's time is up. */
+			char last[sizeof r->msg];
+			snprintf(last, sizeof last, "%s", r->msg);
+			r->kind = "timeout";
+			snprintf(r->msg, sizeof r->msg, "no time left to retry: %.270s", last);
+			goto done;
+		}
 		r->retry_at = time_mono_ms() + d;
 		r->next = H.waiting;
 		H.waiting = r;

@@ -11,10 +11,17 @@
  * bytes (a stream) is not retried: its consumer has seen them. A timeout is
  * not retried either, so a call ends within its timeout.
  *
+ * Only http and https are spoken (url.h checks addresses). A request
+ * follows no redirect unless it asks to (FOLLOW, for downloads that carry
+ * no key): an API key goes only where it was sent. An answer, streamed or
+ * not, is cut off past MAX_BODY bytes. DEADLINE bounds the whole request,
+ * retries and their waits included.
+ *
  * When the request ends, on_done runs with kind NULL (a 2xx answer) or
- * one of: timeout, rate_limited, http_4xx, http_5xx, connection, and msg
- * saying what happened. msg never holds a request header, and SECRET,
- * if set, is blanked out of it.
+ * one of: timeout, rate_limited, http_4xx, http_5xx, connection, redirect
+ * (a 3xx not followed), bad_response (too large), and msg saying what
+ * happened. msg never holds a request header, and SECRET, if set, is
+ * blanked out of it.
  */
 #ifndef PANIC_HTTP_H
 #define PANIC_HTTP_H
@@ -26,6 +33,7 @@
 struct curl_slist;
 
 #define HTTP_HEADERS 8
+#define HTTP_MAX_BODY ((size_t)64 << 20)
 
 struct http_req {
 	/* The request; the request owns url, header and body. */
@@ -34,8 +42,12 @@ struct http_req {
 	int nheaders;
 	char *body; /* NULL: GET, else POST */
 	size_t bodylen;
+	const char *method;     /* another method ("PUT", "DELETE"), or NULL */
 	int timeout_ms;         /* per attempt; 0: 120 s */
+	int64_t deadline;       /* monotonic ms for the whole request, or 0 */
 	int max_attempts;       /* 0: 4 */
+	int follow;             /* follow redirects (no key in the request) */
+	size_t max_body;        /* the largest answer; 0: HTTP_MAX_BODY */
 	const char *secret;     /* borrowed; never shown in msg */
 	/* Streaming: gets the body as it arrives (2xx answers only) instead of
 	 * resp; returns 0 to go on, -1 to abort (the request ends with kind

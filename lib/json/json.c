@@ -1,4 +1,5 @@
 /* json: helpers over libjq's jv; see json.h for ownership. */
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +63,20 @@ const char *json_str(jv obj, const char *name, int *len)
 		*len = jv_string_length_bytes(jv_copy(v));
 	jv_free(v);
 	return s;
+}
+
+int64_t json_int(jv v, int64_t def, int64_t min, int64_t max)
+{
+	if (jv_get_kind(v) != JV_KIND_NUMBER)
+		return def;
+	double d = jv_number_value(v);
+	if (d != d)
+		return def;
+	if (d <= (double)min)
+		return min;
+	if (d >= (double)max)
+		return max;
+	return (int64_t)d;
 }
 
 jv json_first(jv obj, const char *key)
@@ -136,7 +151,8 @@ void json_put(FILE *f, jv v)
 		break;
 	case JV_KIND_NUMBER: {
 		double d = jv_number_value(v);
-		if (d == (double)(long long)d && d > -1e17 && d < 1e17 && !(d == 0 && signbit(d))) {
+		/* In range before the cast: 1e300 as a long long is undefined. */
+		if (d > -1e17 && d < 1e17 && d == (double)(long long)d && !(d == 0 && signbit(d))) {
 			fprintf(f, "%lld", (long long)d);
 		} else { /* jq's own shortest form, for exactly jq's output */
 			jv s = jv_dump_string(jv_copy(v), 0);
@@ -260,7 +276,41 @@ void json_write_with(FILE *f, jv rec, const char *raw, size_t rawlen,
 
 jv json_load_file(const char *path)
 {
-	jv all = jv_load_file(path, 0); /* every top-level value, in an array */
+	/* Read whole and parsed in one buffer: jq 1.6's jv_load_file() feeds
+	 * its parser in pieces and can fail an assertion on some inputs. */
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return jv_invalid_with_msg(jv_string_fmt("Could not open %s: %s", path,
+		                                         strerror(errno)));
+	char *buf = NULL;
+	size_t n = 0, cap = 0, k;
+	do {
+		if (n == cap) {
+			char *b = cap < JSON_FILE_MAX ? realloc(buf, cap = cap ? cap * 2 : 65536) : NULL;
+			if (!b) {
+				free(buf);
+				fclose(f);
+				return jv_invalid_with_msg(jv_string_fmt("%s: too large", path));
+			}
+			buf = b;
+		}
+		k = fread(buf + n, 1, cap - n, f);
+		n += k;
+	} while (k > 0);
+	fclose(f);
+	jv all = jv_array();
+	struct jv_parser *p = jv_parser_new(0);
+	jv_parser_set_buf(p, buf, (int)n, 0);
+	for (jv v; jv_is_valid(v = jv_parser_next(p)) || jv_invalid_has_msg(jv_copy(v));) {
+		if (!jv_is_valid(v)) { /* a parse error: it is the answer */
+			jv_free(all);
+			all = v;
+			break;
+		}
+		all = jv_array_append(all, v);
+	}
+	jv_parser_free(p);
+	free(buf);
 	if (jv_get_kind(all) == JV_KIND_ARRAY && jv_array_length(jv_copy(all)) == 1)
 		return jv_array_get(all, 0);
 	return all;

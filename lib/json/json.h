@@ -9,6 +9,7 @@
 #define PANIC_JSON_H
 
 #include <jv.h>
+#include <stdint.h>
 #include <stdio.h>
 
 /* The value of KEY in OBJ (borrowed), or jv_invalid() if OBJ has none. */
@@ -18,6 +19,10 @@ int json_has(jv obj, const char *key);
 /* KEY's string value and its length, or NULL if absent or not a string.
  * The pointer lives as long as OBJ is not changed or freed. */
 const char *json_str(jv obj, const char *key, int *len);
+/* The number V (borrowed) as an integer clamped to [MIN, MAX] (so that a
+ * 1e300 or an inf from outside never overflows a cast); DEF if V is not
+ * a number or is NaN. */
+int64_t json_int(jv v, int64_t def, int64_t min, int64_t max);
 /* The first element of the array KEY of OBJ (borrowed), or jv_null(). */
 jv json_first(jv obj, const char *key);
 /* KEY's string value, or DEF if absent or not a string. */
@@ -56,7 +61,9 @@ void json_write_with(FILE *f, jv rec, const char *raw, size_t rawlen,
  * one pass over OBJ's keys, for the common small record. */
 unsigned json_key_mask(jv obj, const char *const names[], int n);
 /* The file PATH's one JSON value, or, if it holds several (or none), an
- * array of them; jv_invalid() with jq's message if it does not parse. */
+ * array of them; jv_invalid() with jq's message if it does not parse (or
+ * is over JSON_FILE_MAX bytes). */
+#define JSON_FILE_MAX ((size_t)64 << 20)
 jv json_load_file(const char *path);
 /* A one-line description of the invalid VAL (consumed), from its message,
  * without jq's "(while parsing '...')" echo of the whole input; for a

@@ -21,6 +21,7 @@ struct nd_reader {
 	int fd;
 	int eof;
 	int discarding; /* inside a too-long line, already reported */
+	enum nd_mode mode;
 	size_t maxline;
 	char *buf;
 	size_t cap, pos, len;
@@ -29,12 +30,13 @@ struct nd_reader {
 	size_t rawlen;
 };
 
-struct nd_reader *nd_new(int fd, size_t maxline)
+struct nd_reader *nd_new(int fd, size_t maxline, enum nd_mode mode)
 {
 	struct nd_reader *r = calloc(1, sizeof *r);
 	if (!r)
 		return NULL;
 	r->fd = fd;
+	r->mode = mode;
 	r->maxline = maxline ? maxline : ND_MAXLINE_DEFAULT;
 	r->cap = CHUNK;
 	r->buf = malloc(r->cap);
@@ -64,7 +66,7 @@ int nd_fd(const struct nd_reader *r)
 }
 
 /* Removes white space outside strings, in place; returns the new length.
- * S must be valid JSON text (checked after by the parser). */
+ * S must be valid JSON text (it has been parsed). */
 static size_t compact(char *s, size_t n)
 {
 	size_t o = 0;
@@ -104,38 +106,32 @@ static int parse_line(struct nd_reader *r, char *s, size_t n, jv *rec)
 	if (bad != n)
 		return err_set("invalid UTF-8 at byte %zu", bad + 1), ND_BAD;
 
-	char c = s[i];
-	int looks_json = c == '{' || c == '[' || c == '"' || c == '-' ||
-	                 (c >= '0' && c <= '9') || c == 't' || c == 'f' || c == 'n';
-	if (looks_json) {
+	/* A record is a line that starts like a JSON object: "{" and then
+	 * a key or the end of it. */
+	size_t j = i + 1;
+	while (j < n && (s[j] == ' ' || s[j] == '\t'))
+		j++;
+	int object = s[i] == '{' && (j == n || s[j] == '"' || s[j] == '}');
+	if (r->mode == ND_JSON || (r->mode == ND_DETECT && object)) {
 		size_t len = n - i;
-		if (c == '{' && (memchr(s + i, ' ', len) || memchr(s + i, '\t', len)))
-			len = compact(s + i, len);
 		jv v = json_parse(s + i, len);
-		switch (jv_get_kind(v)) {
-		case JV_KIND_OBJECT:
+		if (jv_get_kind(v) == JV_KIND_OBJECT) {
+			if (memchr(s + i, ' ', len) || memchr(s + i, '\t', len))
+				len = compact(s + i, len);
 			*rec = v;
 			r->raw = s + i;
 			r->rawlen = len;
 			return ND_RECORD;
-		case JV_KIND_STRING:
-			*rec = json_set(jv_object(), "input", v);
-			return ND_RECORD;
-		case JV_KIND_INVALID:
-			if (c == '{' || c == '[' || c == '"') {
-				char why[200];
-				json_error_text(v, why, sizeof why);
-				return err_set("invalid JSON: %s", why), ND_BAD;
-			}
-			jv_free(v);
-			break; /* plain text that happens to start like a literal */
-		default: {
-			const char *kind = jv_kind_name(jv_get_kind(v));
-			jv_free(v);
-			return err_set("expected an object, got %s %s",
-			               kind[0] == 'a' ? "an" : "a", kind), ND_BAD;
 		}
+		if (!jv_is_valid(v)) {
+			char why[200];
+			json_error_text(v, why, sizeof why);
+			return err_set("invalid JSON: %s", why), ND_BAD;
 		}
+		const char *kind = jv_kind_name(jv_get_kind(v));
+		jv_free(v);
+		return err_set("expected an object, got %s %s", kind[0] == 'a' ? "an" : "a", kind),
+		       ND_BAD;
 	}
 	*rec = json_set(jv_object(), "input", jv_string_sized(s, (int)n));
 	return ND_RECORD;
@@ -178,9 +174,9 @@ static int fill(struct nd_reader *r, int wait)
 	}
 }
 
-int nd_parse(const char *s, size_t n, jv *rec)
+int nd_parse(const char *s, size_t n, enum nd_mode mode, jv *rec)
 {
-	struct nd_reader r = { .maxline = ND_MAXLINE_DEFAULT };
+	struct nd_reader r = { .maxline = ND_MAXLINE_DEFAULT, .mode = mode };
 	char *copy = malloc(n + 1);
 	if (!copy)
 		return err_errno("parse"), ND_ERROR;

@@ -1,17 +1,20 @@
 /* ndjson: the one record reader every filter uses.
  *
  * Reads newline-delimited input from a file descriptor and turns each line
- * into a record (a jv object):
+ * into a record (a jv object), by the rules of DESIGN.md §2. In the
+ * default mode (ND_DETECT):
  *   - a JSON object is the record;
- *   - a JSON string S becomes {"input": S};
- *   - a line that is not JSON and does not start like JSON ({ [ ") is plain
- *     text and becomes {"input": LINE} (a trailing CR is dropped);
- *   - blank lines are skipped silently;
- *   - anything else is a bad line: a JSON array, number, true/false/null, a
- *     line that starts like JSON but does not parse, a NUL byte, invalid
- *     UTF-8, a line longer than the limit. nd_next() says why (err_msg())
- *     and which line (nd_lineno()), and the reader goes on with the next
- *     line. A too-long line is discarded without being held in memory.
+ *   - a line that starts like a JSON object ("{" then, after any white
+ *     space, a '"' or "}") and does not parse is a bad line: most likely a
+ *     record cut off;
+ *   - any other line is text and becomes {"input": LINE}: a bare number,
+ *     null, "a quoted phrase", [citation needed], {draft} are prompts;
+ *   - a trailing CR is dropped; blank lines are skipped silently.
+ * ND_RAW (jq's -R) takes every line as text; ND_JSON takes only objects,
+ * and any other line is bad. In every mode a line with a NUL byte, invalid
+ * UTF-8, or longer than the limit is bad. nd_next() says why (err_msg())
+ * and which line (nd_lineno()), and the reader goes on with the next
+ * line. A too-long line is discarded without being held in memory.
  *
  * Flushing: a caller that must flush output whenever it is about to wait
  * asks with wait=0; ND_AGAIN then means "nothing to read right now".
@@ -32,16 +35,19 @@ enum {
 
 #define ND_MAXLINE_DEFAULT (4u << 20)
 
+enum nd_mode { ND_DETECT, ND_RAW, ND_JSON };
+
 struct nd_reader;
 
-/* A reader of FD; lines longer than MAXLINE bytes are bad. NULL on ENOMEM. */
-struct nd_reader *nd_new(int fd, size_t maxline);
+/* A reader of FD in MODE; lines longer than MAXLINE bytes (0: the
+ * default) are bad. NULL on ENOMEM. */
+struct nd_reader *nd_new(int fd, size_t maxline, enum nd_mode mode);
 void nd_free(struct nd_reader *r);
 /* The next record. With wait=0, returns ND_AGAIN instead of blocking. */
 int nd_next(struct nd_reader *r, jv *rec, int wait);
-/* Applies the rules above to the text S (N bytes, no newline): ND_RECORD
- * with *rec, ND_BAD with err_msg(), or ND_EOF if S is blank. */
-int nd_parse(const char *s, size_t n, jv *rec);
+/* Applies the rules of MODE to the text S (N bytes, no newline):
+ * ND_RECORD with *rec, ND_BAD with err_msg(), or ND_EOF if S is blank. */
+int nd_parse(const char *s, size_t n, enum nd_mode mode, jv *rec);
 /* The text of the record last returned, if its line was a JSON object:
  * compact (white space outside strings removed) and otherwise byte for byte
  * as read. Valid until the next nd_next(); NULL for other records. */

@@ -2,6 +2,7 @@
  * from the model's price, and the platforms by name; see platform.h. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/timeutil.h"
@@ -78,6 +79,25 @@ static double cost(const struct call *c)
 	return d;
 }
 
+/* S (consumed) with every SECRET in it masked by asterisks. */
+static jv masked(jv s, const char *secret)
+{
+	size_t k = secret ? strlen(secret) : 0;
+	if (k < 4 || jv_get_kind(s) != JV_KIND_STRING || !strstr(jv_string_value(s), secret))
+		return s;
+	size_t n = (size_t)jv_string_length_bytes(jv_copy(s));
+	char *b = malloc(n + 1);
+	if (!b)
+		return s;
+	memcpy(b, jv_string_value(s), n + 1);
+	for (char *p = b; (p = strstr(p, secret)); p += k)
+		memset(p, '*', k);
+	jv out = jv_string_sized(b, (int)n);
+	free(b);
+	jv_free(s);
+	return out;
+}
+
 static void finish(struct call *c)
 {
 	c->done = 1;
@@ -88,7 +108,7 @@ static void finish(struct call *c)
 void call_done(struct call *c, jv output)
 {
 	jv_free(c->output);
-	c->output = output;
+	c->output = masked(output, c->secret);
 	finish(c);
 }
 
@@ -101,7 +121,7 @@ void call_fail(struct call *c, const char *kind, const char *fmt, ...)
 	va_end(ap);
 	jv_free(c->error);
 	c->error = json_set(json_set(jv_object(), "kind", jv_string(kind)), "message",
-	                    jv_string(msg));
+	                    masked(jv_string(msg), c->secret));
 	finish(c);
 }
 

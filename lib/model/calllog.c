@@ -1,4 +1,6 @@
 /* calllog: a finished call as a row of the call log; see calllog.h. */
+#include <string.h>
+
 #include "base/timeutil.h"
 #include "json/json.h"
 #include "model/calllog.h"
@@ -23,7 +25,10 @@ int call_log(struct db *db, const struct call *c, const char *const links[CALL_L
 		.prompt_len = jv_string_length_bytes(jv_copy(c->input)),
 		.response = out ? jv_string_value(c->output) : NULL,
 		.response_len = out ? jv_string_length_bytes(jv_copy(c->output)) : 0,
-		.state = jv_get_kind(c->error) == JV_KIND_NULL ? "completed" : "failed",
+		.state = jv_get_kind(c->error) == JV_KIND_NULL ? "completed"
+		         : jv_get_kind(kind) == JV_KIND_STRING && !strcmp(jv_string_value(kind), "cancelled")
+		                 ? "cancelled"
+		                 : "failed",
 		.error_kind = jv_get_kind(kind) == JV_KIND_STRING ? jv_string_value(kind) : NULL,
 		.error_message = jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : NULL,
 		.usage = c->usage,

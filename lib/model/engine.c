@@ -1,5 +1,6 @@
 /* engine: calls in flight, driven by one poll(2) loop; see engine.h. */
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,6 +55,7 @@ int engine_start(struct engine *e, struct call *c)
 	const struct platform *pf = c->model->platform;
 	c->started_at = time_now_ms();
 	c->t0 = time_mono_ms();
+	c->deadline = c->timeout_ms > 0 ? c->t0 + c->timeout_ms : 0;
 	id_new_at(c->started_at, c->id);
 	c->model->ncalls++;
 	pf->start(c);
@@ -64,7 +66,7 @@ int engine_start(struct engine *e, struct call *c)
 		struct call **v = realloc(e->v, (size_t)cap * sizeof *v);
 		if (!v) {
 			pf->cancel(c);
-			call_fail(c, "canceled", "out of memory");
+			call_fail(c, "cancelled", "out of memory");
 			return err_errno("engine");
 		}
 		e->v = v;
@@ -80,7 +82,7 @@ void engine_cancel(struct engine *e, struct call *c)
 		if (e->v[i] == c) {
 			c->model->platform->cancel(c);
 			if (!c->done)
-				call_fail(c, "canceled", "call abandoned");
+				call_fail(c, "cancelled", "call abandoned");
 			drop(e, i);
 			return;
 		}
@@ -156,6 +158,8 @@ int engine_wait(struct engine *e, struct pollfd *extra, int nextra, int timeout_
 		for (int j = 0; j < k; j++)
 			e->owner[np + j] = i;
 		np += k;
+		if (e->v[i]->deadline && (d < 0 || e->v[i]->deadline < d))
+			d = e->v[i]->deadline;
 		if (d >= 0 && (deadline < 0 || d < deadline))
 			deadline = d;
 	}
@@ -171,6 +175,8 @@ int engine_wait(struct engine *e, struct pollfd *extra, int nextra, int timeout_
 	int wait = timeout_ms;
 	if (deadline >= 0) {
 		int64_t left = deadline > now ? deadline - now : 0;
+		if (left > INT_MAX)
+			left = INT_MAX;
 		if (wait < 0 || left < wait)
 			wait = (int)left;
 	}
@@ -189,6 +195,14 @@ int engine_wait(struct engine *e, struct pollfd *extra, int nextra, int timeout_
 		struct call *c = e->v[i];
 		if (!c->done && c->model->platform->step)
 			c->model->platform->step(c, e->pfd + first[i], first[i + 1] - first[i], now);
+		if (!c->done && c->deadline && now >= c->deadline) {
+			/* The whole call's time is up: retries, waits and tools
+			 * included. */
+			c->model->platform->cancel(c);
+			if (!c->done)
+				call_fail(c, "timeout", "%s: no answer within %d ms", c->model->id,
+				          c->timeout_ms);
+		}
 		if (c->done) {
 			drop(e, i);
 			finished++;

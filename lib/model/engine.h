@@ -23,7 +23,7 @@ int engine_start(struct engine *e, struct call *c);
  * calls finished. */
 int engine_wait(struct engine *e, struct pollfd *extra, int n, int timeout_ms);
 int engine_inflight(const struct engine *e);
-/* Abandons C if it is still in flight (marks it failed, kind canceled). */
+/* Abandons C if it is still in flight (marks it failed, kind cancelled). */
 void engine_cancel(struct engine *e, struct call *c);
 
 #endif

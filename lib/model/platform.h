@@ -16,9 +16,14 @@
  *
  * Error kinds: timeout, exit (a program failed), spawn (a program could not
  * be started), bad_response (output unusable), injected (dummy failure),
- * canceled; over HTTP also rate_limited, http_4xx, http_5xx, connection
+ * cancelled; over HTTP also rate_limited, http_4xx, http_5xx, connection
  * (refused, reset or cut off), refused (the model declined: a safety
  * filter) and no_key.
+ *
+ * A call's timeout_ms bounds the whole call: the engine fails one still
+ * unfinished at its deadline (kind timeout) and cancels what it holds. A
+ * key the platform sent (secret) is masked in the output and the error
+ * message, so an answer that quotes it never carries it further.
  *
  * jv ownership: call_init() consumes INPUT; the call owns input, output,
  * error and usage until call_clear().
@@ -36,10 +41,12 @@
 struct model;
 struct call;
 
-/* A tool the model may call: a model of the exec platform. */
+/* A tool the model may call: a model of the exec platform, and the JSON
+ * schema of its arguments (borrowed; null: any object). */
 struct tool {
 	const char *name;
 	struct model *model;
+	jv params;
 };
 
 /* What the caller asks of a call beyond its input; every field optional. */
@@ -56,13 +63,18 @@ struct call_opts {
 	const char *base_url; /* override the catalogue's */
 	const char *key_env;  /* the variable holding the key */
 	int attempts;         /* HTTP attempts; 0: the default */
+	int attempt_timeout_ms; /* each HTTP attempt; 0: the model's or 120 s */
+	int allow_http_key;   /* send a key over plain http to another host */
+	int no_strict;        /* the schema as it is, not completed for strict */
+	const char *max_tokens_field; /* "max_tokens" for servers that want it */
 	char *const *env;     /* exec: more "NAME=value" for the program, NULL-terminated */
 };
 
 struct call {
 	struct model *model;
 	jv input;   /* string */
-	int timeout_ms; /* 0: the model's or the platform's default */
+	int timeout_ms; /* the whole call, retries and tools included; 0: the
+	                 * model's or the platform's default */
 	const struct call_opts *opts; /* borrowed, or NULL */
 	/* Set when the call finishes: */
 	int done;
@@ -74,7 +86,12 @@ struct call {
 	int64_t t0;         /* monotonic ms at start */
 	int64_t duration_ms;
 	char id[ID_LEN + 1];
+	char finish[24];    /* why the model stopped, if the platform says and it
+	                     * is not the natural end ("length": cut off) */
+	int64_t deadline;   /* monotonic ms the call must end by, or 0 */
 	/* The platform's own: */
+	const char *secret; /* the key it sent (borrowed): masked in what the
+	                     * call gives back */
 	void *priv;
 	void *user; /* the caller's */
 };

@@ -1,6 +1,7 @@
 /* remote: request building, keys, answers and jq for the HTTP platforms;
  * see remote.h. */
 #include <jq.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include "base/err.h"
 #include "base/keys.h"
 #include "http/http.h"
+#include "http/url.h"
 #include "json/json.h"
 #include "model/catalogue.h"
 #include "model/remote.h"
@@ -30,7 +32,7 @@ const char *remote_name(const struct call *c)
 int remote_check(jv entry)
 {
 	static const char *const strs[] = { "model", "base_url", "key_env", "output_jq",
-	                                    "request_jq", "prompt", "system" };
+	                                    "request_jq", "prompt", "system", "max_tokens_field" };
 	for (size_t i = 0; i < sizeof strs / sizeof *strs; i++) {
 		jv v = json_get(entry, strs[i]);
 		int ok = !jv_is_valid(v) || jv_get_kind(v) == JV_KIND_STRING;
@@ -38,35 +40,27 @@ int remote_check(jv entry)
 		if (!ok)
 			return err_set("\"%s\" must be a string", strs[i]);
 	}
+	const char *base = json_str(entry, "base_url", NULL);
+	if (base && url_check(base) < 0)
+		return err_set("\"base_url\": %s", err_msg());
 	jv t = json_get(entry, "timeout_ms");
 	int ok = !jv_is_valid(t) || (jv_get_kind(t) == JV_KIND_NUMBER && jv_number_value(t) > 0);
 	jv_free(t);
 	if (!ok)
 		return err_set("\"timeout_ms\" must be a positive number");
+	static const char *const flags[] = { "allow_http_key", "strict" };
+	for (size_t i = 0; i < sizeof flags / sizeof *flags; i++) {
+		jv a = json_get(entry, flags[i]);
+		ok = !jv_is_valid(a) || jv_get_kind(a) == JV_KIND_TRUE ||
+		     jv_get_kind(a) == JV_KIND_FALSE;
+		jv_free(a);
+		if (!ok)
+			return err_set("\"%s\" must be true or false", flags[i]);
+	}
 	jv price = json_get(entry, "price");
 	ok = !jv_is_valid(price) || jv_get_kind(price) == JV_KIND_OBJECT;
 	jv_free(price);
 	return ok ? 0 : err_set("\"price\" must be an object");
-}
-
-/* Where URL's host begins: after its "scheme://". */
-static const char *scheme_end(const char *url)
-{
-	const char *h = strstr(url, "://");
-	return h ? h + 3 : url;
-}
-
-/* Whether URL is at BASE's origin (same scheme, host and port) or at a
- * host under BASE's host. */
-static int same_origin(const char *url, const char *base)
-{
-	const char *uh = scheme_end(url), *bh = scheme_end(base);
-	if (uh - url != bh - base || strncmp(url, base, (size_t)(uh - url)))
-		return 0;
-	size_t un = strcspn(uh, "/?#"), bn = strcspn(bh, "/?#");
-	if (un == bn)
-		return !strncasecmp(uh, bh, un);
-	return un > bn && uh[un - bn - 1] == '.' && !strncasecmp(uh + un - bn, bh, bn);
 }
 
 int remote_request(struct call *c, struct http_req *r, const char *base_env,
@@ -79,10 +73,12 @@ int remote_request(struct call *c, struct http_req *r, const char *base_env,
 		base = getenv(base_env);
 	if (!base || !*base)
 		base = def_base;
-	size_t bl = strlen(base);
-	while (bl && base[bl - 1] == '/')
-		bl--;
 	memset(r, 0, sizeof *r);
+	if (url_check(base) < 0) {
+		jv_free(body);
+		call_fail(c, "config", "%s: base URL: %s", c->model->id, err_msg());
+		return -1;
+	}
 	int bad = jv_get_kind(body) != JV_KIND_NULL && !(r->body = json_dump(body, &r->bodylen));
 	jv_free(body);
 	if (bad)
@@ -91,29 +87,38 @@ int remote_request(struct call *c, struct http_req *r, const char *base_env,
 		/* An address the API gave (a poll URL): the key goes only to the
 		 * API's own origin, or a host under it (Replicate streams from
 		 * streaming.api.replicate.com). */
-		if (!same_origin(path, base)) {
+		if (url_check(path) < 0 || !url_same_origin(path, base)) {
 			http_free(r);
-			call_fail(c, "bad_response", "%s: will not send the key to %s",
+			call_fail(c, "bad_response", "%s: will not send the key to %.200s",
 			          c->model->id, path);
 			return -1;
 		}
-		base = "";
-		bl = 0;
+		r->url = strdup(path);
+	} else {
+		r->url = url_join(base, path);
 	}
-	if (asprintf(&r->url, "%.*s%s", (int)bl, base, path) < 0) {
-		r->url = NULL;
+	if (!r->url)
 		goto nomem;
-	}
 	const char *var = o && o->key_env ? o->key_env : remote_str(c, "key_env", key_env);
 	const char *key = keys_get(var);
-	if (!key && strlen(def_base) == bl && !strncmp(base, def_base, bl)) {
+	/* Without a key only a server of one's own (a base URL not the
+	 * platform's) may be called; a keys file refused is an error
+	 * whatever the server. */
+	if (!key && (keys_refused() || !strcmp(base, def_base))) {
 		http_free(r);
 		call_fail(c, "no_key", "%s", err_msg());
 		return -1;
 	}
+	if (key && !url_is_https(r->url) && !url_is_loopback(r->url) &&
+	    !(o && o->allow_http_key) && !remote_flag(c, "allow_http_key")) {
+		call_fail(c, "insecure", "%s: will not send the key over plain http to %.120s"
+		          " (use https, or --allow-http-key)", c->model->id, r->url);
+		http_free(r);
+		return -1;
+	}
 	if (key) {
 		char *auth = NULL;
-		r->secret = key;
+		r->secret = c->secret = key;
 		if (!header && asprintf(&auth, "Bearer %s", key) < 0)
 			goto nomem;
 		int rc = http_header(r, header ? header : "Authorization", header ? key : auth);
@@ -121,21 +126,44 @@ int remote_request(struct call *c, struct http_req *r, const char *base_env,
 		if (rc < 0)
 			goto nomem;
 	}
-	int ms = c->timeout_ms;
-	if (!ms) {
-		jv t = json_get(c->model->entry, "timeout_ms");
-		ms = jv_get_kind(t) == JV_KIND_NUMBER ? (int)jv_number_value(t) : 0;
-		jv_free(t);
-	}
-	r->timeout_ms = ms;
-	r->max_attempts = o ? o->attempts : 0;
+	remote_bound(c, r);
 	if (r->body && http_header(r, "Content-Type", "application/json") < 0)
 		goto nomem;
 	return 0;
 nomem:
 	http_free(r);
-	call_fail(c, "canceled", "out of memory");
+	call_fail(c, "cancelled", "out of memory");
 	return -1;
+}
+
+void remote_bound(const struct call *c, struct http_req *r)
+{
+	const struct call_opts *o = c->opts;
+	int64_t ms = o && o->attempt_timeout_ms ? o->attempt_timeout_ms : 0;
+	if (!ms) {
+		jv t = json_get(c->model->entry, "timeout_ms");
+		ms = json_int(t, 0, 1, INT32_MAX);
+		jv_free(t);
+	}
+	r->timeout_ms = (int)ms;
+	r->deadline = c->deadline;
+	r->max_attempts = o ? o->attempts : 0;
+}
+
+int remote_flag(const struct call *c, const char *key)
+{
+	jv v = json_get(c->model->entry, key);
+	int on = jv_get_kind(v) == JV_KIND_TRUE;
+	jv_free(v);
+	return on;
+}
+
+int remote_flag_false(const struct call *c, const char *key)
+{
+	jv v = json_get(c->model->entry, key);
+	int off = jv_get_kind(v) == JV_KIND_FALSE;
+	jv_free(v);
+	return off;
 }
 
 void remote_give_up(struct call *c, const char *kind, const char *why)
@@ -219,9 +247,19 @@ jv remote_delta(struct call *c, jv text, jv piece)
 	return jv_string_concat(text, piece);
 }
 
+/* Whether V (borrowed) is a token count a server could mean: a whole
+ * number from 0 to 2^40. Anything else (1e300, -5, 2.5) is not counted. */
+static int token_count(jv v)
+{
+	if (jv_get_kind(v) != JV_KIND_NUMBER)
+		return 0;
+	double d = jv_number_value(v);
+	return d >= 0 && d <= 1099511627776.0 && d == (double)(int64_t)d;
+}
+
 void remote_tokens_add(struct remote_tokens *t, jv in, jv out)
 {
-	int a = jv_get_kind(in) == JV_KIND_NUMBER, b = jv_get_kind(out) == JV_KIND_NUMBER;
+	int a = token_count(in), b = token_count(out);
 	t->any |= a || b;
 	t->in += a ? (long)jv_number_value(in) : 0;
 	t->out += b ? (long)jv_number_value(out) : 0;
@@ -239,7 +277,7 @@ void remote_tokens_put(const struct remote_tokens *t, struct call *c)
 
 jv remote_usage(jv in, jv out)
 {
-	int a = jv_get_kind(in) == JV_KIND_NUMBER, b = jv_get_kind(out) == JV_KIND_NUMBER;
+	int a = token_count(in), b = token_count(out);
 	if (!a && !b) {
 		jv_free(in);
 		jv_free(out);

@@ -26,6 +26,16 @@ void toolrun_free(struct toolrun *t)
 	toolrun_init(t);
 }
 
+jv toolrun_declaration(const struct tool *t, const char *key)
+{
+	jv f = json_set(jv_object(), "name", jv_string(t->name));
+	f = json_set(f, "description", jv_string_fmt("Runs the tool %s on the arguments", t->name));
+	jv params = jv_get_kind(t->params) == JV_KIND_OBJECT
+	                    ? jv_copy(t->params)
+	                    : json_set(jv_object(), "type", jv_string("object"));
+	return json_set(f, key, params);
+}
+
 int toolrun_begin(struct toolrun *t, const struct call *c, jv calls)
 {
 	int limit = c->opts && c->opts->tool_rounds > 0 ? c->opts->tool_rounds : TOOL_ROUNDS;
@@ -76,6 +86,20 @@ int toolrun_go(struct toolrun *t, const struct call *c)
 			jv_free(args);
 			args = jv_string("{}");
 		}
+		jv parsed = json_parse(jv_string_value(args),
+		                       (size_t)jv_string_length_bytes(jv_copy(args)));
+		if (jv_get_kind(parsed) != JV_KIND_OBJECT) {
+			char why[200] = "not an object";
+			if (!jv_is_valid(parsed))
+				json_error_text(jv_copy(parsed), why, sizeof why);
+			t->answers = jv_array_append(
+				t->answers, jv_string_fmt("error: the arguments for '%s' are not a JSON"
+				                          " object (%s): send one", name, why));
+			jv_free(parsed);
+			jv_free(args);
+			continue;
+		}
+		jv_free(parsed);
 		call_init(&t->sub, tool->model, args);
 		t->sub.t0 = time_mono_ms();
 		t->sub.started_at = time_now_ms();

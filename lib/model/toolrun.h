@@ -4,8 +4,9 @@
  * [{"name": N, "arguments": JSON text}]. Each runs in turn as the exec
  * model of its --tool (the arguments on its stdin, its stdout the answer),
  * driven by the engine's poll loop like any call, so other calls in
- * flight go on. An unknown tool or a failed program gives an answer that
- * says so, for the model to read. A model that keeps calling tools is
+ * flight go on. An unknown tool, arguments that are not a JSON object, or
+ * a failed program give an answer that says so, for the model to read;
+ * the program does not run on arguments it could not read. A model that keeps calling tools is
  * stopped after the call's tool_rounds (default 8) rounds.
  */
 #ifndef PANIC_TOOLRUN_H
@@ -23,6 +24,9 @@ struct toolrun {
 	jv answers; /* their answers so far (strings) */
 };
 
+/* The declaration of tool T for a model: {name, description, KEY:
+ * its arguments' schema}. */
+jv toolrun_declaration(const struct tool *t, const char *key);
 void toolrun_init(struct toolrun *t);
 void toolrun_free(struct toolrun *t);
 /* A new round of CALLS (consumed) for C. Returns 0, or -1 with err_msg()

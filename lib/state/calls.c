@@ -283,7 +283,7 @@ static int pack(struct batch *b, struct row *r, int f, const char *s, int n)
 static int64_t usage_int(jv usage, const char *key)
 {
 	jv v = json_get(usage, key);
-	int64_t n = jv_get_kind(v) == JV_KIND_NUMBER ? (int64_t)jv_number_value(v) : -1;
+	int64_t n = json_int(v, -1, 0, INT64_MAX);
 	jv_free(v);
 	return n;
 }

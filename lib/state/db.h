@@ -29,15 +29,23 @@
 
 struct db;
 
-enum { DB_CREATE = 1 };
+enum { DB_CREATE = 1, DB_WRITE = 2 };
 
 /* Opens (with DB_CREATE, creating it 0600 and its directories 0700) the
- * state file at PATH and migrates it. 0, or -1 with err_msg(). */
+ * state file at PATH and migrates it. With DB_WRITE, a state file this
+ * process cannot write is an error now, before the program does any work.
+ * 0, or -1 with err_msg(), or DB_READONLY (< 0) if the file cannot be
+ * written. */
+#define DB_READONLY (-2)
 int db_open(struct db **out, const char *path, int flags);
 /* Commits any open batch and closes. Returns -1 if the commit failed. */
 int db_close(struct db *db);
 /* Commits the open batch, if any. */
 int db_flush(struct db *db);
+/* 1 if another connection (any process) has committed a change since the
+ * last call (the first call says 1), 0 if not, -1 on error: when to read
+ * again what others may edit. */
+int db_changed(struct db *db);
 
 /* One row of the call log. Strings may be NULL (stored as NULL). */
 struct db_call {
@@ -112,16 +120,18 @@ int db_inv_put(struct db *db, jv inv);
 /* The invocation of RUN_ID with the highest seq, or jv_null(). */
 jv db_inv_last(struct db *db, const char *run_id);
 
-/* Named locks, one holder at a time across processes, released when the
- * holder exits however it exits; the holder may leave a note (a JSON
- * object) that others can read while it holds the lock. */
+/* Named locks of a state file, one holder at a time across processes
+ * whatever path they reached the file by (symlink, hard link, bind mount),
+ * released when the holder exits however it exits; the holder may leave a
+ * note (a JSON object) that others can read while it holds the lock. */
 struct db_lock;
 #define DB_NOTE_MAX 1024
 /* Takes lock NAME, or -1 with err_msg() saying who holds it. */
 int db_lock(struct db *db, const char *name, struct db_lock **out);
 int db_lock_note(struct db_lock *l, jv note);
 void db_unlock(struct db_lock *l);
-/* The note of lock NAME if someone holds it, else jv_null(). */
+/* The note of lock NAME if someone holds it (an empty object if it left
+ * none where this path finds it), else jv_null(). */
 jv db_lock_peek(struct db *db, const char *name);
 
 #endif

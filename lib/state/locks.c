@@ -1,14 +1,32 @@
 /* locks: named locks between processes, released when the holder exits
  * however it exits, each with a note others may read; see db.h.
  *
- * A lock is a file beside the state file, held with flock(2); its content
- * is the holder's note (one JSON line). The kernel drops the lock when the
- * holder dies, however it dies. */
+ * A lock is held on the state file itself: an open-file-description lock
+ * (F_OFD_SETLK) on one byte far past any SQLite uses (its locks live at
+ * 1 GiB), at an offset taken from the name. So it is one lock whatever path
+ * reaches the file (a symlink, a hard link, a bind mount), the kernel drops
+ * it when the holder dies however it dies, and SQLite's own POSIX locks on
+ * the same file are untouched (OFD locks are not released when another
+ * descriptor of the file is closed).
+ *
+ * The descriptor that holds the locks is opened once per connection and
+ * kept until db_close(): closing a descriptor of the state file would drop
+ * every POSIX lock the process holds on it, SQLite's own among them (its
+ * shared lock in WAL mode, without which another process's last close may
+ * checkpoint and remove the WAL this one still writes). Unlocking releases
+ * the byte (F_UNLCK) and keeps the descriptor.
+ *
+ * The holder's note (one JSON line) is a file beside the state file's real
+ * path, "PATH-lock-NAME", rewritten in place and removed at unlock; a
+ * reader that finds the lock held but no note (it came by another path)
+ * gets an empty note.
+ */
 #include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <unistd.h>
 
 #include "base/err.h"
@@ -16,47 +34,107 @@
 #include "state/db.h"
 #include "state/sqlite.h"
 
+#define LOCK_BASE 0x7f00000000000000LL
+
 struct db_lock {
-	int fd;
+	int fd;     /* the state file's shared descriptor (db->lockfd), not owned */
+	struct flock region;
+	int note;   /* the note file */
+	char *path; /* its name */
 };
 
-static char *lock_path(struct db *db, const char *name)
+/* The state file's descriptor for locks, opened on first use. */
+static int lock_fd(struct db *db)
 {
-	char *p;
-	if (asprintf(&p, "%s-lock-%s", db->path, name) < 0)
-		return NULL;
-	return p;
+	if (!db->lockfd) {
+		int fd = open(db->path, O_RDWR | O_CLOEXEC);
+		if (fd < 0)
+			fd = open(db->path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return -1;
+		db->lockfd = fd + 1;
+	}
+	return db->lockfd - 1;
+}
+
+void dbi_locks_close(struct db *db)
+{
+	if (db->lockfd)
+		close(db->lockfd - 1);
+	db->lockfd = 0;
+}
+
+/* The byte of the state file that stands for lock NAME. */
+static struct flock region(const char *name, short type)
+{
+	uint32_t h = 2166136261u;
+	for (const char *p = name; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	return (struct flock){ .l_type = type, .l_whence = SEEK_SET,
+		               .l_start = LOCK_BASE + (off_t)h, .l_len = 1 };
+}
+
+static char *note_path(struct db *db, const char *name)
+{
+	char real[PATH_MAX], *p;
+	if (!realpath(db->path, real))
+		snprintf(real, sizeof real, "%s", db->path);
+	return asprintf(&p, "%s-lock-%s", real, name) < 0 ? NULL : p;
+}
+
+/* The note in PATH, or an empty object. */
+static jv read_note(const char *path)
+{
+	char buf[DB_NOTE_MAX];
+	int fd = path ? open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) : -1;
+	ssize_t k = fd >= 0 ? pread(fd, buf, sizeof buf, 0) : -1;
+	if (fd >= 0)
+		close(fd);
+	jv note = k > 0 ? jv_parse_sized(buf, (int)k) : jv_invalid();
+	if (jv_get_kind(note) != JV_KIND_OBJECT) {
+		jv_free(note);
+		return jv_object();
+	}
+	return note;
 }
 
 int db_lock(struct db *db, const char *name, struct db_lock **out)
 {
 	*out = NULL;
-	char *path = lock_path(db, name);
-	if (!path)
+	struct db_lock *l = calloc(1, sizeof *l);
+	if (!l)
 		return err_errno("lock");
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	free(path);
-	if (fd < 0)
-		return err_errno("lock");
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		char buf[DB_NOTE_MAX] = "";
-		ssize_t k = pread(fd, buf, sizeof buf, 0);
-		close(fd);
-		jv note = jv_parse_sized(buf, k > 0 ? (int)k : 0);
+	l->note = -1;
+	if ((l->fd = lock_fd(db)) < 0) {
+		err_errno("lock");
+		goto fail;
+	}
+	struct flock f = region(name, F_WRLCK);
+	if (fcntl(l->fd, F_OFD_SETLK, &f) < 0) {
+		l->fd = -1; /* not ours to release */
+		char *path = note_path(db, name);
+		jv note = read_note(path);
+		free(path);
 		jv pid = json_get(note, "pid");
-		int rc = jv_get_kind(pid) == JV_KIND_NUMBER
-		                 ? err_set("held by process %.0f", jv_number_value(pid))
-		                 : err_set("held by another process");
+		if (jv_get_kind(pid) == JV_KIND_NUMBER)
+			err_set("held by process %.0f", jv_number_value(pid));
+		else
+			err_set("held by another process");
 		jv_free(pid);
 		jv_free(note);
-		return rc;
+		goto fail;
 	}
-	if (!(*out = malloc(sizeof **out))) {
-		close(fd);
-		return err_errno("lock");
+	l->region = f;
+	if (!(l->path = note_path(db, name)) ||
+	    (l->note = open(l->path, O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0) {
+		err_errno("lock note");
+		goto fail;
 	}
-	(*out)->fd = fd;
+	*out = l;
 	return 0;
+fail:
+	db_unlock(l);
+	return -1;
 }
 
 int db_lock_note(struct db_lock *l, jv note)
@@ -74,7 +152,7 @@ int db_lock_note(struct db_lock *l, jv note)
 	memset(buf + n, ' ', sizeof buf - n - 1);
 	buf[sizeof buf - 1] = '\n';
 	jv_free(t);
-	if (pwrite(l->fd, buf, sizeof buf, 0) != (ssize_t)sizeof buf)
+	if (pwrite(l->note, buf, sizeof buf, 0) != (ssize_t)sizeof buf)
 		return err_errno("lock note");
 	return 0;
 }
@@ -83,29 +161,29 @@ void db_unlock(struct db_lock *l)
 {
 	if (!l)
 		return;
-	ftruncate(l->fd, 0);
-	close(l->fd);
+	if (l->note >= 0) { /* removed while the lock is still held */
+		unlink(l->path);
+		close(l->note);
+	}
+	if (l->fd >= 0) {
+		l->region.l_type = F_UNLCK;
+		fcntl(l->fd, F_OFD_SETLK, &l->region);
+	}
+	free(l->path);
 	free(l);
 }
 
 jv db_lock_peek(struct db *db, const char *name)
 {
-	char *path = lock_path(db, name);
-	int fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
-	free(path);
+	int fd = lock_fd(db);
 	if (fd < 0)
 		return jv_null();
-	if (flock(fd, LOCK_SH | LOCK_NB) == 0) { /* nobody holds it */
-		close(fd);
+	struct flock f = region(name, F_RDLCK);
+	int held = fcntl(fd, F_OFD_GETLK, &f) == 0 && f.l_type != F_UNLCK;
+	if (!held)
 		return jv_null();
-	}
-	char buf[DB_NOTE_MAX];
-	ssize_t k = pread(fd, buf, sizeof buf, 0);
-	close(fd);
-	jv note = jv_parse_sized(buf, k > 0 ? (int)k : 0);
-	if (jv_get_kind(note) != JV_KIND_OBJECT) {
-		jv_free(note);
-		return jv_object();
-	}
+	char *path = note_path(db, name);
+	jv note = read_note(path);
+	free(path);
 	return note;
 }

@@ -157,19 +157,31 @@ int db_open(struct db **out, const char *path, int flags)
 		free(db);
 		return err_errno("db");
 	}
-	if (dbi_connect(&db->h, path) < 0)
+	int rc = -1;
+	if (dbi_connect(&db->h, path) < 0) {
+		if (db->h && (sqlite3_errcode(db->h) & 0xff) == SQLITE_READONLY)
+			rc = DB_READONLY;
 		goto fail;
+	}
 	if (migrate(db) < 0) {
 		err_set("%s: %s", path, err_msg());
+		goto fail;
+	}
+	if ((flags & DB_WRITE) && (sqlite3_db_readonly(db->h, "main") == 1 ||
+	                           dbi_exec(db, "BEGIN IMMEDIATE; ROLLBACK") < 0)) {
+		int ro = sqlite3_db_readonly(db->h, "main") == 1;
+		err_set("%s: cannot be written%s%s", path, ro ? "" : ": ", ro ? "" : err_msg());
+		rc = ro || (sqlite3_errcode(db->h) & 0xff) == SQLITE_READONLY ? DB_READONLY : -1;
 		goto fail;
 	}
 	*out = db;
 	return 0;
 fail:
 	sqlite3_close(db->h);
+	dbi_locks_close(db);
 	free(db->path);
 	free(db);
-	return -1;
+	return rc;
 }
 
 int db_close(struct db *db)
@@ -180,9 +192,23 @@ int db_close(struct db *db)
 	for (int i = 0; i < 16; i++)
 		sqlite3_finalize(db->cache[i].st);
 	sqlite3_close(db->h);
+	dbi_locks_close(db); /* after SQLite: closing it drops the process's POSIX locks */
 	free(db->path);
 	free(db);
 	return rc;
+}
+
+int db_changed(struct db *db)
+{
+	static const char sql[] = "PRAGMA data_version";
+	sqlite3_stmt *st = dbi_cached(db, sql);
+	if (!st || sqlite3_step(st) != SQLITE_ROW)
+		return dbi_fail(db, "data version");
+	long long v = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	int changed = v != db->data_version;
+	db->data_version = v;
+	return changed;
 }
 
 int db_begin(struct db *db)

@@ -29,7 +29,8 @@ int db_inv_put(struct db *db, jv inv)
 	                   " output, state, error, started_at, finished_at, usage, metadata)"
 	                   " VALUES (:id, :network_id, :run_id, :seq, :model, :input, :output,"
 	                   " :state, :error, :started_at, :finished_at, :usage, :metadata)"
-	                   " ON CONFLICT (run_id, seq) DO UPDATE SET output = excluded.output,"
+	                   " ON CONFLICT (run_id, seq) DO UPDATE SET model = excluded.model,"
+	                   " output = excluded.output,"
 	                   " state = excluded.state, error = excluded.error,"
 	                   " started_at = excluded.started_at, finished_at = excluded.finished_at,"
 	                   " usage = excluded.usage, metadata = excluded.metadata", inv,

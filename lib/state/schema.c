@@ -63,7 +63,64 @@ const char *const dbi_migrations[] = {
 	"  PRIMARY KEY (run_id, seq)) WITHOUT ROWID;",
 	/* 3 -> 4: what a call cost, from the catalogue's prices */
 	"ALTER TABLE calls ADD COLUMN cost REAL;",
-	/* workflows (syn-step, syn-run): runs, the journal of their steps,
+	/* 4 -> 5: panic-archive: files stored by the SHA-256 of their bytes,
+	 * the stored form of each source (as downloaded, or converted), and
+	 * where each file was uploaded */
+	"CREATE TABLE archive_files ("
+	"  sha256 TEXT PRIMARY KEY,"
+	"  path TEXT NOT NULL,"
+	"  bytes INTEGER NOT NULL,"
+	"  content_type TEXT NOT NULL,"
+	"  created_at TEXT NOT NULL);"
+	"CREATE TABLE archive_sources ("
+	"  source_sha256 TEXT NOT NULL,"
+	"  format TEXT NOT NULL,"
+	"  sha256 TEXT NOT NULL REFERENCES archive_files(sha256) ON DELETE CASCADE,"
+	"  PRIMARY KEY (source_sha256, format)) WITHOUT ROWID;"
+	"CREATE TABLE archive_uploads ("
+	"  sha256 TEXT NOT NULL REFERENCES archive_files(sha256) ON DELETE CASCADE,"
+	"  destination TEXT NOT NULL,"
+	"  url TEXT NOT NULL,"
+	"  uploaded_at TEXT NOT NULL,"
+	"  PRIMARY KEY (sha256, destination)) WITHOUT ROWID;",
+	/* 5 -> 6: agents (Arboretum's): rows that make agents, their event log, and
+	 * rev, moved by a trigger when a column that makes the agent changes
+	 * (by hand in sqlite3 too), for runners to follow */
+	"CREATE TABLE agents ("
+	"  id TEXT PRIMARY KEY,"
+	"  name TEXT NOT NULL UNIQUE COLLATE NOCASE,"
+	"  status TEXT NOT NULL DEFAULT 'inactive',"
+	"  llm_config TEXT NOT NULL DEFAULT '{}',"
+	"  prompts TEXT NOT NULL DEFAULT '{}',"
+	"  abilities TEXT NOT NULL DEFAULT '[]',"
+	"  responsibilities TEXT NOT NULL DEFAULT '[]',"
+	"  retry_policy TEXT NOT NULL"
+	"    DEFAULT '{\"type\":\"fixed\",\"max_retries\":3,\"delay_ms\":5000}',"
+	"  last_error TEXT,"
+	"  inserted_at TEXT NOT NULL,"
+	"  updated_at TEXT NOT NULL,"
+	"  rev INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TRIGGER agents_rev AFTER UPDATE ON agents"
+	"  WHEN old.name IS NOT new.name OR old.status IS NOT new.status"
+	"    OR old.llm_config IS NOT new.llm_config OR old.prompts IS NOT new.prompts"
+	"    OR old.abilities IS NOT new.abilities"
+	"    OR old.responsibilities IS NOT new.responsibilities"
+	"    OR old.retry_policy IS NOT new.retry_policy"
+	"  BEGIN UPDATE agents SET rev = new.rev + 1 WHERE id = new.id; END;"
+	"CREATE TABLE agent_events ("
+	"  id TEXT PRIMARY KEY,"
+	"  agent_id TEXT NOT NULL,"
+	"  agent TEXT NOT NULL,"
+	"  at TEXT NOT NULL,"
+	"  event TEXT NOT NULL,"
+	"  responsibility TEXT, ability TEXT, scheduled_at TEXT,"
+	"  attempts INTEGER, duration_ms INTEGER,"
+	"  payload TEXT, result TEXT, error TEXT, detail TEXT);"
+	"CREATE INDEX agent_events_agent ON agent_events(agent_id, at);"
+	"CREATE INDEX agent_events_at ON agent_events(at);"
+	"CREATE INDEX agent_events_fire ON agent_events(agent_id, responsibility, scheduled_at)"
+	"  WHERE scheduled_at IS NOT NULL;",
+	/* 6 -> 7: workflows (syn-step, syn-run): runs, the journal of their steps,
 	 * the rarer events of their timeline, and scores */
 	"CREATE TABLE workflow_runs ("
 	"  id TEXT PRIMARY KEY,"

@@ -23,6 +23,8 @@ struct db {
 	sqlite3 *h;
 	char *path;
 	struct calls *calls; /* the call log's writer and statements, or NULL */
+	long long data_version; /* PRAGMA data_version when db_changed() last looked */
+	int lockfd; /* the state file, open once for every named lock (locks.c), + 1; 0: none */
 	struct {
 		const char *sql; /* a static string: the key is its address */
 		sqlite3_stmt *st;
@@ -64,6 +66,9 @@ jv dbi_row(struct db *db, const char *sql, jv obj, const char *jsoncols);
 /* Ends a walk over the rows of ST that stopped with RC (or because its
  * callback said STOP): 0, or -1 if the walk failed. */
 int dbi_rows_done(struct db *db, sqlite3_stmt *st, int rc, int stop, const char *what);
+
+/* Releases the descriptor the named locks use (locks.c). */
+void dbi_locks_close(struct db *db);
 
 /* Commits what the call log holds and releases it (calls.c). */
 int dbi_calls_close(struct db *db);

@@ -26,8 +26,8 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "base/grapheme.h"
 #include "base/md5.h"
-#include "base/utf8.h"
 #include "json/json.h"
 #include "model/catalogue.h"
 #include "model/platform.h"
@@ -44,8 +44,7 @@ static long num(jv entry, const char *key, const char *env)
 	if (e && *e)
 		return strtol(e, NULL, 10);
 	jv v = json_get(entry, key);
-	long n = jv_get_kind(v) == JV_KIND_NUMBER ? (long)jv_number_value(v)
-	         : jv_get_kind(v) == JV_KIND_TRUE ? 1 : 0;
+	long n = jv_get_kind(v) == JV_KIND_TRUE ? 1 : (long)json_int(v, 0, 0, INT32_MAX);
 	jv_free(v);
 	return n;
 }
@@ -100,7 +99,7 @@ static jv transform(int from, int to, const char *in, int n)
 		if (!p)
 			return jv_invalid_with_msg(jv_string("out of memory"));
 		memcpy(p, "DUMMY_TEXT: ", 12);
-		utf8_reverse(in, (size_t)n, p + 12);
+		grapheme_reverse(in, (size_t)n, p + 12);
 		jv out = jv_string_sized(p, n + 12);
 		if (p != small)
 			free(p);
@@ -152,7 +151,7 @@ static void start(struct call *c)
 	struct model *m = c->model;
 	struct inject *inp = injected(m);
 	if (!inp) {
-		call_fail(c, "canceled", "out of memory");
+		call_fail(c, "cancelled", "out of memory");
 		return;
 	}
 	struct inject in = *inp;
@@ -173,7 +172,7 @@ static void start(struct call *c)
 	jv out = *why ? jv_null() : transform(m->input, m->output, s, n);
 	if (!jv_is_valid(out)) {
 		jv_free(out);
-		call_fail(c, "canceled", "out of memory");
+		call_fail(c, "cancelled", "out of memory");
 		return;
 	}
 	if (in.delay_ms <= 0) {
@@ -186,7 +185,7 @@ static void start(struct call *c)
 	struct pending *p = malloc(sizeof *p);
 	if (!p) {
 		jv_free(out);
-		call_fail(c, "canceled", "out of memory");
+		call_fail(c, "cancelled", "out of memory");
 		return;
 	}
 	p->due = c->t0 + in.delay_ms;

@@ -101,8 +101,7 @@ static void start(struct call *c)
 
 	jv t = json_get(m->entry, "timeout_ms");
 	int64_t timeout = c->timeout_ms > 0 ? c->timeout_ms
-	                  : jv_get_kind(t) == JV_KIND_NUMBER ? (int64_t)jv_number_value(t)
-	                                                     : EXEC_TIMEOUT_MS;
+	                                    : json_int(t, EXEC_TIMEOUT_MS, 1, INT32_MAX);
 	jv_free(t);
 	r->deadline = c->t0 + timeout;
 	if (proc_spawn(&r->p, argv, env) < 0) {
@@ -115,7 +114,7 @@ static void start(struct call *c)
 	}
 	goto out;
 nomem:
-	call_fail(c, "canceled", "out of memory");
+	call_fail(c, "cancelled", "out of memory");
 out:
 	free(r);
 	for (int i = 0; argv && i < argc; i++)

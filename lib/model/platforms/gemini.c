@@ -116,14 +116,9 @@ static void ask(struct call *c)
 		jv_free(gc);
 	if (op && op->ntools > 0) {
 		jv decls = jv_array();
-		for (int i = 0; i < op->ntools; i++) {
-			jv f = json_set(jv_object(), "name", jv_string(op->tools[i].name));
-			f = json_set(f, "description",
-			             jv_string_fmt("Runs the tool %s on the arguments", op->tools[i].name));
-			f = json_set(f, "parametersJsonSchema",
-			             json_set(jv_object(), "type", jv_string("object")));
-			decls = jv_array_append(decls, f);
-		}
+		for (int i = 0; i < op->ntools; i++)
+			decls = jv_array_append(decls, toolrun_declaration(&op->tools[i],
+			                                                   "parametersJsonSchema"));
 		body = json_set(body, "tools",
 		                jv_array_append(jv_array(), json_set(jv_object(),
 		                                                     "functionDeclarations", decls)));
@@ -400,7 +395,7 @@ static void on_media(struct http_req *q)
 	snprintf(type, sizeof type, "%s", mime(jv_string_value(c->input), q->ctype));
 	http_free(q);
 	if (!b) {
-		remote_give_up(c, "canceled", "out of memory");
+		remote_give_up(c, "cancelled", "out of memory");
 		return;
 	}
 	jv data = jv_string(b);
@@ -412,7 +407,7 @@ static void start(struct call *c)
 {
 	struct gem *g = calloc(1, sizeof *g);
 	if (!g) {
-		call_fail(c, "canceled", "out of memory");
+		call_fail(c, "cancelled", "out of memory");
 		return;
 	}
 	c->priv = g;
@@ -442,11 +437,12 @@ static void start(struct call *c)
 	memset(&g->req, 0, sizeof g->req);
 	g->req.url = strdup(in);
 	if (!g->req.url) {
-		remote_give_up(c, "canceled", "out of memory");
+		remote_give_up(c, "cancelled", "out of memory");
 		return;
 	}
-	g->req.timeout_ms = c->timeout_ms;
-	g->req.max_attempts = c->opts ? c->opts->attempts : 0;
+	/* A download that carries no key may follow redirects (CDNs do). */
+	remote_bound(c, &g->req);
+	g->req.follow = 1;
 	g->req.on_done = on_media;
 	g->req.user = c;
 	http_start(&g->req);

@@ -19,12 +19,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/err.h"
 #include "http/sse.h"
 #include "json/json.h"
 #include "model/catalogue.h"
 #include "model/remote.h"
+#include "model/strict.h"
 #include "model/toolrun.h"
 
 #define OPENAI_BASE "https://api.openai.com/v1"
@@ -37,6 +39,9 @@ struct oai {
 	jv text;       /* content so far */
 	jv tool_calls; /* assembled from deltas */
 	int done_seen;
+	jv plain;      /* a stream asked for and a JSON answer given: its body */
+	jv refusal;    /* streamed refusal text so far */
+	char finish[24]; /* the last finish_reason */
 	struct toolrun tools;
 };
 
@@ -63,6 +68,8 @@ static void release(struct call *c)
 	jv_free(o->messages);
 	jv_free(o->text);
 	jv_free(o->tool_calls);
+	jv_free(o->plain);
+	jv_free(o->refusal);
 	free(o);
 	c->priv = NULL;
 }
@@ -100,29 +107,33 @@ static void send_chat(struct call *c)
 	b = json_set(b, "messages", jv_copy(o->messages));
 	if (op && op->temperature >= 0)
 		b = json_set(b, "temperature", jv_number(op->temperature));
+	/* OpenAI's reasoning models take only max_completion_tokens; some
+	 * compatible servers want max_tokens (an entry's or profile's
+	 * "max_tokens_field"). */
 	if (op && op->max_tokens > 0)
-		b = json_set(b, "max_tokens", jv_number((double)op->max_tokens));
+		b = json_set(b, op->max_tokens_field ? op->max_tokens_field
+		                                     : remote_str(c, "max_tokens_field",
+		                                                  "max_completion_tokens"),
+		             jv_number((double)op->max_tokens));
 	if (op && jv_get_kind(op->schema) == JV_KIND_OBJECT) {
+		/* Strict when the schema can be completed for it (strict.h). */
+		jv strict = op->no_strict || remote_flag_false(c, "strict")
+		                    ? jv_invalid()
+		                    : strict_schema(jv_copy(op->schema));
+		int is_strict = jv_is_valid(strict);
 		jv js = json_set(json_set(jv_object(), "name", jv_string("output")), "schema",
-		                 jv_copy(op->schema));
-		js = json_set(js, "strict", jv_true());
+		                 is_strict ? strict : jv_copy(op->schema));
+		js = json_set(js, "strict", jv_bool(is_strict));
 		b = json_set(b, "response_format",
 		             json_set(json_set(jv_object(), "type", jv_string("json_schema")),
 		                      "json_schema", js));
 	}
 	if (op && op->ntools > 0) {
 		jv tools = jv_array();
-		for (int i = 0; i < op->ntools; i++) {
-			jv f = jv_object();
-			f = json_set(f, "name", jv_string(op->tools[i].name));
-			f = json_set(f, "description",
-			             jv_string_fmt("Runs the tool %s on the arguments", op->tools[i].name));
-			f = json_set(f, "parameters",
-			             json_set(jv_object(), "type", jv_string("object")));
-			tools = jv_array_append(tools, json_set(json_set(jv_object(), "type",
-			                                                 jv_string("function")),
-			                                        "function", f));
-		}
+		for (int i = 0; i < op->ntools; i++)
+			tools = jv_array_append(
+				tools, json_set(json_set(jv_object(), "type", jv_string("function")),
+				                "function", toolrun_declaration(&op->tools[i], "parameters")));
 		b = json_set(b, "tools", tools);
 	}
 	int stream = op && op->stream;
@@ -132,9 +143,14 @@ static void send_chat(struct call *c)
 	}
 	jv_free(o->text);
 	jv_free(o->tool_calls);
+	jv_free(o->plain);
+	jv_free(o->refusal);
 	sse_free(&o->sse);
 	o->text = jv_string("");
 	o->tool_calls = jv_array();
+	o->plain = jv_invalid();
+	o->refusal = jv_string("");
+	o->finish[0] = 0;
 	o->done_seen = 0;
 	if (remote_request(c, &o->req, "OPENAI_BASE_URL", OPENAI_BASE, "/chat/completions",
 	                   "OPENAI_API_KEY", NULL, b) < 0) {
@@ -151,7 +167,7 @@ static void send_chat(struct call *c)
 static void merge_tool_delta(struct oai *o, jv d)
 {
 	jv ix = json_get(d, "index");
-	int i = jv_get_kind(ix) == JV_KIND_NUMBER ? (int)jv_number_value(ix) : 0;
+	int i = (int)json_int(ix, 0, -1, 129);
 	jv_free(ix);
 	if (i < 0 || i > 128)
 		return;
@@ -198,11 +214,19 @@ static int on_event(void *user, const char *type, const char *data, size_t n)
 	add_usage(o, json_get(ev, "usage"));
 	jv c0 = json_first(ev, "choices");
 	jv d = json_get(c0, "delta");
+	const char *fin = json_str(c0, "finish_reason", NULL);
+	if (fin)
+		snprintf(o->finish, sizeof o->finish, "%s", fin);
 	jv content = json_get(d, "content");
 	if (jv_get_kind(content) == JV_KIND_STRING)
 		o->text = remote_delta(c, o->text, content);
 	else
 		jv_free(content);
+	jv refusal = json_get(d, "refusal");
+	if (jv_get_kind(refusal) == JV_KIND_STRING)
+		o->refusal = jv_string_concat(o->refusal, refusal);
+	else
+		jv_free(refusal);
 	jv tcs = json_get(d, "tool_calls");
 	for (int i = 0; jv_get_kind(tcs) == JV_KIND_ARRAY && i < jv_array_length(jv_copy(tcs)); i++) {
 		jv t = jv_array_get(jv_copy(tcs), i);
@@ -220,6 +244,13 @@ static int on_sse(struct http_req *r, const char *p, size_t n)
 {
 	struct call *c = r->user;
 	struct oai *o = c->priv;
+	/* A server that ignores "stream": true answers with plain JSON. */
+	if (r->delivered == n && !strncasecmp(r->ctype, "application/json", 16))
+		o->plain = jv_string("");
+	if (jv_is_valid(o->plain)) {
+		o->plain = jv_string_append_buf(o->plain, p, (int)n);
+		return 0;
+	}
 	return sse_feed(&o->sse, p, n, on_event, c);
 }
 
@@ -258,14 +289,50 @@ static void answer(struct call *c, jv msg)
 		return;
 	}
 	jv_free(tcs);
+	/* A refusal, or an answer the content filter withheld, is refused. */
+	jv refusal = json_get(msg, "refusal");
 	jv content = json_get(msg, "content");
 	jv_free(msg);
+	if (jv_get_kind(refusal) == JV_KIND_STRING && jv_string_length_bytes(jv_copy(refusal))) {
+		char why[400];
+		snprintf(why, sizeof why, "refused: %s", jv_string_value(refusal));
+		jv_free(refusal);
+		jv_free(content);
+		remote_give_up(c, "refused", why);
+		return;
+	}
+	jv_free(refusal);
+	if (!strcmp(o->finish, "content_filter")) {
+		jv_free(content);
+		remote_give_up(c, "refused", "the answer was withheld by the content filter");
+		return;
+	}
 	if (jv_get_kind(content) != JV_KIND_STRING) {
 		jv_free(content);
 		remote_give_up(c, "bad_response", "the answer has no content");
 		return;
 	}
+	if (strcmp(o->finish, "stop"))
+		snprintf(c->finish, sizeof c->finish, "%s", o->finish);
 	succeed(c, content);
+}
+
+/* The answer V (consumed) of a request not streamed. */
+static void chat_answer(struct call *c, jv v)
+{
+	struct oai *o = c->priv;
+	add_usage(o, json_get(v, "usage"));
+	jv c0 = json_first(v, "choices");
+	jv msg = json_get(c0, "message");
+	snprintf(o->finish, sizeof o->finish, "%s", json_str_or(c0, "finish_reason", ""));
+	jv_free(c0);
+	jv_free(v);
+	if (jv_get_kind(msg) != JV_KIND_OBJECT) {
+		jv_free(msg);
+		remote_give_up(c, "bad_response", "no choices[0].message in the answer");
+		return;
+	}
+	answer(c, msg);
 }
 
 static void chat_done(struct http_req *r)
@@ -274,6 +341,20 @@ static void chat_done(struct http_req *r)
 	struct oai *o = c->priv;
 	if (r->kind) {
 		remote_answer(c, r); /* fails C with R's error */
+		return;
+	}
+	if (o->req.on_data && jv_is_valid(o->plain)) {
+		/* Streaming was asked for and ignored: a whole answer. */
+		jv v = json_parse(jv_string_value(o->plain),
+		                  (size_t)jv_string_length_bytes(jv_copy(o->plain)));
+		http_free(r);
+		if (jv_get_kind(v) != JV_KIND_OBJECT) {
+			remote_give_up(c, "bad_response", jv_is_valid(v) ? "expected a JSON object"
+			                                                 : "the answer is not JSON");
+			jv_free(v);
+			return;
+		}
+		chat_answer(c, v);
 		return;
 	}
 	if (o->req.on_data) {
@@ -287,6 +368,7 @@ static void chat_done(struct http_req *r)
 			return;
 		}
 		jv m = json_set(jv_object(), "content", jv_copy(o->text));
+		m = json_set(m, "refusal", jv_copy(o->refusal));
 		if (jv_array_length(jv_copy(o->tool_calls)) > 0)
 			m = json_set(m, "tool_calls", jv_copy(o->tool_calls));
 		http_free(r);
@@ -294,19 +376,8 @@ static void chat_done(struct http_req *r)
 		return;
 	}
 	jv v = remote_answer(c, r);
-	if (!jv_is_valid(v))
-		return;
-	add_usage(o, json_get(v, "usage"));
-	jv c0 = json_first(v, "choices");
-	jv msg = json_get(c0, "message");
-	jv_free(c0);
-	jv_free(v);
-	if (jv_get_kind(msg) != JV_KIND_OBJECT) {
-		jv_free(msg);
-		remote_give_up(c, "bad_response", "no choices[0].message in the answer");
-		return;
-	}
-	answer(c, msg);
+	if (jv_is_valid(v))
+		chat_answer(c, v);
 }
 
 /* Runs the round's tools; when all have answered, asks again. */
@@ -350,7 +421,7 @@ static void media_done(struct http_req *r)
 	if (c->model->output == MT_AUDIO) {
 		char *b = remote_base64(r->resp ? r->resp : "", r->resplen);
 		if (!b) {
-			remote_give_up(c, "canceled", "out of memory");
+			remote_give_up(c, "cancelled", "out of memory");
 			return;
 		}
 		jv url = jv_string_fmt("data:%s;base64,%s", *r->ctype ? r->ctype : "audio/mpeg", b);
@@ -384,7 +455,7 @@ static void start(struct call *c)
 {
 	struct oai *o = calloc(1, sizeof *o);
 	if (!o) {
-		call_fail(c, "canceled", "out of memory");
+		call_fail(c, "cancelled", "out of memory");
 		return;
 	}
 	c->priv = o;

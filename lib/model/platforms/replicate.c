@@ -315,7 +315,7 @@ static void on_answer(struct http_req *q)
 		snprintf(why, sizeof why, "prediction %s: %s", status,
 		         jv_get_kind(e) == JV_KIND_STRING ? jv_string_value(e) : "no reason given");
 		int nsfw = jv_get_kind(e) == JV_KIND_STRING && strcasestr(jv_string_value(e), "nsfw");
-		const char *kind = nsfw ? "refused" : *status == 'c' ? "canceled" : "model_error";
+		const char *kind = nsfw ? "refused" : *status == 'c' ? "cancelled" : "model_error";
 		jv_free(e);
 		jv_free(p); /* status with it */
 		if (nsfw && !r->safe_tried && c->model->input == MT_TEXT) {
@@ -371,8 +371,7 @@ static void on_answer(struct http_req *q)
 	jv_free(urls);
 	jv_free(p);
 	jv dl = json_get(c->model->entry, "deadline_ms");
-	int64_t deadline = jv_get_kind(dl) == JV_KIND_NUMBER ? (int64_t)jv_number_value(dl)
-	                                                       : DEADLINE_MS;
+	int64_t deadline = json_int(dl, DEADLINE_MS, 0, INT64_MAX / 2);
 	jv_free(dl);
 	int64_t now = time_mono_ms();
 	if (now - c->t0 > deadline) {
@@ -382,8 +381,7 @@ static void on_answer(struct http_req *q)
 		return;
 	}
 	jv pm = json_get(c->model->entry, "poll_ms");
-	r->poll_at = now + (jv_get_kind(pm) == JV_KIND_NUMBER ? (int64_t)jv_number_value(pm)
-	                                                       : POLL_MS);
+	r->poll_at = now + json_int(pm, POLL_MS, 0, 3600 * 1000);
 	jv_free(pm);
 }
 
@@ -410,7 +408,7 @@ static void start(struct call *c)
 {
 	struct rep *r = calloc(1, sizeof *r);
 	if (!r) {
-		call_fail(c, "canceled", "out of memory");
+		call_fail(c, "cancelled", "out of memory");
 		return;
 	}
 	r->prompt = jv_invalid();

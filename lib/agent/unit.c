@@ -1,0 +1,594 @@
+/* unit: one agent under the runner: its lock, triggers, queue and
+ * supervision; see runi.h and run.h.
+ *
+ * A unit is RUNNING (triggers set, jobs run one at a time), BACKOFF (after
+ * a crash: triggers still queue jobs, none starts until the restart),
+ * BLOCKED (another runner holds its lock: looked at again every
+ * LOCK_RETRY_MS) or STOPPED. A restart reads the row again and sets the
+ * triggers up anew; the queue and the job waiting for its retry carry
+ * over.
+ */
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent/runi.h"
+#include "base/err.h"
+#include "base/timeutil.h"
+#include "bus/bus.h"
+#include "json/json.h"
+#include "state/agents.h"
+#include "state/db.h"
+
+#define LOCK_RETRY_MS 5000
+#define RESTART_MAX_MS 60000
+#define LATE_SMALL_MS (5 * 60000)    /* cronie: run everything missed */
+#define LATE_MEDIUM_MS (3 * 3600000) /* cronie: run fixed-time jobs missed */
+#define SYNC_JOBS 64                 /* jobs finished at once per turn */
+
+static void stamp(int64_t ms, char buf[static 32])
+{
+	time_rfc3339(ms, buf);
+}
+
+struct unit *unit_new(struct runner *r, const char *id, int64_t rev)
+{
+	struct unit *u = calloc(1, sizeof *u);
+	if (!u)
+		return NULL;
+	u->r = r;
+	snprintf(u->id, sizeof u->id, "%s", id);
+	u->rev = rev;
+	u->state = U_STOPPED;
+	u->a.row = u->a.llm = u->a.prompts = jv_null();
+	return u;
+}
+
+void unit_note(struct unit *u, const char *state)
+{
+	if (!u->lock)
+		return;
+	struct runner *r = u->r;
+	char since[32], next[32];
+	jv n = jv_object();
+	n = json_set(n, "pid", jv_number(getpid()));
+	n = json_set(n, "mode", jv_string(r->o.only ? "single" : "manager"));
+	n = json_set(n, "state", jv_string(state));
+	n = json_set(n, "since", jv_string(time_rfc3339(u->since, since)));
+	int64_t first = 0, wall = rclock_wall(&r->clk), sched = rclock_sched(&r->clk);
+	for (int i = 0; i < u->ntrig; i++) {
+		struct trig *t = &u->trig[i];
+		int64_t at = !t->next ? 0 : t->resp->kind == RESP_CRON ? t->next : wall + (t->next - sched);
+		if (at && (!first || at < first))
+			first = at;
+	}
+	n = json_set(n, "next_fire", first ? jv_string(time_rfc3339(first, next)) : jv_null());
+	n = json_set(n, "queued", jv_number(u->qlen));
+	n = json_set(n, "job", u->cur ? jv_string(u->cur->resp) : jv_null());
+	db_lock_note(u->lock, n);
+	jv_free(n);
+}
+
+void unit_report(struct unit *u, jv ev)
+{
+	struct runner *r = u->r;
+	run_tx(r);
+	jv row = json_set(json_set(jv_copy(ev), "agent_id", jv_string(u->id)), "agent",
+	                  jv_string(u->name));
+	if (db_agent_event(r->db, row) < 0)
+		run_warn(r, "agent %s: state: %s", u->name, err_msg());
+	jv_free(row);
+	if (r->bus) {
+		char topic[300];
+		snprintf(topic, sizeof topic, "agent:%s", u->name);
+		jv data = json_set(jv_object_delete(jv_copy(ev), jv_string("payload")), "agent",
+		                   jv_string(u->name));
+		if (bus_publish(r->bus, topic, data, r->db) < 0)
+			run_warn(r, "agent %s: bus: %s", u->name, err_msg());
+		jv_free(data);
+	}
+	jv_free(ev);
+}
+
+void unit_set_state(struct unit *u, const char *status, const char *last_error)
+{
+	struct runner *r = u->r;
+	run_tx(r);
+	int rc = db_agent_set_state(r->db, u->id, status, last_error);
+	if (rc < 0)
+		run_warn(r, "agent %s: state: %s", u->name, err_msg());
+	if (rc == 1 && status && r->bus) {
+		jv row = db_agent_get(r->db, u->id, 1);
+		if (jv_get_kind(row) == JV_KIND_OBJECT) {
+			jv o = agent_row_object(row);
+			agent_publish_changed(r->bus, r->db, "updated", o);
+			jv_free(o);
+		}
+		jv_free(row);
+	}
+}
+
+static jv error_obj(const char *kind, const char *msg)
+{
+	return json_set(json_set(jv_object(), "kind", jv_string(kind)), "message", jv_string(msg));
+}
+
+/* The row cannot make an agent: status error, with why. */
+static void config_error(struct unit *u, const char *why)
+{
+	struct runner *r = u->r;
+	run_warn(r, "agent %s: %s", u->name, why);
+	unit_set_state(u, "error", why);
+	unit_report(u, json_set(json_set(jv_object(), "event", jv_string("error")), "error",
+	                        error_obj("config", why)));
+	u->gone = 1;
+	if (r->o.only) {
+		r->done = 1;
+		r->status = RUNNER_CONFIG;
+	}
+}
+
+static void teardown(struct unit *u)
+{
+	for (int i = 0; i < u->ntrig; i++)
+		if (u->trig[i].watch >= 0)
+			watch_drop(u->r, u->trig[i].watch);
+	free(u->trig);
+	u->trig = NULL;
+	u->ntrig = 0;
+}
+
+/* Cron's next fire time after wall ms AFTER, in wall ms (0: none). */
+static int64_t cron_after(struct trig *t, int64_t after)
+{
+	int64_t s = cron_next(&t->resp->cron, t->tz, after >= 0 ? after / 1000 : (after - 999) / 1000);
+	return s < 0 ? 0 : s * 1000;
+}
+
+/* Queues the catch-up of cron T: the fire times missed since its last. */
+static void catch_up(struct unit *u, struct trig *t, int64_t wall)
+{
+	char *last = db_agent_last_fire(u->r->db, u->id, t->resp->name);
+	int64_t ms;
+	if (!last || tz_parse_time(last, &ms) < 0) {
+		free(last);
+		return;
+	}
+	free(last);
+	int64_t first = cron_after(t, ms), n = 0, at = first;
+	while (at && at <= wall && n < 100000)
+		n++, at = cron_after(t, at);
+	if (!n)
+		return;
+	char s[32];
+	jv p = jv_object();
+	p = json_set(p, "responsibility", jv_string(t->resp->name));
+	p = json_set(p, "scheduled_at", jv_string(time_rfc3339(first, s)));
+	p = json_set(p, "catch_up", jv_true());
+	p = json_set(p, "missed", jv_number((double)n));
+	unit_enqueue(u, t->resp, p, jv_null(), first);
+}
+
+/* Sets the triggers up: 0, or -1 with err_msg() (a crash). */
+static int setup(struct unit *u)
+{
+	struct runner *r = u->r;
+	int64_t wall = rclock_wall(&r->clk), sched = rclock_sched(&r->clk);
+	if (!(u->trig = calloc((size_t)u->a.nresp + 1, sizeof *u->trig)))
+		return err_errno("agent");
+	for (int i = 0; i < u->a.nresp; i++) {
+		struct trig *t = &u->trig[u->ntrig++];
+		t->resp = &u->a.resp[i];
+		t->watch = -1;
+		switch (t->resp->kind) {
+		case RESP_CRON:
+			if (!(t->tz = run_zone(r, t->resp->tz)))
+				return err_set("%s: %s", t->resp->name, err_msg());
+			if (t->resp->cron.flags & CRON_REBOOT) {
+				char *last = db_agent_last_fire(r->db, u->id, t->resp->name);
+				int64_t at = -1;
+				if (!last || tz_parse_time(last, &at) < 0 || at < r->boot) {
+					char s[32];
+					jv p = json_set(json_set(jv_object(), "responsibility",
+					                         jv_string(t->resp->name)),
+					                "scheduled_at", jv_string(time_rfc3339(r->boot, s)));
+					unit_enqueue(u, t->resp, p, jv_null(), r->boot);
+				}
+				free(last);
+				break;
+			}
+			if (t->resp->catch_up)
+				catch_up(u, t, wall);
+			t->next = cron_after(t, wall);
+			break;
+		case RESP_EVERY:
+			t->next = sched + t->resp->every_ms;
+			break;
+		case RESP_WATCH:
+			if ((t->watch = watch_add(r, t->resp->dir)) < 0)
+				return -1;
+			break;
+		default:
+			break;
+		}
+	}
+	return 0;
+}
+
+/* Reads the row: 0, or -1 (gone, or a configuration error handled). */
+static int load(struct unit *u)
+{
+	struct runner *r = u->r;
+	jv row = db_agent_get(r->db, u->id, 1);
+	if (jv_get_kind(row) != JV_KIND_OBJECT) {
+		if (!jv_is_valid(row))
+			run_warn(r, "agent %s: state: %s", u->name, err_msg());
+		jv_free(row);
+		u->gone = 1;
+		return -1;
+	}
+	snprintf(u->name, sizeof u->name, "%s", json_str_or(row, "name", "?"));
+	jv rev = json_get(row, "rev");
+	if (jv_get_kind(rev) == JV_KIND_NUMBER)
+		u->rev = (int64_t)jv_number_value(rev);
+	jv_free(rev);
+	agent_free(&u->a);
+	u->have_agent = 0;
+	int rc = agent_from_row(row, &r->world.lk, &u->a);
+	jv_free(row);
+	if (rc < 0) {
+		char why[1024];
+		snprintf(why, sizeof why, "%s", err_msg());
+		config_error(u, why);
+		return -1;
+	}
+	u->have_agent = 1;
+	return 0;
+}
+
+int unit_start(struct unit *u)
+{
+	struct runner *r = u->r;
+	teardown(u);
+	if (load(u) < 0)
+		return -1;
+	if (!u->lock) {
+		char name[80];
+		if (db_lock(r->db, agent_lock_name(u->id, name), &u->lock) < 0) {
+			if (r->o.only)
+				err_set("agent '%s' is run by another runner (%s)", u->name, err_msg());
+			else if (u->state != U_BLOCKED)
+				run_warn(r, "agent %s: not run here: another runner has it (%s)", u->name,
+				         err_msg());
+			u->state = U_BLOCKED;
+			u->lock_retry = time_mono_ms() + LOCK_RETRY_MS;
+			return -1;
+		}
+	}
+	teardown(u);
+	u->since = time_now_ms();
+	if (setup(u) < 0) {
+		char why[1024];
+		snprintf(why, sizeof why, "%s", err_msg());
+		teardown(u);
+		u->state = U_RUNNING;
+		unit_crash(u, why);
+		return -1;
+	}
+	int restart = u->state == U_BACKOFF;
+	u->state = U_RUNNING;
+	unit_report(u, json_set(jv_object(), "event", jv_string(restart ? "restarted" : "started")));
+	unit_note(u, "running");
+	run_resubscribe(r);
+	return 0;
+}
+
+static void drop_queue(struct unit *u)
+{
+	while (u->qhead) {
+		struct job *j = u->qhead;
+		u->qhead = j->next;
+		job_free(j);
+	}
+	u->qtail = NULL;
+	u->qlen = 0;
+}
+
+void unit_stop(struct unit *u, const char *why)
+{
+	if (u->state == U_STOPPED)
+		return;
+	int was = u->state != U_BLOCKED;
+	if (u->cur)
+		job_cancel(u->cur, why);
+	int dropped = u->qlen;
+	drop_queue(u);
+	teardown(u);
+	u->state = U_STOPPED;
+	if (was && u->have_agent) {
+		jv ev = json_set(json_set(jv_object(), "event", jv_string("stopped")), "detail",
+		                 jv_string(why));
+		if (dropped)
+			ev = json_set(ev, "dropped", jv_number(dropped));
+		unit_report(u, ev);
+	}
+	if (u->lock) {
+		db_unlock(u->lock);
+		u->lock = NULL;
+	}
+	free(u->crash);
+	u->crash = NULL;
+	run_resubscribe(u->r);
+}
+
+void unit_free(struct unit *u)
+{
+	if (!u)
+		return;
+	unit_stop(u, "the runner ends");
+	agent_free(&u->a);
+	free(u);
+}
+
+void unit_crash(struct unit *u, const char *why)
+{
+	struct runner *r = u->r;
+	int64_t now = time_mono_ms();
+	int k = 0;
+	for (int i = 0; i < u->ncrash; i++)
+		if (now - u->crashes[i] < r->o.flap_window_ms)
+			u->crashes[k++] = u->crashes[i];
+	if (k == 64)
+		memmove(u->crashes, u->crashes + 1, --k * sizeof *u->crashes);
+	u->crashes[k++] = now;
+	u->ncrash = k;
+	if (u->ncrash > r->o.flap_count) {
+		char msg[1200];
+		snprintf(msg, sizeof msg, "crashed %d times in %lld s, more than %d: disabled "
+		         "(flapping); last: %s", u->ncrash, (long long)(r->o.flap_window_ms / 1000),
+		         r->o.flap_count, why);
+		run_warn(r, "agent %s: %s", u->name, msg);
+		unit_set_state(u, "disabled_flapping", msg);
+		unit_report(u, json_set(json_set(jv_object(), "event", jv_string("flapping")), "error",
+		                        error_obj("flapping", msg)));
+		unit_stop(u, "flapping");
+		u->gone = 1;
+		if (r->o.only) {
+			r->done = 1;
+			r->status = RUNNER_FAIL;
+		}
+		return;
+	}
+	int64_t delay = r->o.restart_ms;
+	for (int i = 1; i < u->ncrash && delay < RESTART_MAX_MS; i++)
+		delay *= 2;
+	if (delay > RESTART_MAX_MS)
+		delay = RESTART_MAX_MS;
+	run_warn(r, "agent %s: crashed: %s (restart in %lld ms)", u->name, why, (long long)delay);
+	u->state = U_BACKOFF;
+	u->restart_at = now + delay;
+	u->since = time_now_ms();
+	jv ev = json_set(json_set(jv_object(), "event", jv_string("crashed")), "error",
+	                 error_obj("crash", why));
+	unit_report(u, json_set(ev, "restart_in_ms", jv_number((double)delay)));
+	unit_set_state(u, NULL, why);
+	unit_note(u, "backoff");
+}
+
+void unit_changed(struct unit *u, int64_t rev)
+{
+	u->rev = rev;
+	if (u->cur) {
+		u->reload = 1;
+		return;
+	}
+	if (u->state == U_RUNNING || u->state == U_BACKOFF)
+		unit_start(u);
+}
+
+void unit_clock_set(struct unit *u)
+{
+	int64_t wall = rclock_wall(&u->r->clk);
+	for (int i = 0; i < u->ntrig; i++) {
+		struct trig *t = &u->trig[i];
+		if (t->resp->kind != RESP_CRON || (t->resp->cron.flags & CRON_REBOOT))
+			continue;
+		/* Back in time: fixed-time jobs do not run twice (cronie). */
+		int64_t from = wall;
+		if (!cron_wild(&t->resp->cron) && t->last > wall && t->last - wall <= LATE_MEDIUM_MS)
+			from = t->last;
+		t->next = cron_after(t, from);
+	}
+	unit_note(u, u->state == U_RUNNING ? "running" : "backoff");
+}
+
+/* 1 if a job of responsibility NAME waits in the queue (not started). */
+static int queued(struct unit *u, const char *name)
+{
+	for (struct job *j = u->qhead; j; j = j->next)
+		if (!strcmp(j->resp, name))
+			return 1;
+	return 0;
+}
+
+int unit_enqueue(struct unit *u, const struct resp *resp, jv payload, jv record,
+                 int64_t scheduled)
+{
+	struct runner *r = u->r;
+	if (u->qlen >= r->o.max_queue) {
+		run_warn(r, "agent %s: %s: %d jobs wait already: this one is dropped", u->name,
+		         resp->name, u->qlen);
+		jv_free(payload);
+		jv_free(record);
+		return err_set("agent %s: %d jobs wait already", u->name, u->qlen);
+	}
+	struct job *j = job_new(u, resp, payload, record, scheduled);
+	if (!j)
+		return err_errno("job");
+	if (u->qtail)
+		u->qtail->next = j;
+	else
+		u->qhead = j;
+	u->qtail = j;
+	u->qlen++;
+	return 0;
+}
+
+/* Fires trigger T, due at AT (wall or sched ms). */
+static void fire(struct unit *u, struct trig *t, int64_t at)
+{
+	if (queued(u, t->resp->name)) /* still waiting from the last fire: one is enough */
+		return;
+	char s[32];
+	int64_t wall = t->resp->kind == RESP_CRON
+	                       ? at
+	                       : rclock_wall(&u->r->clk) - (rclock_sched(&u->r->clk) - at);
+	jv p = json_set(json_set(jv_object(), "responsibility", jv_string(t->resp->name)),
+	                "scheduled_at", jv_string(time_rfc3339(wall, s)));
+	unit_enqueue(u, t->resp, p, jv_null(), wall);
+}
+
+static void lower(int64_t *ms, int64_t v)
+{
+	if (v < 0)
+		v = 0;
+	if (*ms < 0 || v < *ms)
+		*ms = v;
+}
+
+static void triggers(struct unit *u, int64_t *ms)
+{
+	struct runner *r = u->r;
+	int64_t wall = rclock_wall(&r->clk), sched = rclock_sched(&r->clk);
+	int fake = r->clk.path != NULL, changed = 0;
+	for (int i = 0; i < u->ntrig; i++) {
+		struct trig *t = &u->trig[i];
+		if (!t->next)
+			continue;
+		if (t->resp->kind == RESP_CRON && wall >= t->next) {
+			int64_t late = wall - t->next;
+			if (late <= LATE_SMALL_MS ||
+			    (late <= LATE_MEDIUM_MS && !cron_wild(&t->resp->cron))) {
+				fire(u, t, t->next);
+				t->last = t->next;
+			} else if (r->o.verbose > 0) {
+				char s[32];
+				stamp(t->next, s);
+				run_warn(r, "agent %s: %s: missed the fire time %s", u->name, t->resp->name, s);
+			}
+			t->next = cron_after(t, wall > t->next ? wall : t->next);
+			changed = 1;
+		} else if (t->resp->kind == RESP_EVERY && sched >= t->next) {
+			fire(u, t, t->next);
+			t->next += t->resp->every_ms;
+			if (t->next <= sched)
+				t->next = sched + t->resp->every_ms;
+			changed = 1;
+		}
+		if (!fake && t->next)
+			lower(ms, t->next - (t->resp->kind == RESP_CRON ? wall : sched));
+	}
+	if (changed)
+		unit_note(u, "running");
+}
+
+void unit_work(struct unit *u, int64_t *ms)
+{
+	int64_t now = time_mono_ms();
+	if (u->crash) {
+		char *why = u->crash;
+		u->crash = NULL;
+		unit_crash(u, why);
+		free(why);
+		if (u->gone)
+			return;
+	}
+	switch (u->state) {
+	case U_BLOCKED:
+		if (now >= u->lock_retry)
+			unit_start(u);
+		else
+			lower(ms, u->lock_retry - now);
+		return;
+	case U_BACKOFF:
+		if (now < u->restart_at) {
+			lower(ms, u->restart_at - now);
+			return;
+		}
+		if (unit_start(u) < 0 || u->state != U_RUNNING)
+			return;
+		break;
+	case U_STOPPED:
+		return;
+	case U_RUNNING:
+		break;
+	}
+	triggers(u, ms);
+	for (int n = 0; n < SYNC_JOBS && u->state == U_RUNNING; n++) {
+		if (u->cur) {
+			job_work(u->cur, ms);
+			if (u->cur || u->state != U_RUNNING)
+				return;
+		}
+		if (u->reload) {
+			u->reload = 0;
+			if (unit_start(u) < 0)
+				return;
+		}
+		if (!u->qhead)
+			return;
+		struct job *j = u->qhead;
+		u->qhead = j->next;
+		if (!u->qhead)
+			u->qtail = NULL;
+		u->qlen--;
+		j->next = NULL;
+		u->cur = j;
+		job_start(j);
+		if (u->cur == j) {
+			unit_note(u, "running");
+			if (j->st != J_QUEUED)
+				return;
+		}
+	}
+	lower(ms, 0); /* more to do: come back at once */
+}
+
+void unit_watched(struct unit *u, int w, const char *dir, const char *name, const char *how)
+{
+	if (u->state != U_RUNNING && u->state != U_BACKOFF)
+		return;
+	for (int i = 0; i < u->ntrig; i++) {
+		struct trig *t = &u->trig[i];
+		if (t->watch != w || fnmatch(t->resp->glob, name, FNM_PERIOD))
+			continue;
+		char path[8192];
+		snprintf(path, sizeof path, "%s/%s", dir, name);
+		jv p = jv_object();
+		p = json_set(p, "path", jv_string(path));
+		p = json_set(p, "name", jv_string(name));
+		p = json_set(p, "dir", jv_string(dir));
+		p = json_set(p, "event", jv_string(how));
+		unit_enqueue(u, t->resp, p, jv_null(), 0);
+	}
+}
+
+void unit_event(struct unit *u, const char *topic, jv data)
+{
+	if ((u->state != U_RUNNING && u->state != U_BACKOFF) || !u->have_agent)
+		return;
+	/* Its own events never trigger it: no loop. */
+	if (!strncmp(topic, "agent:", 6) && !strcmp(topic + 6, u->name))
+		return;
+	for (int i = 0; i < u->ntrig; i++) {
+		struct resp *rs = u->trig[i].resp;
+		if (rs->kind != RESP_EVENT)
+			continue;
+		int match = strpbrk(rs->arg, "*?[\\") ? !fnmatch(rs->arg, topic, 0)
+		                                       : !strcmp(rs->arg, topic);
+		if (match)
+			unit_enqueue(u, rs, jv_is_valid(data) ? jv_copy(data) : jv_null(), jv_null(), 0);
+	}
+}

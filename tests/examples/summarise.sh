@@ -1,0 +1,3 @@
+#!/bin/sh
+# summarise.sh: a stand-in summariser, the first three words
+tr -s " " "\n" | head -n 3 | paste -sd" "
