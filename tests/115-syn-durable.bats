@@ -7,10 +7,6 @@ bats_require_minimum_version 1.5.0
 load helper
 load flow
 
-setup_file() {
-	export BATS_TEST_TIMEOUT=300
-}
-
 # The step command: appends "RUN STEP TOKEN" to the log, prints {STEP: TOKEN}.
 step_sh() {
 	cat > step.sh <<'S'
@@ -65,7 +61,7 @@ W
 		kills=$((kills + 1))
 	done
 	# whatever the kills left, running it again finishes every run
-	run --separate-stderr ./flow < in
+	run --separate-stderr timeout 120 ./flow < in
 	assert_success
 	assert_equal "$(echo "$output" | wc -l)" 40
 	assert_equal "$(echo "$output" | jq -c 'select((.a | length) == 16 and (.b | length) == 16 and (.c | length) == 16) | .n' | sort -n | tr '\n' ' ')" \
@@ -73,7 +69,7 @@ W
 	check 40
 	# and again: nothing runs at all, the same records come out
 	nlog=$(wc -l < log)
-	run --separate-stderr ./flow < in
+	run --separate-stderr timeout 120 ./flow < in
 	assert_success
 	assert_equal "$(wc -l < log)" "$nlog"
 	assert_equal "$(echo "$output" | jq -r ._run | sort -u | wc -l)" 40
