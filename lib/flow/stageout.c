@@ -235,7 +235,7 @@ void stage_call_done(struct stage *s, struct slot *sl)
 		snprintf(kind, sizeof kind, "%s", json_str_or(c->error, "kind", "error"));
 		snprintf(msg, sizeof msg, "%s", json_str_or(c->error, "message", "failed"));
 		stage_call_clear(sl);
-		stage_failure(s, sl, kind, msg, strcmp(kind, "canceled") != 0);
+		stage_failure(s, sl, kind, msg, strcmp(kind, "cancelled") != 0);
 		return;
 	}
 	struct flow_outcome o;
