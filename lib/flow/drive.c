@@ -149,12 +149,45 @@ static int drain(struct run *r, int fd, int out)
 	}
 }
 
+/* 1 if FILE's first line hands it to syn-run ("#!/usr/bin/env syn-run",
+ * or "#!" and a path ending in "/syn-run"): syn-run FILE would run its
+ * body with /bin/sh, which the caller can then do itself, saving the start
+ * of env and of syn-run. */
+static int runs_in_sh(const char *file)
+{
+	char line[256];
+	int fd = open(file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, line, sizeof line - 1);
+	close(fd);
+	if (n < 2 || line[0] != '#' || line[1] != '!')
+		return 0;
+	line[n] = 0;
+	char *end = strchr(line, '\n');
+	if (!end)
+		return 0;
+	while (end > line + 2 && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
+		end--;
+	*end = 0;
+	const char *cmd = line + 2;
+	while (*cmd == ' ' || *cmd == '\t')
+		cmd++;
+	size_t len = strlen(cmd);
+	return !strcmp(cmd, "/usr/bin/env syn-run") ||
+	       (len > 8 && !strcmp(cmd + len - 8, "/syn-run") && !strpbrk(cmd, " \t"));
+}
+
 /* Runs FILE (with EXTRA environment) as drive.h says; TIMEOUT_MS 0: none. */
 static int run(const char *file, char *const extra[], const char *in, size_t n, int sigfd,
                int timeout_ms, void (*line)(const char *, size_t, void *), void *ctx)
 {
 	struct run r = { .in = in, .inlen = n, .line = line, .ctx = ctx };
-	char *argv[] = { (char *)file, NULL };
+	char *argv[] = { (char *)file, NULL, NULL };
+	if (runs_in_sh(file)) {
+		argv[0] = "/bin/sh";
+		argv[1] = (char *)file;
+	}
 	if (proc_spawn(&r.p, argv, extra) < 0)
 		return -1;
 	int64_t deadline = timeout_ms ? time_mono_ms() + timeout_ms : 0;
