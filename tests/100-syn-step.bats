@@ -136,10 +136,11 @@ retrying:3"
 }
 
 @test "--timeout kills a command that never answers, children and all; --fallback stands in for a step that failed" {
-	run --separate-stderr sh -c 'echo "{}" | syn-step slow --timeout 0.3 -- sh -c "sleep 3011 & sleep 3011; echo {}"'
+	nap=$(unique_sleep)
+	run --separate-stderr sh -c "echo '{}' | syn-step slow --timeout 0.3 -- sh -c 'sleep $nap & sleep $nap; echo {}'"
 	assert_failure 1
 	assert_equal "$(echo "$output" | jq -r ._error.kind)" timeout
-	run pgrep -x -f "sleep 30[0-9][0-9]"
+	run pgrep -x -f "sleep $nap"
 	assert_failure
 	run --separate-stderr sh -c 'echo "{\"a\":1}" | syn-step s --fallback "{\"plan\":\"canned\"}" -- false | syn-step t --jq "{t: .plan}"'
 	assert_success
@@ -311,10 +312,11 @@ S
 }
 
 @test "a reader that goes away ends the stage: the command in flight is killed, done work is kept" {
-	cat > slow <<'S'
+	nap=$(unique_sleep)
+	cat > slow <<S
 #!/bin/sh
-echo "$SYN_RUN" >> "$DIR/started"
-sleep 3012
+echo "\$SYN_RUN" >> "\$DIR/started"
+sleep $nap
 S
 	chmod +x slow
 	export DIR=$T
@@ -322,17 +324,18 @@ S
 	# the reader takes one record, then goes away while run 2's command runs
 	run --separate-stderr sh -c 'syn-step fast --jq "{f: 1}" < in | syn-step slow -- ./slow | head -c 0'
 	assert_equal "$stderr" ""
-	run pgrep -x -f "sleep 3012"
+	run pgrep -x -f "sleep $nap"
 	assert_failure
 	assert_equal "$(sql "select count(*) from workflow_steps where step = 'fast'")" 2
 	assert_equal "$(sql "select count(*) from workflow_steps where step = 'slow'")" 0
 }
 
 @test "SIGTERM mid-work: children killed, done steps committed, quiet exit" {
-	cat > slow <<'S'
+	nap=$(unique_sleep)
+	cat > slow <<S
 #!/bin/sh
-touch "$DIR/slow.started"
-exec sleep 3013
+touch "\$DIR/slow.started"
+exec sleep $nap
 S
 	chmod +x slow
 	export DIR=$T
@@ -345,7 +348,7 @@ S
 	kill -TERM $pid
 	wait $pid || true
 	exec 7>&-
-	run pgrep -x -f "sleep 3013"
+	run pgrep -x -f "sleep $nap"
 	assert_failure
 	assert_equal "$(cat err)" ""
 	assert_equal "$(sql "select count(*) from workflow_steps")" 0

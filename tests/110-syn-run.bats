@@ -193,8 +193,9 @@ W
 	assert_failure 3
 	assert_equal "$stderr" "syn-run: unknown run '01a20000-0000-7000-8000-000000000000'"
 	# a run whose step is running: stopped from outside, its command is killed
-	wf slow <<'W'
-syn-step wait -- sh -c 'touch started; exec sleep 3014' | syn-step after --jq '{after: 1}'
+	nap=$(unique_sleep)
+	wf slow <<W
+syn-step wait -- sh -c 'touch started; exec sleep $nap' | syn-step after --jq '{after: 1}'
 W
 	syn-run start ./slow '{}' > id 2> err &
 	wait_for test -e started
@@ -203,7 +204,7 @@ W
 	assert_success
 	wait
 	assert_equal "$(run_status "$id")" stopped
-	run pgrep -x -f "sleep 30[0-9][0-9]"
+	run pgrep -x -f "sleep $nap"
 	assert_failure
 	assert_equal "$(sql "select count(*) from workflow_steps where run_id = '$id'")" 0
 	grep -q "was stopped: step wait abandoned" err

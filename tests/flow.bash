@@ -29,3 +29,8 @@ err_has() {
 	grep -qF -- "$1" <<< "$stderr" || fail "stderr lacks '$1':
 $stderr"
 }
+
+# unique_sleep: a number of seconds no other test's sleep has (suites of
+# other checkouts may run at the same time), for "sleep N" to be found by
+# pgrep -x -f "sleep N" and nothing else
+unique_sleep() { echo $((100000 + (RANDOM << 15 | RANDOM) % 899999)); }
