@@ -851,7 +851,7 @@ static int cmd_test(int argc, char **argv)
 		printf("%sok %d - ", ok ? "" : "not ", i + 1);
 		prog_put_safe(stdout, cs[i].name, strlen(cs[i].name), 0);
 		putchar('\n');
-		fputs(diag, stdout);
+		prog_put_safe(stdout, diag, dlen, SAFE_KEEP_NL); /* it quotes the cases and the runs */
 		free(diag);
 		failed += !ok;
 		jv_free(cs[i].input);

@@ -343,16 +343,20 @@ W
 {"name": "wrong", "input": {}, "human_inputs": [{"approved": false}], "expect": {"approved": true}}
 {"name": "bad answer", "input": {}, "human_inputs": [{"approved": "no"}]}
 [1]
+{"name": "\u001b]0;owned\u0007", "input": {}, "status": "\u001b[2J"}
 C
 	run --separate-stderr syn-run test ./demo cases.ndjson
 	assert_failure 1
-	assert_equal "${lines[0]}" "1..5"
+	assert_equal "${lines[0]}" "1..6"
 	assert_equal "$(echo "$output" | grep -E '^(not )?ok' | tr '\n' '|')" \
-		"ok 1 - approved|ok 2 - waits|not ok 3 - wrong|not ok 4 - bad answer|not ok 5 - case 5 (line 5)|"
+		"ok 1 - approved|ok 2 - waits|not ok 3 - wrong|not ok 4 - bad answer|not ok 5 - case 5 (line 5)|not ok 6 - ␛]0;owned␇|"
 	assert_line --partial ': .approved: expected true, got false'
 	assert_line --partial "human input 1 at step approve: field 'approved': expected boolean, got string"
 	assert_line --partial 'cases.ndjson:5: not a case (a JSON object)'
-	err_has "syn-run: 3 of 5 cases failed"
+	# what the cases bring reaches the terminal harmless
+	assert_line "# \"status\" must be a run's status, got '␛[2J'"
+	[[ "$output" != *$'\e'* ]] || fail "an escape reached the output"
+	err_has "syn-run: 4 of 6 cases failed"
 	head -2 cases.ndjson > good.ndjson
 	run --separate-stderr syn-run test ./demo good.ndjson
 	assert_success
