@@ -220,11 +220,16 @@ static void receive(struct bus_sub *s, int extra_fd, int (*done)(void))
 		}
 		/* A signal is a readable fd here: one that comes between the
 		 * checks above and the poll is not missed. */
-		struct pollfd p[3] = { { .fd = bus_sub_fd(s), .events = POLLIN },
+		/* stdout asked for nothing: a pipe whose reader has gone
+		 * shows POLLERR, so an idle sub sees it too. */
+		struct pollfd p[4] = { { .fd = bus_sub_fd(s), .events = POLLIN },
 			               { .fd = sigfd, .events = POLLIN },
-			               { .fd = extra_fd, .events = POLLIN } };
-		if (poll(p, 3, wait) > 0 && (p[1].revents & POLLIN))
+			               { .fd = extra_fd, .events = POLLIN },
+			               { .fd = 1, .events = 0 } };
+		if (poll(p, 4, wait) > 0 && (p[1].revents & POLLIN))
 			prog_signalled = prog_signal_read(sigfd);
+		if (p[3].revents & (POLLERR | POLLHUP))
+			prog_closed = 1;
 	}
 }
 
@@ -352,12 +357,14 @@ static int cmd_clean(int argc)
 static int flags, table;
 static int64_t timeout_ms;
 
-/* Options come before the command and after it (up to its first operand,
- * so that listen's -- and PROGRAM stay as they are). */
-static void options(int argc, char **argv)
+/* Options come before the command and anywhere after it, up to a "--"
+ * (as jq and grep take them); listen's stop at its first operand, so that
+ * PROGRAM's own options stay its own. */
+static void options(int argc, char **argv, int anywhere)
 {
 	int c;
-	while ((c = getopt_long(argc, argv, "+n:Rqvh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, anywhere ? "n:Rqvh" : "+n:Rqvh", longopts, NULL)) !=
+	       -1) {
 		switch (c) {
 		case 'n': g.count = prog_atol("-n", optarg, 1, 1L << 40); break;
 		case O_TIMEOUT: timeout_ms = prog_ms("--timeout", optarg, 86400 * 365, 1); break;
@@ -376,15 +383,21 @@ int main(int argc, char **argv)
 {
 	prog_init("panic-bus");
 	table = isatty(1);
-	options(argc, argv);
+	options(argc, argv, 0);
 	if (optind >= argc)
 		pusage("no command (pub, sub, listen, ls or clean)");
 	const char *cmd = argv[optind++];
 	if (strcmp(cmd, "pub") && strcmp(cmd, "sub") && strcmp(cmd, "listen") &&
 	    strcmp(cmd, "ls") && strcmp(cmd, "clean"))
 		pusage("unknown command '%s' (pub, sub, listen, ls or clean)", cmd);
-	if (optind < argc && strcmp(argv[optind], "--"))
-		options(argc, argv);
+	/* The command's own arguments, parsed afresh (optind 0) with the
+	 * command in the place of the program's name. */
+	int sub = optind - 1, listen = !strcmp(cmd, "listen");
+	if (!listen || (optind < argc && strcmp(argv[optind], "--"))) {
+		optind = 0;
+		options(argc - sub, argv + sub, !listen);
+		optind += sub;
+	}
 	int rest = argc - optind;
 	char **args = argv + optind;
 

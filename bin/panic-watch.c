@@ -230,10 +230,13 @@ static void follow(struct bus_sub *sub)
 	if (g.tty)
 		fputs("\033[?1049h\033[?25l\033[H\033[2J", stdout);
 	draw();
-	enum { BUS, SIG, WINCH };
-	struct pollfd p[3] = { { .fd = bus_sub_fd(sub), .events = POLLIN },
+	enum { BUS, SIG, WINCH, OUT };
+	/* stdout asked for nothing: a pipe whose reader has gone shows
+	 * POLLERR, so a display with nothing to draw sees it too. */
+	struct pollfd p[4] = { { .fd = bus_sub_fd(sub), .events = POLLIN },
 		               { .fd = sfd, .events = POLLIN },
-		               { .fd = wfd, .events = POLLIN } };
+		               { .fd = wfd, .events = POLLIN },
+		               { .fd = 1, .events = 0 } };
 	while (!prog_closed) {
 		int wait = -1;
 		if (g.dirty) {
@@ -244,8 +247,12 @@ static void follow(struct bus_sub *sub)
 			}
 			wait = (int)left;
 		}
-		if (poll(p, 3, wait) < 0)
+		if (poll(p, 4, wait) < 0)
 			continue;
+		if (p[OUT].revents & (POLLERR | POLLHUP)) {
+			prog_closed = 1;
+			break;
+		}
 		if (p[SIG].revents & POLLIN && (prog_signalled = prog_signal_read(sfd)))
 			break;
 		if (p[WINCH].revents & POLLIN) {

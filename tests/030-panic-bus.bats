@@ -268,6 +268,31 @@ panic-bus: sh: exited with status 3"
 	assert_equal "$(echo "$output" | jq -r .data.call_id | uniq | paste -sd,)" "$(sql 'select id from calls order by id' | paste -sd,)"
 }
 
+@test "options after the command are options, anywhere; -- ends them" {
+	# before: sub took --count and --timeout for patterns and waited forever
+	run --separate-stderr timeout 10 panic-bus sub x --count 1 --timeout 0.3
+	assert_failure 1
+	assert_equal "$stderr" "panic-bus: 0 of 1 events before the end"
+	sub_bg got -n 2 't'
+	pid=$!
+	# before: --json and -v were published as events {"input":"--json"}
+	panic-bus pub t '{"a":1}' --json -q
+	panic-bus pub -- t '-5'
+	wait "$pid"
+	assert_equal "$(jq -c .data got | paste -sd' ')" '{"a":1} {"input":"-5"}'
+	# listen's options stop at its first operand: PROGRAM keeps its own
+	run --separate-stderr panic-bus listen --timeout 5 x -- sh -c 'printf "[%s]" "$@" >&2' sh -n 1
+	assert_success
+	assert_equal "$stderr" "[-n][1]"
+}
+
+@test "a reader gone while sub waits with nothing to say ends it at once" {
+	# before: it stayed until the next matching event
+	{ timeout 20 panic-bus sub nothing; echo "rc=$?" > rc; } | true
+	assert_equal "$(cat rc)" "rc=0"
+	assert_equal "$(fifos)" 0
+}
+
 @test "usage errors exit 2" {
 	run --separate-stderr panic-bus
 	assert_failure 2

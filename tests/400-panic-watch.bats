@@ -172,6 +172,10 @@ P! invoking…"
 	done
 	assert_equal "$(cat rc)" "rc=0"
 	assert_equal "$(cat err)" ""
+	# with nothing new to draw, too (before: it waited for the next event)
+	{ timeout 20 panic-watch art --size 20x3 --grid 1x1 2> err; echo "rc=$?" > rc; } | head -c 1 > /dev/null
+	assert_equal "$(cat rc)" "rc=0"
+	assert_equal "$(cat err)" ""
 	panic-watch art > out 2> err &
 	pid=$!
 	wait_for test -s out
