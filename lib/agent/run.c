@@ -284,7 +284,7 @@ int runner_start(struct runner *r)
 static int busy(struct runner *r)
 {
 	for (int i = 0; i < r->nu; i++)
-		if (r->u[i]->cur || r->u[i]->qhead)
+		if (r->u[i]->nrun || r->u[i]->nheld || r->u[i]->qhead)
 			return 1;
 	return 0;
 }
@@ -336,7 +336,7 @@ int runner_wait(struct runner *r, struct pollfd *p, int n, int ms)
 {
 	int extra = 3;
 	for (int i = 0; i < r->nu; i++)
-		extra += r->u[i]->cur ? 4 : 0;
+		extra += 4 * r->u[i]->nrun;
 	if (n + extra > r->cappfd) {
 		struct pollfd *v = realloc(r->pfd, (size_t)(n + extra) * sizeof *v);
 		if (!v)
@@ -352,11 +352,12 @@ int runner_wait(struct runner *r, struct pollfd *p, int n, int ms)
 	r->pfd[k++] = (struct pollfd){ .fd = r->clk.fd, .events = POLLIN };
 	int64_t now = time_mono_ms(), deadline = ms < 0 ? INT64_MAX : now + ms;
 	for (int i = 0; i < r->nu; i++) {
-		struct job *j = r->u[i]->cur;
-		if (!j)
-			continue;
-		j->pfd = k;
-		k += job_fds(j, &r->pfd[k], 4, &deadline);
+		for (struct job *j = r->u[i]->run; j; j = j->next) {
+			if (j->st == J_DONE)
+				continue;
+			j->pfd = k;
+			k += job_fds(j, &r->pfd[k], 4, &deadline);
+		}
 	}
 	if (deadline != INT64_MAX)
 		ms = deadline <= now ? 0 : (int)(deadline - now);
@@ -379,9 +380,15 @@ void runner_woke(struct runner *r)
 			rclock_woke(&r->clk);
 	}
 	int64_t ms = -1;
-	for (int i = 0; i < r->nu; i++)
-		if (r->u[i]->cur)
-			job_work(r->u[i]->cur, &ms);
+	for (int i = 0; i < r->nu; i++) {
+		struct unit *u = r->u[i];
+		if (!u->nrun)
+			continue;
+		for (struct job *j = u->run; j; j = j->next)
+			if (j->st != J_DONE)
+				job_work(j, &ms);
+		unit_flush(u);
+	}
 	r->npfd = 0;
 }
 

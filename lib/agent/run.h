@@ -68,6 +68,7 @@ struct runner_opts {
 	int64_t poll_ms;        /* how often the table may be looked at */
 	int64_t keep_events_ms; /* agent_events older than this are deleted */
 	int max_queue;          /* jobs waiting per agent */
+	int jobs;               /* jobs in flight per agent, unless it says */
 	const char *clock_file; /* $PANIC_CLOCK */
 	const char *db_path, *bus_path; /* for abilities: PANIC_DB, PANIC_BUS */
 	int verbose;            /* > 0: say more (missed fire times) */

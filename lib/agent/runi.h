@@ -99,13 +99,17 @@ struct unit {
 	int64_t lock_retry; /* mono */
 	struct trig *trig;
 	int ntrig;
-	struct job *qhead, *qtail;
+	struct job *qhead, *qtail; /* queued, not started */
 	int qlen;
-	struct job *cur;
+	struct job *run, *runtail; /* started, in the order they started: in
+	                            * flight, or done with their record held
+	                            * until those before them are done */
+	int nrun;                  /* in flight (running, or waiting to retry) */
+	int nheld;                 /* done, their records held */
 	int64_t crashes[64]; /* mono ms of the crashes in the window */
 	int ncrash;
 	int64_t restart_at; /* mono, in backoff */
-	int reload;         /* the row changed: restart once the job in flight is done */
+	int reload;         /* the row changed: restart once no job is in flight */
 	int gone;           /* stopped for good: the runner frees it */
 	int64_t since;      /* wall ms of its last state change */
 	char *crash;        /* a crash to handle, outside the job that saw it */
@@ -116,8 +120,9 @@ struct unit *unit_new(struct runner *r, const char *id, int64_t rev);
 /* Loads the row, takes the lock, sets up the triggers: 0; -1 if it cannot
  * run (the unit says why: error status, blocked, or crashed). */
 int unit_start(struct unit *u);
-/* Stops it: the job in flight is cancelled, the queue dropped, the
- * triggers and the lock released. WHY says why (an event). */
+/* Stops it: the jobs in flight are cancelled (their records given out),
+ * the queue dropped, the triggers and the lock released. WHY says why (an
+ * event). */
 void unit_stop(struct unit *u, const char *why);
 void unit_free(struct unit *u);
 /* Work due at MONO / WALL / SCHED: fires, restarts, the next job. *MS is
@@ -125,7 +130,8 @@ void unit_free(struct unit *u);
 void unit_work(struct unit *u, int64_t *ms);
 /* A crash: WHY (an event), then a restart after a backoff, or flapping. */
 void unit_crash(struct unit *u, const char *why);
-/* The row changed: restart (now, or when the job in flight is done). */
+/* The row changed: restart (now, or once no job is in flight; none
+ * starts meanwhile). */
 void unit_changed(struct unit *u, int64_t rev);
 /* A job for responsibility RESP (borrowed) with PAYLOAD (consumed);
  * RECORD (consumed) is the stdin record or null. 0, or -1 (queue full). */
@@ -137,6 +143,11 @@ void unit_watched(struct unit *u, int w, const char *dir, const char *name, cons
 void unit_event(struct unit *u, const char *topic, jv data);
 /* Writes the unit's note in its lock (for agent-ctl status). */
 void unit_note(struct unit *u, const char *state);
+/* Gives out the records of the jobs done at the head of the started list
+ * (in the order the jobs started) and frees those jobs. */
+void unit_flush(struct unit *u);
+/* How many jobs the unit may have in flight at once. */
+int unit_limit(const struct unit *u);
 /* Records the agent's status and last_error (NULL clears) in the table. */
 void unit_set_state(struct unit *u, const char *status, const char *last_error);
 /* An event EV (consumed: {event, ...}) of the unit: an agent_events row
@@ -147,7 +158,7 @@ void unit_clock_set(struct unit *u);
 
 /* ---- job.c ---- */
 
-enum jstate { J_QUEUED, J_RUNNING, J_WAITING };
+enum jstate { J_QUEUED, J_RUNNING, J_WAITING, J_DONE };
 enum jkind { JK_EXTERNAL, JK_ECHO, JK_LLM };
 
 struct job {
@@ -157,6 +168,7 @@ struct job {
 	jv payload, record;  /* the trigger's payload; the stdin record or null */
 	jv cur;              /* the current ability's payload */
 	int64_t scheduled;   /* wall ms of a cron or every fire, or 0 */
+	int timer;           /* of a cron or every: responsibility (never two at once) */
 	int step, attempt, attempts;
 	int64_t started, t0; /* wall, mono */
 	int64_t retry_at;    /* mono */
@@ -168,6 +180,8 @@ struct job {
 	char *prompt;
 	int pfd, npfd; /* its pollfds in the runner's last wait */
 	jv error;      /* the last attempt's */
+	jv llm;        /* the llm_config its call's options point into */
+	jv out;        /* done: its record, until it is given out */
 };
 
 struct job *job_new(struct unit *u, const struct resp *resp, jv payload, jv record,
@@ -177,7 +191,7 @@ void job_free(struct job *j);
 void job_start(struct job *j);
 /* Looks at J after a wait: an ability done, a retry due. *MS lowered. */
 void job_work(struct job *j, int64_t *ms);
-/* Cancels J: its end is recorded as cancelled with WHY. */
+/* Cancels J (in flight): its end is recorded as cancelled with WHY. */
 void job_cancel(struct job *j, const char *why);
 /* J's pollfds, for the wait; returns how many were added at P. */
 int job_fds(struct job *j, struct pollfd *p, int max, int64_t *deadline);

@@ -35,6 +35,7 @@
 
 #define AGENT_NAME_MAX 64
 #define AGENT_MAX_BYTES (96 * 1024)
+#define AGENT_JOBS_MAX 256 /* jobs of one agent in flight at once */
 
 enum resp_kind { RESP_CRON, RESP_EVERY, RESP_EVENT, RESP_WATCH, RESP_STDIN };
 

@@ -1,12 +1,20 @@
 /* unit: one agent under the runner: its lock, triggers, queue and
  * supervision; see runi.h and run.h.
  *
- * A unit is RUNNING (triggers set, jobs run one at a time), BACKOFF (after
- * a crash: triggers still queue jobs, none starts until the restart),
- * BLOCKED (another runner holds its lock: looked at again every
+ * A unit is RUNNING (triggers set, up to unit_limit() jobs in flight),
+ * BACKOFF (after a crash: triggers still queue jobs, none starts, nor does
+ * a job's next ability or retry, until the restart; abilities running go
+ * on), BLOCKED (another runner holds its lock: looked at again every
  * LOCK_RETRY_MS) or STOPPED. A restart reads the row again and sets the
- * triggers up anew; the queue and the job waiting for its retry carry
- * over.
+ * triggers up anew; the queue and the jobs in flight carry over (a job
+ * names its responsibility, found again in the new row at each step).
+ *
+ * Jobs start in the order they were queued, but a cron or every: job
+ * waits while one of its own responsibility is in flight (a timer's runs
+ * never overlap). Their records are given out in the order they started
+ * (a reorder buffer: a finished job's record waits for those started
+ * before it); their agent_events rows and agent:NAME events go out as
+ * each ends.
  */
 #include <fnmatch.h>
 #include <stdio.h>
@@ -66,7 +74,11 @@ void unit_note(struct unit *u, const char *state)
 	}
 	n = json_set(n, "next_fire", first ? jv_string(time_rfc3339(first, next)) : jv_null());
 	n = json_set(n, "queued", jv_number(u->qlen));
-	n = json_set(n, "job", u->cur ? jv_string(u->cur->resp) : jv_null());
+	n = json_set(n, "running", jv_number(u->nrun));
+	struct job *first_job = u->run;
+	while (first_job && first_job->st == J_DONE)
+		first_job = first_job->next;
+	n = json_set(n, "job", first_job ? jv_string(first_job->resp) : jv_null());
 	db_lock_note(u->lock, n);
 	jv_free(n);
 }
@@ -296,13 +308,38 @@ static void drop_queue(struct unit *u)
 	u->qlen = 0;
 }
 
+void unit_flush(struct unit *u)
+{
+	struct runner *r = u->r;
+	while (u->run && u->run->st == J_DONE) {
+		struct job *j = u->run;
+		if (!(u->run = j->next))
+			u->runtail = NULL;
+		u->nheld--;
+		jv rec = j->out;
+		j->out = jv_null();
+		if (r->io.record)
+			r->io.record(r->io.ctx, rec);
+		else
+			jv_free(rec);
+		job_free(j);
+	}
+}
+
+int unit_limit(const struct unit *u)
+{
+	return u->r->o.jobs > 0 ? u->r->o.jobs : 1;
+}
+
 void unit_stop(struct unit *u, const char *why)
 {
 	if (u->state == U_STOPPED)
 		return;
 	int was = u->state != U_BLOCKED;
-	if (u->cur)
-		job_cancel(u->cur, why);
+	for (struct job *j = u->run; j; j = j->next) /* in the order they started */
+		if (j->st != J_DONE)
+			job_cancel(j, why);
+	unit_flush(u);
 	int dropped = u->qlen;
 	drop_queue(u);
 	teardown(u);
@@ -380,7 +417,7 @@ void unit_crash(struct unit *u, const char *why)
 void unit_changed(struct unit *u, int64_t rev)
 {
 	u->rev = rev;
-	if (u->cur) {
+	if (u->nrun) {
 		u->reload = 1;
 		return;
 	}
@@ -411,6 +448,34 @@ static int queued(struct unit *u, const char *name)
 		if (!strcmp(j->resp, name))
 			return 1;
 	return 0;
+}
+
+/* 1 if a job of responsibility NAME is in flight. */
+static int in_flight(struct unit *u, const char *name)
+{
+	for (struct job *j = u->run; j; j = j->next)
+		if (j->st != J_DONE && !strcmp(j->resp, name))
+			return 1;
+	return 0;
+}
+
+/* Takes the next job that may start out of the queue, or NULL. */
+static struct job *next_job(struct unit *u)
+{
+	struct job *prev = NULL, *j = u->qhead;
+	while (j && j->timer && in_flight(u, j->resp))
+		prev = j, j = j->next;
+	if (!j)
+		return NULL;
+	if (prev)
+		prev->next = j->next;
+	else
+		u->qhead = j->next;
+	if (u->qtail == j)
+		u->qtail = prev;
+	u->qlen--;
+	j->next = NULL;
+	return j;
 }
 
 int unit_enqueue(struct unit *u, const struct resp *resp, jv payload, jv record,
@@ -526,34 +591,41 @@ void unit_work(struct unit *u, int64_t *ms)
 		break;
 	}
 	triggers(u, ms);
-	for (int n = 0; n < SYNC_JOBS && u->state == U_RUNNING; n++) {
-		if (u->cur) {
-			job_work(u->cur, ms);
-			if (u->cur || u->state != U_RUNNING)
-				return;
-		}
-		if (u->reload) {
-			u->reload = 0;
-			if (unit_start(u) < 0)
-				return;
-		}
-		if (!u->qhead)
+	for (struct job *j = u->run; j && u->state == U_RUNNING; j = j->next)
+		if (j->st != J_DONE)
+			job_work(j, ms);
+	unit_flush(u);
+	if (u->state != U_RUNNING)
+		return;
+	if (u->reload) {
+		if (u->nrun)
+			return; /* none starts until the restart */
+		u->reload = 0;
+		if (unit_start(u) < 0)
 			return;
-		struct job *j = u->qhead;
-		u->qhead = j->next;
-		if (!u->qhead)
-			u->qtail = NULL;
-		u->qlen--;
-		j->next = NULL;
-		u->cur = j;
-		job_start(j);
-		if (u->cur == j) {
-			unit_note(u, "running");
-			if (j->st != J_QUEUED)
-				return;
-		}
 	}
-	lower(ms, 0); /* more to do: come back at once */
+	int limit = unit_limit(u), n = 0, started = 0;
+	while (u->state == U_RUNNING && !u->reload && u->nrun < limit &&
+	       u->nheld < u->r->o.max_queue && u->qhead) {
+		if (n++ == SYNC_JOBS) {
+			lower(ms, 0); /* more to do: come back at once */
+			break;
+		}
+		struct job *j = next_job(u);
+		if (!j)
+			break;
+		if (u->runtail)
+			u->runtail->next = j;
+		else
+			u->run = j;
+		u->runtail = j;
+		u->nrun++;
+		job_start(j);
+		started = 1;
+	}
+	unit_flush(u);
+	if (started && u->state == U_RUNNING)
+		unit_note(u, "running");
 }
 
 void unit_watched(struct unit *u, int w, const char *dir, const char *name, const char *how)
