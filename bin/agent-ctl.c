@@ -73,6 +73,8 @@ static const char usage[] =
 	"                          (repeat; replaces the list)\n"
 	"      --retry POLICY      fixed:MAX:DELAY_MS,\n"
 	"                          exponential_backoff:MAX:BASE_MS:MAX_MS, or JSON\n"
+	"  -j, --concurrency N     jobs the agent runs at once (1-256), or 'default'\n"
+	"                          for agent-run's --jobs\n"
 	"      --fields JSON       any fields, as a JSON object\n"
 	"\n"
 	"Options:\n"
@@ -108,6 +110,7 @@ static const struct option longopts[] = {
 	{ "ability", required_argument, 0, 'a' },
 	{ "responsibility", required_argument, 0, 'r' },
 	{ "retry", required_argument, 0, O_RETRY },
+	{ "concurrency", required_argument, 0, 'j' },
 	{ "fields", required_argument, 0, O_FIELDS },
 	{ "from", required_argument, 0, O_FROM },
 	{ "tz", required_argument, 0, O_TZ },
@@ -186,7 +189,7 @@ static void options(int argc, char **argv)
 	opt.fields = jv_object();
 	opt.prompts = jv_null();
 	opt.abilities = opt.resps = jv_null();
-	while ((c = getopt_long(argc, argv, "p:a:r:n:qvh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "p:a:r:n:j:qvh", longopts, NULL)) != -1) {
 		switch (c) {
 		case O_STATUS: set_field("status", jv_string(optarg)); break;
 		case O_MODEL: set_llm("model", optarg); break;
@@ -220,6 +223,17 @@ static void options(int argc, char **argv)
 			break;
 		}
 		case O_RETRY: set_field("retry_policy", retry_option(optarg)); break;
+		case 'j': {
+			char *end;
+			long n = strtol(optarg, &end, 10);
+			if (!strcmp(optarg, "default"))
+				set_field("concurrency", jv_null());
+			else if (end != optarg && !*end)
+				set_field("concurrency", jv_number((double)n));
+			else
+				pusage("--concurrency: '%s' is not a number (or 'default')", optarg);
+			break;
+		}
 		case O_FIELDS: {
 			jv v = json_parse(optarg, strlen(optarg));
 			if (jv_get_kind(v) != JV_KIND_OBJECT) {

@@ -328,6 +328,8 @@ void unit_flush(struct unit *u)
 
 int unit_limit(const struct unit *u)
 {
+	if (u->have_agent && u->a.concurrency > 0)
+		return u->a.concurrency;
 	return u->r->o.jobs > 0 ? u->r->o.jobs : 1;
 }
 

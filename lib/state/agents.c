@@ -13,7 +13,7 @@
 
 #define AGENT_COLS                                                                     \
 	"id, name, status, llm_config, prompts, abilities, responsibilities, retry_policy," \
-	" last_error, inserted_at, updated_at, rev"
+	" concurrency, last_error, inserted_at, updated_at, rev"
 
 /* AGENT (borrowed) with :now, and id and times where absent. */
 static jv with_defaults(jv agent, int create)
@@ -30,13 +30,14 @@ int db_agent_insert(struct db *db, jv agent)
 {
 	jv a = with_defaults(agent, 1);
 	int rc = dbi_run(db, "INSERT INTO agents (id, name, status, llm_config, prompts, abilities,"
-	                     " responsibilities, retry_policy, last_error, inserted_at, updated_at)"
+	                     " responsibilities, retry_policy, concurrency, last_error, inserted_at,"
+	                     " updated_at)"
 	                     " VALUES (:id, :name, coalesce(:status, 'inactive'),"
 	                     " coalesce(:llm_config, '{}'), coalesce(:prompts, '{}'),"
 	                     " coalesce(:abilities, '[]'), coalesce(:responsibilities, '[]'),"
 	                     " coalesce(:retry_policy,"
 	                     " '{\"type\":\"fixed\",\"max_retries\":3,\"delay_ms\":5000}'),"
-	                     " :last_error, coalesce(:inserted_at, :now),"
+	                     " :concurrency, :last_error, coalesce(:inserted_at, :now),"
 	                     " coalesce(:updated_at, :now))", a, "agents");
 	if (rc < 0 && sqlite3_errcode(db->h) == SQLITE_CONSTRAINT) {
 		const char *msg = sqlite3_errmsg(db->h);
@@ -55,7 +56,7 @@ int db_agent_update(struct db *db, jv agent)
 	int rc = dbi_run(db, "UPDATE agents SET name = :name, status = :status,"
 	                     " llm_config = :llm_config, prompts = :prompts, abilities = :abilities,"
 	                     " responsibilities = :responsibilities, retry_policy = :retry_policy,"
-	                     " last_error = :last_error,"
+	                     " concurrency = :concurrency, last_error = :last_error,"
 	                     " inserted_at = coalesce(:inserted_at, inserted_at),"
 	                     " updated_at = coalesce(:updated_at, :now) WHERE id = :id", a, "agents");
 	if (rc < 0 && sqlite3_errcode(db->h) == SQLITE_CONSTRAINT)

@@ -2,14 +2,14 @@
  *
  * An agent row is an object of its columns: id, name (unique, compared
  * case-insensitively), status, llm_config, prompts, abilities,
- * responsibilities, retry_policy, last_error, inserted_at, updated_at and
- * rev. The JSON columns come and go as their TEXT, exactly as stored:
+ * responsibilities, retry_policy, concurrency (an integer, or null),
+ * last_error, inserted_at, updated_at and rev. The JSON columns come and go as their TEXT, exactly as stored:
  * checking them is lib/agent's work, and a row edited by hand in sqlite3
  * into invalid JSON must still be readable, to say what is wrong with it.
  *
  * rev counts the changes of the columns that make the agent (name,
  * status, llm_config, prompts, abilities, responsibilities,
- * retry_policy), by a trigger, so a change made by hand in sqlite3 counts
+ * retry_policy, concurrency), by a trigger, so a change made by hand in sqlite3 counts
  * too; last_error and the event log do not move it. A runner follows the
  * table by polling db_agent_revs() when db_changed() (db.h) says so.
  *

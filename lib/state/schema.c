@@ -120,5 +120,17 @@ const char *const dbi_migrations[] = {
 	"CREATE INDEX agent_events_at ON agent_events(at);"
 	"CREATE INDEX agent_events_fire ON agent_events(agent_id, responsibility, scheduled_at)"
 	"  WHERE scheduled_at IS NOT NULL;",
+	/* 6 -> 7: agents: concurrency, the jobs of an agent in flight at once
+	 * (null: agent-run's --jobs), which moves rev too */
+	"ALTER TABLE agents ADD COLUMN concurrency INTEGER;"
+	"DROP TRIGGER agents_rev;"
+	"CREATE TRIGGER agents_rev AFTER UPDATE ON agents"
+	"  WHEN old.name IS NOT new.name OR old.status IS NOT new.status"
+	"    OR old.llm_config IS NOT new.llm_config OR old.prompts IS NOT new.prompts"
+	"    OR old.abilities IS NOT new.abilities"
+	"    OR old.responsibilities IS NOT new.responsibilities"
+	"    OR old.retry_policy IS NOT new.retry_policy"
+	"    OR old.concurrency IS NOT new.concurrency"
+	"  BEGIN UPDATE agents SET rev = new.rev + 1 WHERE id = new.id; END;",
 };
 const int dbi_nmigrations = (int)(sizeof dbi_migrations / sizeof *dbi_migrations);
