@@ -842,6 +842,7 @@ static jv status_of(jv row)
 		out = json_set(out, "pid", json_get(note, "pid"));
 		out = json_set(out, "runner", json_get(note, "mode"));
 		out = json_set(out, "next_fire", json_get(note, "next_fire"));
+		out = json_set(out, "running", json_get(note, "running"));
 		out = json_set(out, "queued", json_get(note, "queued"));
 	} else {
 		out = json_set(out, "state", jv_string(!strcmp(st, "disabled_flapping") ? "flapping"
@@ -874,16 +875,23 @@ static int print_status(jv row, void *ctx)
 		json_write(stdout, s);
 	} else {
 		if (*first)
-			printf("%-20s %-18s %-9s %7s  %-24s %-24s %s\n", "NAME", "STATUS", "STATE", "PID",
-			       "NEXT FIRE", "LAST RUN", "LAST ERROR");
+			printf("%-20s %-18s %-9s %7s %-9s %-24s %-24s %s\n", "NAME", "STATUS", "STATE",
+			       "PID", "JOBS", "NEXT FIRE", "LAST RUN", "LAST ERROR");
 		*first = 0;
 		jv pid = json_get(s, "pid");
 		char p[24] = "-";
 		if (jv_get_kind(pid) == JV_KIND_NUMBER)
 			snprintf(p, sizeof p, "%.0f", jv_number_value(pid));
 		jv_free(pid);
-		printf("%-20s %-18s %-9s %7s  %-24s %-24s ", json_str_or(s, "name", "?"),
-		       json_str_or(s, "status", "?"), json_str_or(s, "state", "?"), p,
+		/* JOBS: running+queued */
+		jv run = json_get(s, "running"), q = json_get(s, "queued");
+		char jobs[32] = "-";
+		if (jv_get_kind(run) == JV_KIND_NUMBER && jv_get_kind(q) == JV_KIND_NUMBER)
+			snprintf(jobs, sizeof jobs, "%.0f+%.0f", jv_number_value(run), jv_number_value(q));
+		jv_free(run);
+		jv_free(q);
+		printf("%-20s %-18s %-9s %7s %-9s %-24s %-24s ", json_str_or(s, "name", "?"),
+		       json_str_or(s, "status", "?"), json_str_or(s, "state", "?"), p, jobs,
 		       json_str_or(s, "next_fire", "-"), json_str_or(s, "last_run", "-"));
 		put_safe(json_str_or(s, "last_error", ""));
 		putchar('\n');

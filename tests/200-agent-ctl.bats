@@ -289,7 +289,7 @@ SH
 	assert_equal "$(echo "$output" | jq -c '[.name, .status, .state, .pid, .last_run, .last_error]' | paste -sd' ')" \
 		'["a","inactive","stopped",null,null,null] ["b","disabled_flapping","flapping",null,null,"crashed"]'
 	run agent-ctl status --table
-	assert_line --index 0 --regexp '^NAME +STATUS +STATE +PID +NEXT FIRE +LAST RUN +LAST ERROR$'
+	assert_line --index 0 --regexp '^NAME +STATUS +STATE +PID +JOBS +NEXT FIRE +LAST RUN +LAST ERROR$'
 	assert_line --index 2 --regexp '^b +disabled_flapping +flapping +- .*crashed$'
 }
 

@@ -129,8 +129,7 @@ static void finish(struct job *j, const char *state, jv result, jv error)
 	j->st = J_DONE;
 	u->nrun--;
 	u->nheld++;
-	if (u->state == U_RUNNING)
-		unit_note(u, "running");
+	u->note_due = 1;
 }
 
 static jv failure(const char *kind, const char *msg)

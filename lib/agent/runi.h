@@ -113,6 +113,7 @@ struct unit {
 	int gone;           /* stopped for good: the runner frees it */
 	int64_t since;      /* wall ms of its last state change */
 	char *crash;        /* a crash to handle, outside the job that saw it */
+	int note_due;       /* its note is to be written again (unit_flush) */
 };
 
 /* A unit for agent ID (rev REV); its row is loaded by unit_start(). */
@@ -144,7 +145,8 @@ void unit_event(struct unit *u, const char *topic, jv data);
 /* Writes the unit's note in its lock (for agent-ctl status). */
 void unit_note(struct unit *u, const char *state);
 /* Gives out the records of the jobs done at the head of the started list
- * (in the order the jobs started) and frees those jobs. */
+ * (in the order the jobs started), frees those jobs, and writes the note
+ * if it is due. */
 void unit_flush(struct unit *u);
 /* How many jobs the unit may have in flight at once. */
 int unit_limit(const struct unit *u);

@@ -56,6 +56,7 @@ struct unit *unit_new(struct runner *r, const char *id, int64_t rev)
 
 void unit_note(struct unit *u, const char *state)
 {
+	u->note_due = 0;
 	if (!u->lock)
 		return;
 	struct runner *r = u->r;
@@ -324,6 +325,8 @@ void unit_flush(struct unit *u)
 			jv_free(rec);
 		job_free(j);
 	}
+	if (u->note_due && (u->state == U_RUNNING || u->state == U_BACKOFF))
+		unit_note(u, u->state == U_RUNNING ? "running" : "backoff");
 }
 
 int unit_limit(const struct unit *u)
@@ -500,6 +503,7 @@ int unit_enqueue(struct unit *u, const struct resp *resp, jv payload, jv record,
 		u->qhead = j;
 	u->qtail = j;
 	u->qlen++;
+	u->note_due = 1;
 	return 0;
 }
 
@@ -582,6 +586,7 @@ void unit_work(struct unit *u, int64_t *ms)
 	case U_BACKOFF:
 		if (now < u->restart_at) {
 			lower(ms, u->restart_at - now);
+			unit_flush(u);
 			return;
 		}
 		if (unit_start(u) < 0 || u->state != U_RUNNING)
@@ -606,7 +611,7 @@ void unit_work(struct unit *u, int64_t *ms)
 		if (unit_start(u) < 0)
 			return;
 	}
-	int limit = unit_limit(u), n = 0, started = 0;
+	int limit = unit_limit(u), n = 0;
 	while (u->state == U_RUNNING && !u->reload && u->nrun < limit &&
 	       u->nheld < u->r->o.max_queue && u->qhead) {
 		if (n++ == SYNC_JOBS) {
@@ -623,11 +628,9 @@ void unit_work(struct unit *u, int64_t *ms)
 		u->runtail = j;
 		u->nrun++;
 		job_start(j);
-		started = 1;
+		u->note_due = 1;
 	}
 	unit_flush(u);
-	if (started && u->state == U_RUNNING)
-		unit_note(u, "running");
 }
 
 void unit_watched(struct unit *u, int w, const char *dir, const char *name, const char *how)
