@@ -27,6 +27,7 @@
 #include "model/platform.h"
 
 struct db_lock;
+struct db_agent_log;
 struct bus_sub;
 
 /* ---- clock.c ---- */
@@ -83,6 +84,7 @@ struct trig {
 	int64_t next;      /* cron: wall ms; every: sched ms; 0: none */
 	int64_t last;      /* cron: wall ms of the last fire */
 	int watch;         /* watch: index in the runner's watches, or -1 */
+	int glob;          /* event: the pattern has wildcards (else: the topic) */
 };
 
 struct job;
@@ -129,6 +131,9 @@ void unit_free(struct unit *u);
 /* Work due at MONO / WALL / SCHED: fires, restarts, the next job. *MS is
  * lowered to the next thing due. */
 void unit_work(struct unit *u, int64_t *ms);
+/* Starts the jobs queued that may start now (the limit, the order, no
+ * restart pending). *MS lowered to 0 if more are left for the next turn. */
+void unit_start_jobs(struct unit *u, int64_t *ms);
 /* A crash: WHY (an event), then a restart after a backoff, or flapping. */
 void unit_crash(struct unit *u, const char *why);
 /* The row changed: restart (now, or once no job is in flight; none
@@ -223,10 +228,15 @@ struct runner {
 	int nzones;
 	jv secrets;     /* names of variables no ability sees but its own */
 	int tx;         /* a transaction is open */
+	struct db_agent_log *log; /* agent_events and last_error, written off
+	                           * the loop's thread; NULL: on r->db */
+	uint64_t fp;    /* the agents table's fingerprint when last followed */
 	int stopping, eof, drain, done, status, pid;
 	int64_t pruned;
 	int64_t boot;   /* wall ms of this boot */
 	int64_t last_wall;
+	int64_t t_mono, t_wall, t_sched; /* the clocks at the start of this turn
+	                                  * (runner_work), read once for all units */
 	struct pollfd *pfd;
 	int npfd, cappfd, next_extra;
 };
@@ -234,6 +244,9 @@ struct runner {
 /* Opens the runner's transaction if it has none (writes are committed by
  * runner_idle()). */
 void run_tx(struct runner *r);
+/* Commits the runner's transaction, then waits until what r->log holds is
+ * written: before the runner writes or reads those rows itself. */
+void run_sync(struct runner *r);
 void run_warn(struct runner *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The zone NAME (NULL: local), loaded once. */
 struct tz *run_zone(struct runner *r, const char *name);

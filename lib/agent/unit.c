@@ -87,10 +87,16 @@ void unit_note(struct unit *u, const char *state)
 void unit_report(struct unit *u, jv ev)
 {
 	struct runner *r = u->r;
-	run_tx(r);
 	jv row = json_set(json_set(jv_copy(ev), "agent_id", jv_string(u->id)), "agent",
 	                  jv_string(u->name));
-	if (db_agent_event(r->db, row) < 0)
+	int rc;
+	if (r->log) {
+		rc = db_agent_log_event(r->log, row);
+	} else {
+		run_tx(r);
+		rc = db_agent_event(r->db, row);
+	}
+	if (rc < 0)
 		run_warn(r, "agent %s: state: %s", u->name, err_msg());
 	jv_free(row);
 	if (r->bus) {
@@ -108,6 +114,12 @@ void unit_report(struct unit *u, jv ev)
 void unit_set_state(struct unit *u, const char *status, const char *last_error)
 {
 	struct runner *r = u->r;
+	if (!status && r->log) {
+		if (db_agent_log_error(r->log, u->id, last_error) < 0)
+			run_warn(r, "agent %s: state: %s", u->name, err_msg());
+		return;
+	}
+	run_sync(r); /* its last_error queued before this one */
 	run_tx(r);
 	int rc = db_agent_set_state(r->db, u->id, status, last_error);
 	if (rc < 0)
@@ -163,6 +175,7 @@ static int64_t cron_after(struct trig *t, int64_t after)
 /* Queues the catch-up of cron T: the fire times missed since its last. */
 static void catch_up(struct unit *u, struct trig *t, int64_t wall)
 {
+	run_sync(u->r); /* the last fire may be queued still */
 	char *last = db_agent_last_fire(u->r->db, u->id, t->resp->name);
 	int64_t ms;
 	if (!last || tz_parse_time(last, &ms) < 0) {
@@ -200,6 +213,7 @@ static int setup(struct unit *u)
 			if (!(t->tz = run_zone(r, t->resp->tz)))
 				return err_set("%s: %s", t->resp->name, err_msg());
 			if (t->resp->cron.flags & CRON_REBOOT) {
+				run_sync(r);
 				char *last = db_agent_last_fire(r->db, u->id, t->resp->name);
 				int64_t at = -1;
 				if (!last || tz_parse_time(last, &at) < 0 || at < r->boot) {
@@ -222,6 +236,9 @@ static int setup(struct unit *u)
 		case RESP_WATCH:
 			if ((t->watch = watch_add(r, t->resp->dir)) < 0)
 				return -1;
+			break;
+		case RESP_EVENT:
+			t->glob = strpbrk(t->resp->arg, "*?[\\") != NULL;
 			break;
 		default:
 			break;
@@ -532,7 +549,7 @@ static void lower(int64_t *ms, int64_t v)
 static void triggers(struct unit *u, int64_t *ms)
 {
 	struct runner *r = u->r;
-	int64_t wall = rclock_wall(&r->clk), sched = rclock_sched(&r->clk);
+	int64_t wall = r->t_wall, sched = r->t_sched;
 	int fake = r->clk.path != NULL, changed = 0;
 	for (int i = 0; i < u->ntrig; i++) {
 		struct trig *t = &u->trig[i];
@@ -567,7 +584,7 @@ static void triggers(struct unit *u, int64_t *ms)
 
 void unit_work(struct unit *u, int64_t *ms)
 {
-	int64_t now = time_mono_ms();
+	int64_t now = u->r->t_mono;
 	if (u->crash) {
 		char *why = u->crash;
 		u->crash = NULL;
@@ -611,8 +628,13 @@ void unit_work(struct unit *u, int64_t *ms)
 		if (unit_start(u) < 0)
 			return;
 	}
+	unit_start_jobs(u, ms);
+}
+
+void unit_start_jobs(struct unit *u, int64_t *ms)
+{
 	int limit = unit_limit(u), n = 0;
-	while (u->state == U_RUNNING && !u->reload && u->nrun < limit &&
+	while (u->state == U_RUNNING && !u->reload && !u->crash && u->nrun < limit &&
 	       u->nheld < u->r->o.max_queue && u->qhead) {
 		if (n++ == SYNC_JOBS) {
 			lower(ms, 0); /* more to do: come back at once */
@@ -663,8 +685,7 @@ void unit_event(struct unit *u, const char *topic, jv data)
 		struct resp *rs = u->trig[i].resp;
 		if (rs->kind != RESP_EVENT)
 			continue;
-		int match = strpbrk(rs->arg, "*?[\\") ? !fnmatch(rs->arg, topic, 0)
-		                                       : !strcmp(rs->arg, topic);
+		int match = u->trig[i].glob ? !fnmatch(rs->arg, topic, 0) : !strcmp(rs->arg, topic);
 		if (match)
 			unit_enqueue(u, rs, jv_is_valid(data) ? jv_copy(data) : jv_null(), jv_null(), 0);
 	}
