@@ -108,6 +108,7 @@ static void reap_units(struct runner *r)
 	for (int i = 0; i < r->nu; i++) {
 		if (r->u[i]->gone) {
 			unit_free(r->u[i]);
+			run_unindex(r);
 			continue;
 		}
 		r->u[k++] = r->u[i];
@@ -529,6 +530,7 @@ void runner_free(struct runner *r)
 		close(r->w.fd);
 	rclock_free(&r->clk);
 	agent_world_free(&r->world);
+	run_index_free(r);
 	jv_free(r->pats);
 	jv_free(r->dedupe);
 	jv_free(r->secrets);

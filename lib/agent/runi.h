@@ -3,7 +3,8 @@
  * Private to lib/agent.
  *
  * Files: run.c (the runner: the table followed, the loop's parts, the bus,
- * stdin records), unit.c (one agent: its lock, triggers, supervision),
+ * stdin records), unit.c (one agent: its lock, jobs, supervision), trig.c
+ * (its triggers), sub.c (the bus subscription, events to units),
  * job.c (a job: its abilities in order, retries, its end reported),
  * watch.c (inotify on watched directories), clock.c (the wall clock, real
  * or $PANIC_CLOCK's, and clock changes).
@@ -74,6 +75,15 @@ void watch_read(struct runner *r);
  * next look. */
 void watch_work(struct runner *r, int64_t *ms);
 
+/* Lowers the wait *MS (-1: none yet) to V ms (at least 0). */
+static inline void run_lower(int64_t *ms, int64_t v)
+{
+	if (v < 0)
+		v = 0;
+	if (*ms < 0 || v < *ms)
+		*ms = v;
+}
+
 /* ---- unit.c ---- */
 
 enum ustate { U_STOPPED, U_RUNNING, U_BACKOFF, U_BLOCKED };
@@ -101,6 +111,8 @@ struct unit {
 	int64_t lock_retry; /* mono */
 	struct trig *trig;
 	int ntrig;
+	int64_t due_wall;  /* the earliest cron fire (wall ms), 0: none */
+	int64_t due_sched; /* the earliest every: fire (sched ms), 0: none */
 	struct job *qhead, *qtail; /* queued, not started */
 	int qlen;
 	struct job *run, *runtail; /* started, in the order they started: in
@@ -163,6 +175,15 @@ void unit_report(struct unit *u, jv ev);
 /* Clock set: cron fire times worked out again. */
 void unit_clock_set(struct unit *u);
 
+/* ---- trig.c ---- */
+
+/* Sets U's triggers up from its agent: 0, or -1 with err_msg() (a crash). */
+int trig_setup(struct unit *u);
+/* Releases them (watches dropped). */
+void trig_teardown(struct unit *u);
+/* Fires what is due at the turn's clocks; *MS lowered to the next fire. */
+void trig_work(struct unit *u, int64_t *ms);
+
 /* ---- job.c ---- */
 
 enum jstate { J_QUEUED, J_RUNNING, J_WAITING, J_DONE };
@@ -222,6 +243,12 @@ struct runner {
 	int poll_now;
 	struct bus_sub *sub;
 	jv pats;        /* the patterns it is subscribed to */
+	struct topic_ix { const char *topic; struct unit *u; } *ix; /* units by the
+	                 * exact topics they wait for, sorted (sub.c) */
+	int nix, capix;
+	struct unit **globs; /* units with a pattern with wildcards */
+	int nglobs, capglobs;
+	int ix_ok;      /* ix and globs are up to date */
 	jv dedupe;      /* lines seen on the old subscription while switching */
 	int64_t dedupe_until;
 	struct tz **zones;
@@ -254,8 +281,13 @@ struct tz *run_zone(struct runner *r, const char *name);
  * the agent's own, with the agent's row and the job's names added. */
 char **run_env(struct runner *r, struct unit *u, struct job *j);
 void run_env_free(char **env);
-/* The patterns changed: subscribe again (sub.c). */
+/* The patterns changed: subscribe again (sub.c); the units' topics are
+ * indexed again on the next event. */
 void run_resubscribe(struct runner *r);
+/* A unit's agent or state changed, or a unit is gone: the index of topics
+ * is made again before the next event. */
+void run_unindex(struct runner *r);
+void run_index_free(struct runner *r);
 /* An event line from the subscription (bus_sub_read's callback). */
 int run_bus_line(const char *line, size_t n, void *ctx);
 
