@@ -100,34 +100,38 @@ struct trig {
 struct job;
 
 struct unit {
+	/* What every turn looks at for every unit, together (one cache line:
+	 * a thousand idle units cost a thousand lines, not pages): */
+	enum ustate state;
+	int nrun;                  /* in flight (running, or waiting to retry) */
+	int reload;                /* the row changed: restart once no job is in flight */
+	int gone;                  /* stopped for good: the runner frees it */
+	int note_due;              /* its note is to be written again (unit_flush) */
+	char *crash;               /* a crash to handle, outside the job that saw it */
+	struct job *qhead;         /* queued, not started */
+	struct job *run;           /* started, in the order they started: in
+	                            * flight, or done with their record held
+	                            * until those before them are done */
+	int64_t due_wall;          /* the earliest cron fire (wall ms), 0: none */
+	int64_t due_sched;         /* the earliest every: fire (sched ms), 0: none */
+	/* The rest: */
+	struct job *qtail, *runtail;
+	int qlen;
+	int nheld;                 /* done, their records held */
 	struct runner *r;
 	char id[ID_LEN + 1];
 	char name[AGENT_NAME_MAX + 1];
 	int64_t rev;
 	struct agent a;
 	int have_agent;
-	enum ustate state;
 	struct db_lock *lock;
 	int64_t lock_retry; /* mono */
 	struct trig *trig;
 	int ntrig;
-	int64_t due_wall;  /* the earliest cron fire (wall ms), 0: none */
-	int64_t due_sched; /* the earliest every: fire (sched ms), 0: none */
-	struct job *qhead, *qtail; /* queued, not started */
-	int qlen;
-	struct job *run, *runtail; /* started, in the order they started: in
-	                            * flight, or done with their record held
-	                            * until those before them are done */
-	int nrun;                  /* in flight (running, or waiting to retry) */
-	int nheld;                 /* done, their records held */
 	int64_t crashes[64]; /* mono ms of the crashes in the window */
 	int ncrash;
 	int64_t restart_at; /* mono, in backoff */
-	int reload;         /* the row changed: restart once no job is in flight */
-	int gone;           /* stopped for good: the runner frees it */
 	int64_t since;      /* wall ms of its last state change */
-	char *crash;        /* a crash to handle, outside the job that saw it */
-	int note_due;       /* its note is to be written again (unit_flush) */
 };
 
 /* A unit for agent ID (rev REV); its row is loaded by unit_start(). */
