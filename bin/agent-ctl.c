@@ -74,7 +74,7 @@ static const char usage[] =
 	"      --retry POLICY      fixed:MAX:DELAY_MS,\n"
 	"                          exponential_backoff:MAX:BASE_MS:MAX_MS, or JSON\n"
 	"  -j, --concurrency N     jobs the agent runs at once (1-256), or 'default'\n"
-	"                          for agent-run's --jobs\n"
+	"                          (agent-run's own default)\n"
 	"      --fields JSON       any fields, as a JSON object\n"
 	"\n"
 	"Options:\n"
