@@ -178,3 +178,15 @@ settle() { sleep 0.4; }
 	assert_equal "$(events m)" "started crashed restarted completed completed completed stopped"
 	grep -q "agent m: crashed: stdin: mixed: killed by signal 11" err
 }
+
+@test "-j: a whole number from 1 to 256, else a usage error" {
+	agent-ctl add bot -a echo -r stdin --status active > /dev/null
+	for bad in 0 257 -1 two 1.5 ''; do
+		run --separate-stderr agent-run bot -j "$bad" < /dev/null
+		assert_failure 2
+		[[ $stderr == "agent-run: --jobs: "* ]]
+	done
+	run agent-run bot --jobs 256 --exit-on-eof <<< '{"n":1}'
+	assert_success
+	assert_equal "$(echo "$output" | jq -c .result)" '{"n":1}'
+}
