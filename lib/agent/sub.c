@@ -100,7 +100,8 @@ static void index_units(struct runner *r)
 			r->ix[r->nix++] = (struct topic_ix){ u->trig[k].resp->arg, u };
 		}
 	}
-	qsort(r->ix, (size_t)r->nix, sizeof *r->ix, cmp_ix);
+	if (r->nix)
+		qsort(r->ix, (size_t)r->nix, sizeof *r->ix, cmp_ix);
 	int m = 0; /* one entry per topic and unit */
 	for (int i = 0; i < r->nix; i++)
 		if (!m || strcmp(r->ix[m - 1].topic, r->ix[i].topic) || r->ix[m - 1].u != r->ix[i].u)
