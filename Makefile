@@ -51,7 +51,14 @@ BINS = $(PROGS:%=$(B)/bin/%)
 FUZZERS = $(basename $(notdir $(filter-out tests/fuzz/driver.c,$(wildcard tests/fuzz/*.c))))
 FUZZBINS = $(FUZZERS:%=$(B)/fuzz/%)
 
-all: $(BINS) $(FUZZBINS)
+# Table tests of pure library parts: tests/unit/NAME.c, built beside the
+# programs (build/unit/NAME) and run by their suites.
+UNITS = $(basename $(notdir $(wildcard tests/unit/*.c)))
+all: $(BINS) $(FUZZBINS) $(UNITS:%=$(B)/unit/%)
+
+$(B)/unit/%: tests/unit/%.c $(B)/libpanic.a $(B)/flags
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< $(B)/libpanic.a $(LDLIBS)
 
 # Rebuild everything when the compiler or its flags change.
 $(B)/flags: FORCE
@@ -112,7 +119,7 @@ demo: deps all
 
 bench: deps all
 	@tools/deps hyperfine mosquitto nats-server libmosquitto-dev libnats-dev \
-	  nginx-light libnginx-mod-http-echo wrk curl
+	  nginx-light libnginx-mod-http-echo wrk curl time
 	$(MAKE) $(B)/busbench $(B)/agentlat $(B)/agentab
 	tools/bench $(B)/bin
 
@@ -132,11 +139,14 @@ install: all
 	install -m 644 docs/*.1 $(DESTDIR)$(MANDIR)/man1
 	install -m 644 docs/*.7 $(DESTDIR)$(MANDIR)/man7
 	install -m 644 share/panic/models.json $(DESTDIR)$(DATADIR)
+	install -d $(DESTDIR)$(DATADIR)/workflows
+	install -m 755 share/panic/workflows/* $(DESTDIR)$(DATADIR)/workflows
 	sed 's|/usr/local/bin|$(BINDIR)|' share/systemd/panic-loop@.service > $(DESTDIR)$(UNITDIR)/panic-loop@.service
 	for u in agent-run.service agent-run@.service; do \
 	  sed 's|/usr/local/bin|$(BINDIR)|' share/systemd/$$u > $(DESTDIR)$(UNITDIR)/$$u; done
 	install -d $(DESTDIR)$(DATADIR)/abilities
 	install -m 755 share/panic/abilities/* $(DESTDIR)$(DATADIR)/abilities
+	sed 's|/usr/local/bin|$(BINDIR)|' share/systemd/vesta-send@.service > $(DESTDIR)$(UNITDIR)/vesta-send@.service
 	for p in $(PROGS); do install -m 644 completions/$$p.bash $(DESTDIR)$(BASHCOMPDIR)/$$p; done
 
 clean:

@@ -14,6 +14,8 @@ setup() {
 	mkdir -p "$HOME" "$T/work"
 	unset PANIC_DB PANIC_BUS XDG_STATE_HOME XDG_CONFIG_HOME PANIC_MODELS PANIC_KEYS PANIC_PROFILES
 	export XDG_RUNTIME_DIR=$T/run
+	# workflows by name, as installed (PREFIX/share/panic/workflows)
+	export SYN_PATH=$HOME/.config/panic/workflows:$TOP/share/panic/workflows
 	cp -r "$TOP"/tests/examples/*.* "$T/work/"
 	PATH=$TOP/tests/examples/bin:$PATH
 	FAKE_OWN_MEDIA=1 start_fake_api # outputs the examples can download

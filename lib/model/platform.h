@@ -67,6 +67,7 @@ struct call_opts {
 	int allow_http_key;   /* send a key over plain http to another host */
 	int no_strict;        /* the schema as it is, not completed for strict */
 	const char *max_tokens_field; /* "max_tokens" for servers that want it */
+	char *const *env;     /* exec: more "NAME=value" for the program, NULL-terminated */
 };
 
 struct call {

@@ -3,7 +3,7 @@
  * The entry's "command" is an argv (array of strings), run without a shell.
  * The input goes to its stdin, then stdin is closed; its stdout, less
  * trailing newlines, is the output. PANIC_MODEL, PANIC_INPUT_TYPE and
- * PANIC_OUTPUT_TYPE are in its environment. A non-zero exit or a death by
+ * PANIC_OUTPUT_TYPE are in its environment, and the call's opts->env. A non-zero exit or a death by
  * signal fails the call (kind exit, with the last line the program wrote
  * to stderr); so does output that is not UTF-8 or over EXEC_MAX_OUTPUT
  * (bad_response). After "timeout_ms" (default EXEC_TIMEOUT_MS) the
@@ -82,7 +82,7 @@ static void start(struct call *c)
 	int argc = jv_array_length(jv_copy(cmd));
 	char **argv = calloc((size_t)argc + 1, sizeof *argv);
 	struct run *r = calloc(1, sizeof *r);
-	char *env[4] = { NULL };
+	char *env[4 + 16] = { NULL };
 	if (!argv || !r)
 		goto nomem;
 	for (int i = 0; i < argc; i++) {
@@ -96,6 +96,8 @@ static void start(struct call *c)
 	    asprintf(&env[1], "PANIC_INPUT_TYPE=%s", mtype_name(m->input)) < 0 ||
 	    asprintf(&env[2], "PANIC_OUTPUT_TYPE=%s", mtype_name(m->output)) < 0)
 		goto nomem;
+	for (int i = 0; c->opts && c->opts->env && i < 16 && c->opts->env[i]; i++)
+		env[3 + i] = c->opts->env[i]; /* borrowed: not freed below */
 
 	jv t = json_get(m->entry, "timeout_ms");
 	int64_t timeout = c->timeout_ms > 0 ? c->timeout_ms
