@@ -120,7 +120,7 @@ demo: deps all
 bench: deps all
 	@tools/deps hyperfine mosquitto nats-server libmosquitto-dev libnats-dev \
 	  nginx-light libnginx-mod-http-echo wrk curl time
-	$(MAKE) $(B)/busbench $(B)/agentlat
+	$(MAKE) $(B)/busbench $(B)/agentlat $(B)/agentab
 	tools/bench $(B)/bin
 
 $(B)/busbench: bench/busbench.c $(B)/libpanic.a $(B)/flags
@@ -128,6 +128,9 @@ $(B)/busbench: bench/busbench.c $(B)/libpanic.a $(B)/flags
 
 $(B)/agentlat: bench/agentlat.c $(B)/libpanic.a $(B)/flags
 	$(CC) $(CFLAGS) -o $@ $< $(B)/libpanic.a $(LDLIBS)
+
+$(B)/agentab: bench/agentab.c
+	$(CC) $(CFLAGS) -static -o $@ $<
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7 \

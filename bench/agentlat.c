@@ -1,9 +1,5 @@
-/* agentlat: the helpers of bench/agents.
+/* agentlat: the helpers of bench/agents (its ability is agentab.c).
  *
- *   agentlat ability          an ability: reads its payload {"t": NS}, appends
- *                             now - t (us, CLOCK_REALTIME) to $LAT_FILE, and the
- *                             time within the minute (ms) to $MINUTE_FILE when
- *                             there is no t; prints {}
  *   agentlat pub TOPIC N RATE publishes N events {"t": NS, "n": I} on TOPIC,
  *                             RATE a second, stamping each just before it goes
  *   agentlat base PATTERN PATH
@@ -35,41 +31,6 @@ static int64_t now_ns(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static void append(const char *path, const char *line)
-{
-	if (!path)
-		return;
-	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT, 0644);
-	if (fd >= 0) {
-		if (write(fd, line, strlen(line)) < 0)
-			perror(path);
-		close(fd);
-	}
-}
-
-static int ability(void)
-{
-	int64_t t1 = now_ns();
-	char buf[4096];
-	size_t n = fread(buf, 1, sizeof buf - 1, stdin);
-	buf[n] = 0;
-	jv p = jv_parse(buf);
-	jv t = json_get(p, "t");
-	char line[64];
-	if (jv_get_kind(t) == JV_KIND_NUMBER) {
-		snprintf(line, sizeof line, "%lld\n", (long long)((t1 - (int64_t)jv_number_value(t)) / 1000));
-		append(getenv("LAT_FILE"), line);
-	} else {
-		snprintf(line, sizeof line, "%lld %lld\n", (long long)(t1 / 1000000000 / 60),
-		         (long long)(t1 / 1000000 % 60000));
-		append(getenv("MINUTE_FILE"), line);
-	}
-	jv_free(t);
-	jv_free(p);
-	puts("{}");
-	return 0;
 }
 
 static struct bus *open_bus(void)
@@ -163,12 +124,10 @@ static int base(const char *pattern, const char *path)
 
 int main(int argc, char **argv)
 {
-	if (argc == 1 || !strcmp(argv[1], "ability"))
-		return ability();
 	if (argc == 5 && !strcmp(argv[1], "pub"))
 		return pub(argv[2], atol(argv[3]), atof(argv[4]));
 	if (argc == 4 && !strcmp(argv[1], "base"))
 		return base(argv[2], argv[3]);
-	fprintf(stderr, "usage: agentlat ability | pub TOPIC N RATE | base PATTERN PATH\n");
+	fprintf(stderr, "usage: agentlat pub TOPIC N RATE | base PATTERN PATH\n");
 	return 2;
 }

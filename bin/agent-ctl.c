@@ -73,6 +73,8 @@ static const char usage[] =
 	"                          (repeat; replaces the list)\n"
 	"      --retry POLICY      fixed:MAX:DELAY_MS,\n"
 	"                          exponential_backoff:MAX:BASE_MS:MAX_MS, or JSON\n"
+	"  -j, --concurrency N     jobs the agent runs at once (1-256), or 'default'\n"
+	"                          (agent-run's own default)\n"
 	"      --fields JSON       any fields, as a JSON object\n"
 	"\n"
 	"Options:\n"
@@ -108,6 +110,7 @@ static const struct option longopts[] = {
 	{ "ability", required_argument, 0, 'a' },
 	{ "responsibility", required_argument, 0, 'r' },
 	{ "retry", required_argument, 0, O_RETRY },
+	{ "concurrency", required_argument, 0, 'j' },
 	{ "fields", required_argument, 0, O_FIELDS },
 	{ "from", required_argument, 0, O_FROM },
 	{ "tz", required_argument, 0, O_TZ },
@@ -186,7 +189,7 @@ static void options(int argc, char **argv)
 	opt.fields = jv_object();
 	opt.prompts = jv_null();
 	opt.abilities = opt.resps = jv_null();
-	while ((c = getopt_long(argc, argv, "p:a:r:n:qvh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "p:a:r:n:j:qvh", longopts, NULL)) != -1) {
 		switch (c) {
 		case O_STATUS: set_field("status", jv_string(optarg)); break;
 		case O_MODEL: set_llm("model", optarg); break;
@@ -220,6 +223,17 @@ static void options(int argc, char **argv)
 			break;
 		}
 		case O_RETRY: set_field("retry_policy", retry_option(optarg)); break;
+		case 'j': {
+			char *end;
+			long n = strtol(optarg, &end, 10);
+			if (!strcmp(optarg, "default"))
+				set_field("concurrency", jv_null());
+			else if (end != optarg && !*end)
+				set_field("concurrency", jv_number((double)n));
+			else
+				pusage("--concurrency: '%s' is not a number (or 'default')", optarg);
+			break;
+		}
 		case O_FIELDS: {
 			jv v = json_parse(optarg, strlen(optarg));
 			if (jv_get_kind(v) != JV_KIND_OBJECT) {
@@ -828,6 +842,7 @@ static jv status_of(jv row)
 		out = json_set(out, "pid", json_get(note, "pid"));
 		out = json_set(out, "runner", json_get(note, "mode"));
 		out = json_set(out, "next_fire", json_get(note, "next_fire"));
+		out = json_set(out, "running", json_get(note, "running"));
 		out = json_set(out, "queued", json_get(note, "queued"));
 	} else {
 		out = json_set(out, "state", jv_string(!strcmp(st, "disabled_flapping") ? "flapping"
@@ -860,16 +875,23 @@ static int print_status(jv row, void *ctx)
 		json_write(stdout, s);
 	} else {
 		if (*first)
-			printf("%-20s %-18s %-9s %7s  %-24s %-24s %s\n", "NAME", "STATUS", "STATE", "PID",
-			       "NEXT FIRE", "LAST RUN", "LAST ERROR");
+			printf("%-20s %-18s %-9s %7s %-9s %-24s %-24s %s\n", "NAME", "STATUS", "STATE",
+			       "PID", "JOBS", "NEXT FIRE", "LAST RUN", "LAST ERROR");
 		*first = 0;
 		jv pid = json_get(s, "pid");
 		char p[24] = "-";
 		if (jv_get_kind(pid) == JV_KIND_NUMBER)
 			snprintf(p, sizeof p, "%.0f", jv_number_value(pid));
 		jv_free(pid);
-		printf("%-20s %-18s %-9s %7s  %-24s %-24s ", json_str_or(s, "name", "?"),
-		       json_str_or(s, "status", "?"), json_str_or(s, "state", "?"), p,
+		/* JOBS: running+queued */
+		jv run = json_get(s, "running"), q = json_get(s, "queued");
+		char jobs[32] = "-";
+		if (jv_get_kind(run) == JV_KIND_NUMBER && jv_get_kind(q) == JV_KIND_NUMBER)
+			snprintf(jobs, sizeof jobs, "%.0f+%.0f", jv_number_value(run), jv_number_value(q));
+		jv_free(run);
+		jv_free(q);
+		printf("%-20s %-18s %-9s %7s %-9s %-24s %-24s ", json_str_or(s, "name", "?"),
+		       json_str_or(s, "status", "?"), json_str_or(s, "state", "?"), p, jobs,
 		       json_str_or(s, "next_fire", "-"), json_str_or(s, "last_run", "-"));
 		put_safe(json_str_or(s, "last_error", ""));
 		putchar('\n');

@@ -53,6 +53,8 @@ static const char usage[] =
 	"      --poll DUR          how often the table is looked at (default 1s)\n"
 	"      --keep-events DUR   delete agent_events older than DUR (default 30d;\n"
 	"                          0 keeps them all)\n"
+	"  -j, --jobs N            jobs an agent runs at once, unless its row says\n"
+	"                          (\"concurrency\"; default 4)\n"
 	"      --max-queue N       jobs that may wait per agent (default 1000)\n"
 	"      --models FILE       user catalogue (default $PANIC_MODELS or\n"
 	"                          ~/.config/panic/models.json)\n"
@@ -85,6 +87,7 @@ static const struct option longopts[] = {
 	{ "flap-window", required_argument, 0, O_FLAP_WINDOW },
 	{ "poll", required_argument, 0, O_POLL },
 	{ "keep-events", required_argument, 0, O_KEEP },
+	{ "jobs", required_argument, 0, 'j' },
 	{ "max-queue", required_argument, 0, O_MAX_QUEUE },
 	{ "models", required_argument, 0, O_MODELS },
 	PROG_INPUT_OPTIONS,
@@ -186,12 +189,12 @@ int main(int argc, char **argv)
 	struct runner_opts o = {
 		.timeout_ms = 60000, .max_output = 1 << 20, .restart_ms = 1000, .flap_count = 5,
 		.flap_window_ms = 60000, .poll_ms = 1000, .keep_events_ms = 30LL * 86400000,
-		.max_queue = 1000,
+		.max_queue = 1000, .jobs = 4,
 	};
 	char *dirs[8];
 	const char *models = NULL;
 	int all = 0, c;
-	while ((c = getopt_long(argc, argv, "afRqvh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "afj:Rqvh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'a': all = 1; break;
 		case 'f': o.force = 1; break;
@@ -210,6 +213,7 @@ int main(int argc, char **argv)
 		case O_FLAP_WINDOW: o.flap_window_ms = duration("--flap-window", optarg, 1); break;
 		case O_POLL: o.poll_ms = duration("--poll", optarg, 10); break;
 		case O_KEEP: o.keep_events_ms = duration("--keep-events", optarg, 0); break;
+		case 'j': o.jobs = (int)prog_atol("--jobs", optarg, 1, AGENT_JOBS_MAX); break;
 		case O_MAX_QUEUE: o.max_queue = (int)prog_atol("--max-queue", optarg, 1, 1000000); break;
 		case O_MODELS: models = optarg; break;
 		default: prog_option(c, usage);

@@ -23,12 +23,16 @@ _agent_ctl() {
 	--key-env)
 		COMPREPLY=($(compgen -e -- "$cur"))
 		return ;;
+	-j|--concurrency)
+		COMPREPLY=($(compgen -W "default 1 2 4 8" -- "$cur"))
+		return ;;
 	--base-url|--system|-p|--prompt|-r|--responsibility|--retry|--fields|--from|-n|--count)
 		return ;;
 	esac
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "--status --model --key-env --base-url --system -p --prompt
-			-a --ability -r --responsibility --retry --fields --from --tz -n --count --utc
+			-a --ability -r --responsibility --retry -j --concurrency --fields --from --tz
+			-n --count --utc
 			--json --table --abilities --models --db --bus -q --quiet -v --verbose
 			-h --help --version" -- "$cur"))
 		return
@@ -37,7 +41,7 @@ _agent_ctl() {
 	for ((i = 1; i < COMP_CWORD; i++)); do
 		[[ ${COMP_WORDS[i]} == -* ]] && continue
 		case ${COMP_WORDS[i-1]} in
-		--status|--model|--key-env|--base-url|--system|-p|--prompt|-a|--ability|-r|--responsibility|--retry|--fields|--from|--tz|-n|--count|--abilities|--models|--db|--bus) continue ;;
+		--status|--model|--key-env|--base-url|--system|-p|--prompt|-a|--ability|-r|--responsibility|--retry|-j|--concurrency|--fields|--from|--tz|-n|--count|--abilities|--models|--db|--bus) continue ;;
 		esac
 		args+=("${COMP_WORDS[i]}")
 	done

@@ -7,14 +7,14 @@ _agent_run() {
 	--abilities|--models|--db|--bus)
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return ;;
-	--max-line|--timeout|--max-output|--restart-delay|--flap-count|--flap-window|--poll|--keep-events|--max-queue)
+	--max-line|--timeout|--max-output|--restart-delay|--flap-count|--flap-window|--poll|--keep-events|--max-queue|-j|--jobs)
 		return ;;
 	esac
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "-a --all -f --force --exit-on-eof -R --raw-input --json
 			--max-line --abilities --timeout
 			--max-output --restart-delay --flap-count --flap-window --poll --keep-events
-			--max-queue --models --db --bus -q --quiet -v --verbose -h --help
+			-j --jobs --max-queue --models --db --bus -q --quiet -v --verbose -h --help
 			--version" -- "$cur"))
 		return
 	fi

@@ -31,19 +31,28 @@ ability() {
 	run agent-ctl show scout
 	assert_success
 	assert_equal "$(echo "$output" | jq -c 'del(.id, .inserted_at, .updated_at)')" \
-		'{"name":"scout","status":"inactive","llm_config":{},"prompts":{},"abilities":[],"responsibilities":[],"retry_policy":{"type":"fixed","max_retries":3,"delay_ms":5000},"last_error":null}'
+		'{"name":"scout","status":"inactive","llm_config":{},"prompts":{},"abilities":[],"responsibilities":[],"retry_policy":{"type":"fixed","max_retries":3,"delay_ms":5000},"concurrency":null,"last_error":null}'
 	assert_equal "$(echo "$output" | jq -r '.id' | grep -cE '^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$')" 1
 	assert_equal "$(echo "$output" | jq -r '.inserted_at == .updated_at')" true
 	agent-ctl add writer -a echo -r 'cron:0 9 * * mon-fri' -r 'event:docs:*' --status active \
 		--model dummy-t2t --key-env WRITER_KEY --system 'Be brief.' -p 'docs:*=Summarise {{input}}' \
-		--retry exponential_backoff:5:1000:60000 > /dev/null
+		--retry exponential_backoff:5:1000:60000 --concurrency 2 > /dev/null
 	run agent-ctl list
 	assert_equal "$(echo "$output" | jq -r .name | paste -sd' ')" "scout writer"
-	assert_equal "$(agent-ctl show writer | jq -c '[.status, .llm_config, .prompts, .abilities, .responsibilities, .retry_policy]')" \
-		'["active",{"model":"dummy-t2t","api_key_env_var":"WRITER_KEY","base_prompt_override":"Be brief."},{"docs:*":"Summarise {{input}}"},["echo"],["cron:0 9 * * mon-fri","event:docs:*"],{"type":"exponential_backoff","max_retries":5,"base_delay_ms":1000,"max_delay_ms":60000}]'
+	assert_equal "$(agent-ctl show writer | jq -c '[.status, .llm_config, .prompts, .abilities, .responsibilities, .retry_policy, .concurrency]')" \
+		'["active",{"model":"dummy-t2t","api_key_env_var":"WRITER_KEY","base_prompt_override":"Be brief."},{"docs:*":"Summarise {{input}}"},["echo"],["cron:0 9 * * mon-fri","event:docs:*"],{"type":"exponential_backoff","max_retries":5,"base_delay_ms":1000,"max_delay_ms":60000},2]'
 	# the row itself
-	assert_equal "$(sql "select name, status, abilities, retry_policy from agents where name = 'writer'")" \
-		'writer|active|["echo"]|{"type":"exponential_backoff","max_retries":5,"base_delay_ms":1000,"max_delay_ms":60000}'
+	assert_equal "$(sql "select name, status, abilities, retry_policy, concurrency from agents where name = 'writer'")" \
+		'writer|active|["echo"]|{"type":"exponential_backoff","max_retries":5,"base_delay_ms":1000,"max_delay_ms":60000}|2'
+	# concurrency: set, moved back to agent-run's default; a word is a usage error
+	agent-ctl set writer -j 8 > /dev/null
+	assert_equal "$(sql "select concurrency from agents where name = 'writer'")" 8
+	agent-ctl set writer --concurrency default > /dev/null
+	assert_equal "$(agent-ctl show writer | jq -c .concurrency)" null
+	assert_equal "$(sql "select concurrency is null from agents where name = 'writer'")" 1
+	run --separate-stderr agent-ctl set writer --concurrency lots
+	assert_failure 2
+	assert_equal "$(echo "$stderr" | head -1)" "agent-ctl: --concurrency: 'lots' is not a number (or 'default')"
 }
 
 @test "names are unique whatever their case, and name checks" {
@@ -97,8 +106,12 @@ ability() {
 --base-url ftp://example.org|llm_config.base_url: 'ftp://example.org' is not an http:// or https:// URL
 --fields '{"llm_config":{"model":"dummy-t2t","temprature":1}}'|llm_config: 'temprature': unknown field (api_key_env_var, model, base_url, base_prompt_override, temperature, max_tokens)
 --fields '{"prompts":{"x":1}}'|prompts.x: not a template string
---fields '{"colour":"red"}'|'colour': unknown field (id, name, status, llm_config, prompts, abilities, responsibilities, retry_policy, last_error, inserted_at, updated_at)
+--fields '{"colour":"red"}'|'colour': unknown field (id, name, status, llm_config, prompts, abilities, responsibilities, retry_policy, concurrency, last_error, inserted_at, updated_at)
 -a llm|abilities[0]: llm needs llm_config.model
+--concurrency 0|concurrency: a whole number from 1 to 256 (jobs of the agent at once), or null for agent-run's --jobs
+-j 257|concurrency: a whole number from 1 to 256 (jobs of the agent at once), or null for agent-run's --jobs
+--fields '{"concurrency":2.5}'|concurrency: a whole number from 1 to 256 (jobs of the agent at once), or null for agent-run's --jobs
+--fields '{"concurrency":"4"}'|concurrency: a whole number from 1 to 256 (jobs of the agent at once), or null for agent-run's --jobs
 -a echo -a echo|abilities[1]: 'echo' twice
 EOF2
 	run --separate-stderr agent-ctl add bad -a nope
@@ -276,7 +289,7 @@ SH
 	assert_equal "$(echo "$output" | jq -c '[.name, .status, .state, .pid, .last_run, .last_error]' | paste -sd' ')" \
 		'["a","inactive","stopped",null,null,null] ["b","disabled_flapping","flapping",null,null,"crashed"]'
 	run agent-ctl status --table
-	assert_line --index 0 --regexp '^NAME +STATUS +STATE +PID +NEXT FIRE +LAST RUN +LAST ERROR$'
+	assert_line --index 0 --regexp '^NAME +STATUS +STATE +PID +JOBS +NEXT FIRE +LAST RUN +LAST ERROR$'
 	assert_line --index 2 --regexp '^b +disabled_flapping +flapping +- .*crashed$'
 }
 

@@ -40,7 +40,8 @@ struct job *job_new(struct unit *u, const struct resp *resp, jv payload, jv reco
 	j->record = record;
 	j->cur = jv_copy(payload);
 	j->scheduled = scheduled;
-	j->error = jv_null();
+	j->error = j->llm = j->out = jv_null();
+	j->timer = resp->kind == RESP_CRON || resp->kind == RESP_EVERY;
 	j->st = J_QUEUED;
 	return j;
 }
@@ -60,6 +61,8 @@ void job_free(struct job *j)
 	jv_free(j->record);
 	jv_free(j->cur);
 	jv_free(j->error);
+	jv_free(j->llm);
+	jv_free(j->out);
 	free(j->prompt);
 	free(j->resp);
 	free(j);
@@ -71,19 +74,17 @@ static const char *ability_name(struct job *j)
 	return r && j->step < r->nabilities ? r->abilities[j->step] : NULL;
 }
 
-/* The job's end: reported, then freed. */
+/* The job's end: reported; its record held in the job until those started
+ * before it are done (unit_flush). */
 static void finish(struct job *j, const char *state, jv result, jv error)
 {
 	struct unit *u = j->u;
-	struct runner *r = u->r;
 	char at[32], sched[32];
 	int64_t dur = j->t0 ? time_mono_ms() - j->t0 : 0;
 	const struct resp *rs = agent_resp(&u->a, j->resp);
 	const char *ab = ability_name(j);
 	if (!ab && rs && rs->nabilities)
 		ab = rs->abilities[rs->nabilities - 1];
-	if (u->cur == j)
-		u->cur = NULL;
 	if (j->scheduled)
 		time_rfc3339(j->scheduled, sched);
 	jv ev = jv_object();
@@ -123,13 +124,12 @@ static void finish(struct job *j, const char *state, jv result, jv error)
 	rec = json_set(rec, "started_at",
 	               j->started ? jv_string(time_rfc3339(j->started, at)) : jv_null());
 	rec = json_set(rec, "duration_ms", jv_number((double)dur));
-	if (r->io.record)
-		r->io.record(r->io.ctx, rec);
-	else
-		jv_free(rec);
-	job_free(j);
-	if (u->state == U_RUNNING)
-		unit_note(u, "running");
+	jv_free(j->out);
+	j->out = rec;
+	j->st = J_DONE;
+	u->nrun--;
+	u->nheld++;
+	u->note_due = 1;
 }
 
 static jv failure(const char *kind, const char *msg)
@@ -150,7 +150,12 @@ static void step_done(struct job *j, jv result, jv error)
 		j->step++;
 		j->attempt = 0;
 		if (rs && j->step < rs->nabilities) {
-			job_start(j);
+			if (u->state == U_RUNNING) {
+				job_start(j);
+			} else { /* none starts until the restart */
+				j->st = J_WAITING;
+				j->retry_at = 0;
+			}
 			return;
 		}
 		finish(j, "completed", jv_copy(j->cur), jv_null());
@@ -198,7 +203,9 @@ static void llm_start(struct job *j, const struct resp *rs)
 		step_done(j, jv_null(), failure("config", msg));
 		return;
 	}
-	agent_llm_opts(&u->a, &j->copts);
+	jv_free(j->llm); /* its strings outlive a restart that reloads the agent */
+	j->llm = jv_copy(u->a.llm);
+	agent_llm_opts(j->llm, &j->copts);
 	call_init(&j->call, m, jv_string(j->prompt));
 	j->call.opts = &j->copts;
 	j->call.timeout_ms = (int)(rs->timeout_ms ? rs->timeout_ms : r->o.timeout_ms);

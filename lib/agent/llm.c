@@ -101,19 +101,19 @@ char *agent_llm_prompt(const struct agent *a, const struct resp *r, jv payload)
 	return s;
 }
 
-void agent_llm_opts(const struct agent *a, struct call_opts *o)
+void agent_llm_opts(jv llm, struct call_opts *o)
 {
 	memset(o, 0, sizeof *o);
 	o->temperature = -1;
 	o->schema = jv_null();
-	o->system = json_str(a->llm, "base_prompt_override", NULL);
-	o->base_url = json_str(a->llm, "base_url", NULL);
-	o->key_env = json_str(a->llm, "api_key_env_var", NULL);
-	jv t = json_get(a->llm, "temperature");
+	o->system = json_str(llm, "base_prompt_override", NULL);
+	o->base_url = json_str(llm, "base_url", NULL);
+	o->key_env = json_str(llm, "api_key_env_var", NULL);
+	jv t = json_get(llm, "temperature");
 	if (jv_get_kind(t) == JV_KIND_NUMBER)
 		o->temperature = jv_number_value(t);
 	jv_free(t);
-	jv m = json_get(a->llm, "max_tokens");
+	jv m = json_get(llm, "max_tokens");
 	if (jv_get_kind(m) == JV_KIND_NUMBER)
 		o->max_tokens = (long)jv_number_value(m);
 	jv_free(m);

@@ -21,8 +21,9 @@ char *agent_template(const char *tpl, jv payload);
 /* The prompt for responsibility R of A: prompts[R's task], else
  * prompts["default"], filled; NULL with err_msg(). */
 char *agent_llm_prompt(const struct agent *a, const struct resp *r, jv payload);
-/* O from A's llm_config: system (base_prompt_override), base_url, key_env
- * (api_key_env_var), temperature, max_tokens. The strings are A's. */
-void agent_llm_opts(const struct agent *a, struct call_opts *o);
+/* O from the llm_config LLM: system (base_prompt_override), base_url,
+ * key_env (api_key_env_var), temperature, max_tokens. The strings are
+ * LLM's: keep it while O is used. */
+void agent_llm_opts(jv llm, struct call_opts *o);
 
 #endif

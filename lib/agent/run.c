@@ -42,6 +42,17 @@ void run_tx(struct runner *r)
 	r->tx = 1;
 }
 
+void run_sync(struct runner *r)
+{
+	if (r->tx) {
+		r->tx = 0;
+		if (db_commit(r->db) < 0)
+			run_warn(r, "state: %s", err_msg());
+	}
+	if (r->log && db_agent_log_sync(r->log) < 0)
+		run_warn(r, "state: %s", err_msg());
+}
+
 struct tz *run_zone(struct runner *r, const char *name)
 {
 	const char *key = name ? name : "";
@@ -97,6 +108,7 @@ static void reap_units(struct runner *r)
 	for (int i = 0; i < r->nu; i++) {
 		if (r->u[i]->gone) {
 			unit_free(r->u[i]);
+			run_unindex(r);
 			continue;
 		}
 		r->u[k++] = r->u[i];
@@ -140,6 +152,7 @@ static void collect_secrets(struct runner *r)
 
 static void sync_table(struct runner *r)
 {
+	r->fp = db_agent_fingerprint(r->db);
 	collect_secrets(r);
 	jv revs = db_agent_revs(r->db);
 	if (!jv_is_valid(revs)) {
@@ -233,7 +246,19 @@ int runner_new(struct runner **out, struct db *db, struct bus *bus, struct catal
 	return 0;
 }
 
+static int start(struct runner *r);
+
 int runner_start(struct runner *r)
+{
+	if (db_agent_log_open(r->db, &r->log) < 0)
+		run_warn(r, "state: %s (agent events are written as the loop goes)", err_msg());
+	int rc = start(r);
+	if (rc != RUNNER_OK)
+		run_sync(r);
+	return rc;
+}
+
+static int start(struct runner *r)
 {
 	if (agent_world_init(&r->world, r->o.dirs, r->o.ndirs, r->cat) < 0 ||
 	    rclock_init(&r->clk, r->o.clock_file) < 0)
@@ -284,7 +309,7 @@ int runner_start(struct runner *r)
 static int busy(struct runner *r)
 {
 	for (int i = 0; i < r->nu; i++)
-		if (r->u[i]->cur || r->u[i]->qhead)
+		if (r->u[i]->nrun || r->u[i]->nheld || r->u[i]->qhead)
 			return 1;
 	return 0;
 }
@@ -294,6 +319,9 @@ int runner_work(struct runner *r)
 	if (r->done)
 		return -2;
 	int64_t mono = time_mono_ms(), wall = rclock_wall(&r->clk), ms = -1;
+	r->t_mono = mono;
+	r->t_wall = wall;
+	r->t_sched = rclock_sched(&r->clk);
 	if (r->clk.changed) {
 		r->clk.changed = 0;
 		if (wall < r->last_wall)
@@ -303,7 +331,9 @@ int runner_work(struct runner *r)
 	r->last_wall = wall;
 	if (!r->stopping && (r->poll_now || mono - r->polled >= r->o.poll_ms)) {
 		r->polled = mono;
-		if (db_changed(r->db) != 0 || r->poll_now) {
+		/* Changed: by another program, or by r->log's writes, which move
+		 * no agent's rev or status, so the fingerprint tells them apart. */
+		if (r->poll_now || (db_changed(r->db) != 0 && db_agent_fingerprint(r->db) != r->fp)) {
 			r->poll_now = 0;
 			sync_table(r);
 		}
@@ -336,7 +366,7 @@ int runner_wait(struct runner *r, struct pollfd *p, int n, int ms)
 {
 	int extra = 3;
 	for (int i = 0; i < r->nu; i++)
-		extra += r->u[i]->cur ? 4 : 0;
+		extra += 4 * r->u[i]->nrun;
 	if (n + extra > r->cappfd) {
 		struct pollfd *v = realloc(r->pfd, (size_t)(n + extra) * sizeof *v);
 		if (!v)
@@ -352,11 +382,12 @@ int runner_wait(struct runner *r, struct pollfd *p, int n, int ms)
 	r->pfd[k++] = (struct pollfd){ .fd = r->clk.fd, .events = POLLIN };
 	int64_t now = time_mono_ms(), deadline = ms < 0 ? INT64_MAX : now + ms;
 	for (int i = 0; i < r->nu; i++) {
-		struct job *j = r->u[i]->cur;
-		if (!j)
-			continue;
-		j->pfd = k;
-		k += job_fds(j, &r->pfd[k], 4, &deadline);
+		for (struct job *j = r->u[i]->run; j; j = j->next) {
+			if (j->st == J_DONE)
+				continue;
+			j->pfd = k;
+			k += job_fds(j, &r->pfd[k], 4, &deadline);
+		}
 	}
 	if (deadline != INT64_MAX)
 		ms = deadline <= now ? 0 : (int)(deadline - now);
@@ -370,18 +401,35 @@ int runner_wait(struct runner *r, struct pollfd *p, int n, int ms)
 void runner_woke(struct runner *r)
 {
 	int b = r->next_extra;
+	int64_t ms = -1;
 	if (r->npfd > b + 2) {
-		if (r->pfd[b].revents && r->sub && bus_sub_read(r->sub, run_bus_line, r) < 0)
-			run_warn(r, "bus: %s", err_msg());
-		if (r->pfd[b + 1].revents)
+		int heard = 0;
+		if (r->pfd[b].revents && r->sub) {
+			heard = 1;
+			if (bus_sub_read(r->sub, run_bus_line, r) < 0)
+				run_warn(r, "bus: %s", err_msg());
+		}
+		if (r->pfd[b + 1].revents) {
+			heard = 1;
 			watch_read(r);
+		}
 		if (r->pfd[b + 2].revents)
 			rclock_woke(&r->clk);
+		/* What an event or a file asks for starts first, before the
+		 * jobs that ended are reported (state writes). */
+		for (int i = 0; heard && i < r->nu; i++)
+			if (r->u[i]->qhead)
+				unit_start_jobs(r->u[i], &ms);
 	}
-	int64_t ms = -1;
-	for (int i = 0; i < r->nu; i++)
-		if (r->u[i]->cur)
-			job_work(r->u[i]->cur, &ms);
+	for (int i = 0; i < r->nu; i++) {
+		struct unit *u = r->u[i];
+		if (!u->nrun)
+			continue;
+		for (struct job *j = u->run; j; j = j->next)
+			if (j->st != J_DONE)
+				job_work(j, &ms);
+		unit_flush(u);
+	}
 	r->npfd = 0;
 }
 
@@ -464,6 +512,9 @@ void runner_free(struct runner *r)
 		unit_free(r->u[i]);
 	free(r->u);
 	runner_idle(r);
+	if (db_agent_log_close(r->log) < 0)
+		run_warn(r, "state: %s", err_msg());
+	r->log = NULL;
 	if (r->sub)
 		bus_unsubscribe(r->sub);
 	engine_free(r->eng);
@@ -479,6 +530,7 @@ void runner_free(struct runner *r)
 		close(r->w.fd);
 	rclock_free(&r->clk);
 	agent_world_free(&r->world);
+	run_index_free(r);
 	jv_free(r->pats);
 	jv_free(r->dedupe);
 	jv_free(r->secrets);

@@ -13,7 +13,9 @@
  * Each agent is a unit: its lock in the state file (one runner per agent:
  * agent-run NAME and agent-run --all never run it twice), its triggers
  * (cron and every timers, event patterns, inotify watches, stdin
- * records), a queue of jobs run one at a time, and its supervision. A job
+ * records), a queue of jobs of which up to its concurrency (the agent's,
+ * else o.jobs) run at once, their records given out in the order they
+ * started, and its supervision. A job
  * runs the responsibility's abilities in order, each one's result the
  * next one's payload; a failed ability (non-zero exit, timeout, not JSON,
  * a flood) is retried by the agent's retry policy; the job's end is an
@@ -68,6 +70,7 @@ struct runner_opts {
 	int64_t poll_ms;        /* how often the table may be looked at */
 	int64_t keep_events_ms; /* agent_events older than this are deleted */
 	int max_queue;          /* jobs waiting per agent */
+	int jobs;               /* jobs in flight per agent, unless it says */
 	const char *clock_file; /* $PANIC_CLOCK */
 	const char *db_path, *bus_path; /* for abilities: PANIC_DB, PANIC_BUS */
 	int verbose;            /* > 0: say more (missed fire times) */
@@ -110,7 +113,7 @@ void runner_free(struct runner *r);
 
 /* The name of agent ID's lock in the state file (db_lock), whose note
  * says what its runner is doing: {pid, mode, state, since, next_fire,
- * queued, job}. */
+ * queued, running, job}. */
 char *agent_lock_name(const char *id, char buf[static 80]);
 /* The time in the clock file PATH (an RFC 3339 time), in ms. */
 int agent_clock_read(const char *path, int64_t *ms);

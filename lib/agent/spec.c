@@ -260,7 +260,8 @@ int agent_check(jv in, const struct agent_lookup *lk, struct agent *a)
 {
 	static const char *const keys[] = { "id", "name", "status", "llm_config", "prompts",
 		                            "abilities", "responsibilities", "retry_policy",
-		                            "last_error", "inserted_at", "updated_at", NULL };
+		                            "concurrency", "last_error", "inserted_at",
+		                            "updated_at", NULL };
 	memset(a, 0, sizeof *a);
 	a->row = a->llm = a->prompts = jv_null();
 	if (jv_get_kind(in) != JV_KIND_OBJECT)
@@ -300,6 +301,15 @@ int agent_check(jv in, const struct agent_lookup *lk, struct agent *a)
 		return err_set("last_error: a string or null");
 	if (stamp(in, "inserted_at") < 0 || stamp(in, "updated_at") < 0)
 		return -1;
+	jv cc = json_get(in, "concurrency");
+	int64_t jobs = 0;
+	ok = !jv_is_valid(cc) || jv_get_kind(cc) == JV_KIND_NULL ||
+	     integer(in, "concurrency", 1, AGENT_JOBS_MAX, &jobs, "concurrency") == 0;
+	jv_free(cc);
+	if (!ok)
+		return err_set("concurrency: a whole number from 1 to %d (jobs of the agent at "
+		               "once), or null for agent-run's --jobs", AGENT_JOBS_MAX);
+	a->concurrency = (int)jobs;
 	a->llm = field(in, "llm_config", "{}");
 	a->prompts = field(in, "prompts", "{}");
 	jv ab = field(in, "abilities", "[]"), rs = field(in, "responsibilities", "[]");
@@ -322,6 +332,7 @@ int agent_check(jv in, const struct agent_lookup *lk, struct agent *a)
 		row = json_set(row, "abilities", jv_copy(ab));
 		row = json_set(row, "responsibilities", jv_copy(rs));
 		row = json_set(row, "retry_policy", jv_copy(rp));
+		row = json_set(row, "concurrency", a->concurrency ? jv_number(a->concurrency) : jv_null());
 		row = json_set(row, "last_error", field(in, "last_error", "null"));
 		row = json_set(row, "inserted_at", json_get(in, "inserted_at"));
 		row = json_set(row, "updated_at", json_get(in, "updated_at"));
@@ -344,7 +355,8 @@ jv agent_row_object(jv row)
 {
 	static const char *const order[] = { "id", "name", "status", "llm_config", "prompts",
 		                             "abilities", "responsibilities", "retry_policy",
-		                             "last_error", "inserted_at", "updated_at", NULL };
+		                             "concurrency", "last_error", "inserted_at",
+		                             "updated_at", NULL };
 	jv out = jv_object();
 	for (int i = 0; order[i]; i++) {
 		jv v = json_get(row, order[i]);
@@ -368,8 +380,8 @@ int agent_from_row(jv row, const struct agent_lookup *lk, struct agent *a)
 	memset(a, 0, sizeof *a);
 	a->row = a->llm = a->prompts = jv_null();
 	jv in = jv_object();
-	static const char *const plain[] = { "id", "name", "status", "last_error", "inserted_at",
-		                             "updated_at", NULL };
+	static const char *const plain[] = { "id", "name", "status", "concurrency", "last_error",
+		                             "inserted_at", "updated_at", NULL };
 	for (int i = 0; plain[i]; i++)
 		in = json_set(in, plain[i], json_get(row, plain[i]));
 	for (int i = 0; json_cols[i]; i++) {

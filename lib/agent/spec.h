@@ -10,8 +10,10 @@
  * base_prompt_override, temperature, max_tokens}; prompts {TASK: template};
  * abilities [NAME]; responsibilities [RESP]; retry_policy {"type":"fixed",
  * "max_retries", "delay_ms"} or {"type":"exponential_backoff",
- * "max_retries", "base_delay_ms", "max_delay_ms"}; last_error; and, kept
- * as given on import, id, inserted_at and updated_at.
+ * "max_retries", "base_delay_ms", "max_delay_ms"}; concurrency (jobs of the
+ * agent in flight at once, 1 to AGENT_JOBS_MAX, or null for the runner's
+ * default: not Arboretum's, panic's own); last_error; and, kept as given on
+ * import, id, inserted_at and updated_at.
  *
  * A responsibility is a string "KIND:ARG" or an object {"trigger":
  * "KIND:ARG", "name", "task", "abilities", "catch_up", "tz", "timeout"}:
@@ -35,6 +37,7 @@
 
 #define AGENT_NAME_MAX 64
 #define AGENT_MAX_BYTES (96 * 1024)
+#define AGENT_JOBS_MAX 256 /* jobs of one agent in flight at once */
 
 enum resp_kind { RESP_CRON, RESP_EVERY, RESP_EVENT, RESP_WATCH, RESP_STDIN };
 
@@ -70,6 +73,7 @@ struct agent {
 	struct resp *resp;
 	int nresp;
 	struct retry retry;
+	int concurrency; /* 0: the runner's */
 };
 
 /* What the checks ask of the world: each returns 0, or -1 with err_msg()

@@ -40,6 +40,76 @@ static int seen_before(struct runner *r, const char *line, size_t n)
 	return 0;
 }
 
+static int cmp_ix(const void *a, const void *b)
+{
+	const struct topic_ix *x = a, *y = b;
+	int c = strcmp(x->topic, y->topic);
+	return c ? c : x->u < y->u ? -1 : x->u > y->u;
+}
+
+void run_unindex(struct runner *r)
+{
+	r->ix_ok = 0;
+}
+
+void run_index_free(struct runner *r)
+{
+	free(r->ix);
+	free(r->globs);
+	r->ix = NULL;
+	r->globs = NULL;
+	r->nix = r->capix = r->nglobs = r->capglobs = 0;
+	r->ix_ok = 0;
+}
+
+/* Indexes the units by their event topics: a unit with a pattern with
+ * wildcards is looked at for every event, the others only for their
+ * topics (once each, whatever their responsibilities). */
+static void index_units(struct runner *r)
+{
+	r->nix = r->nglobs = 0;
+	for (int i = 0; i < r->nu; i++) {
+		struct unit *u = r->u[i];
+		int glob = 0, exact = 0;
+		for (int k = 0; k < u->ntrig; k++)
+			if (u->trig[k].resp->kind == RESP_EVENT)
+				*(u->trig[k].glob ? &glob : &exact) += 1;
+		if (glob) {
+			if (r->nglobs == r->capglobs) {
+				int cap = r->capglobs ? r->capglobs * 2 : 16;
+				struct unit **v = realloc(r->globs, (size_t)cap * sizeof *v);
+				if (!v)
+					return;
+				r->globs = v;
+				r->capglobs = cap;
+			}
+			r->globs[r->nglobs++] = u;
+			continue;
+		}
+		for (int k = 0; exact && k < u->ntrig; k++) {
+			if (u->trig[k].resp->kind != RESP_EVENT)
+				continue;
+			if (r->nix == r->capix) {
+				int cap = r->capix ? r->capix * 2 : 64;
+				struct topic_ix *v = realloc(r->ix, (size_t)cap * sizeof *v);
+				if (!v)
+					return;
+				r->ix = v;
+				r->capix = cap;
+			}
+			r->ix[r->nix++] = (struct topic_ix){ u->trig[k].resp->arg, u };
+		}
+	}
+	if (r->nix)
+		qsort(r->ix, (size_t)r->nix, sizeof *r->ix, cmp_ix);
+	int m = 0; /* one entry per topic and unit */
+	for (int i = 0; i < r->nix; i++)
+		if (!m || strcmp(r->ix[m - 1].topic, r->ix[i].topic) || r->ix[m - 1].u != r->ix[i].u)
+			r->ix[m++] = r->ix[i];
+	r->nix = m;
+	r->ix_ok = 1;
+}
+
 static void dispatch(struct runner *r, const char *line, size_t n)
 {
 	char *full = NULL;
@@ -56,8 +126,25 @@ static void dispatch(struct runner *r, const char *line, size_t n)
 		if (!strcmp(topic, "agents:changed"))
 			r->poll_now = 1;
 		jv data = json_get(ev, "data");
-		for (int i = 0; i < r->nu; i++)
-			unit_event(r->u[i], topic, data);
+		if (!r->ix_ok)
+			index_units(r);
+		if (r->ix_ok) {
+			int lo = 0, hi = r->nix;
+			while (lo < hi) { /* the first entry not below TOPIC */
+				int mid = (lo + hi) / 2;
+				if (strcmp(r->ix[mid].topic, topic) < 0)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			for (int i = lo; i < r->nix && !strcmp(r->ix[i].topic, topic); i++)
+				unit_event(r->ix[i].u, topic, data);
+			for (int i = 0; i < r->nglobs; i++)
+				unit_event(r->globs[i], topic, data);
+		} else { /* no memory for the index: every unit looks */
+			for (int i = 0; i < r->nu; i++)
+				unit_event(r->u[i], topic, data);
+		}
 		jv_free(data);
 	}
 	jv_free(ev);
@@ -86,6 +173,7 @@ static int cmp_str(const void *a, const void *b)
 
 void run_resubscribe(struct runner *r)
 {
+	r->ix_ok = 0;
 	if (!r->bus || r->stopping)
 		return;
 	int cap = 1;

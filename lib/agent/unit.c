@@ -1,14 +1,21 @@
-/* unit: one agent under the runner: its lock, triggers, queue and
+/* unit: one agent under the runner: its lock, queue, jobs and
  * supervision; see runi.h and run.h.
  *
- * A unit is RUNNING (triggers set, jobs run one at a time), BACKOFF (after
- * a crash: triggers still queue jobs, none starts until the restart),
- * BLOCKED (another runner holds its lock: looked at again every
+ * A unit is RUNNING (triggers set, up to unit_limit() jobs in flight),
+ * BACKOFF (after a crash: triggers still queue jobs, none starts, nor does
+ * a job's next ability or retry, until the restart; abilities running go
+ * on), BLOCKED (another runner holds its lock: looked at again every
  * LOCK_RETRY_MS) or STOPPED. A restart reads the row again and sets the
- * triggers up anew; the queue and the job waiting for its retry carry
- * over.
+ * triggers up anew; the queue and the jobs in flight carry over (a job
+ * names its responsibility, found again in the new row at each step).
+ *
+ * Jobs start in the order they were queued, but a cron or every: job
+ * waits while one of its own responsibility is in flight (a timer's runs
+ * never overlap). Their records are given out in the order they started
+ * (a reorder buffer: a finished job's record waits for those started
+ * before it); their agent_events rows and agent:NAME events go out as
+ * each ends.
  */
-#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,14 +31,7 @@
 
 #define LOCK_RETRY_MS 5000
 #define RESTART_MAX_MS 60000
-#define LATE_SMALL_MS (5 * 60000)    /* cronie: run everything missed */
-#define LATE_MEDIUM_MS (3 * 3600000) /* cronie: run fixed-time jobs missed */
-#define SYNC_JOBS 64                 /* jobs finished at once per turn */
-
-static void stamp(int64_t ms, char buf[static 32])
-{
-	time_rfc3339(ms, buf);
-}
+#define SYNC_JOBS 64 /* jobs started at once per turn */
 
 struct unit *unit_new(struct runner *r, const char *id, int64_t rev)
 {
@@ -48,6 +48,7 @@ struct unit *unit_new(struct runner *r, const char *id, int64_t rev)
 
 void unit_note(struct unit *u, const char *state)
 {
+	u->note_due = 0;
 	if (!u->lock)
 		return;
 	struct runner *r = u->r;
@@ -66,7 +67,11 @@ void unit_note(struct unit *u, const char *state)
 	}
 	n = json_set(n, "next_fire", first ? jv_string(time_rfc3339(first, next)) : jv_null());
 	n = json_set(n, "queued", jv_number(u->qlen));
-	n = json_set(n, "job", u->cur ? jv_string(u->cur->resp) : jv_null());
+	n = json_set(n, "running", jv_number(u->nrun));
+	struct job *first_job = u->run;
+	while (first_job && first_job->st == J_DONE)
+		first_job = first_job->next;
+	n = json_set(n, "job", first_job ? jv_string(first_job->resp) : jv_null());
 	db_lock_note(u->lock, n);
 	jv_free(n);
 }
@@ -74,10 +79,16 @@ void unit_note(struct unit *u, const char *state)
 void unit_report(struct unit *u, jv ev)
 {
 	struct runner *r = u->r;
-	run_tx(r);
 	jv row = json_set(json_set(jv_copy(ev), "agent_id", jv_string(u->id)), "agent",
 	                  jv_string(u->name));
-	if (db_agent_event(r->db, row) < 0)
+	int rc;
+	if (r->log) {
+		rc = db_agent_log_event(r->log, row);
+	} else {
+		run_tx(r);
+		rc = db_agent_event(r->db, row);
+	}
+	if (rc < 0)
 		run_warn(r, "agent %s: state: %s", u->name, err_msg());
 	jv_free(row);
 	if (r->bus) {
@@ -95,6 +106,12 @@ void unit_report(struct unit *u, jv ev)
 void unit_set_state(struct unit *u, const char *status, const char *last_error)
 {
 	struct runner *r = u->r;
+	if (!status && r->log) {
+		if (db_agent_log_error(r->log, u->id, last_error) < 0)
+			run_warn(r, "agent %s: state: %s", u->name, err_msg());
+		return;
+	}
+	run_sync(r); /* its last_error queued before this one */
 	run_tx(r);
 	int rc = db_agent_set_state(r->db, u->id, status, last_error);
 	if (rc < 0)
@@ -128,93 +145,6 @@ static void config_error(struct unit *u, const char *why)
 		r->done = 1;
 		r->status = RUNNER_CONFIG;
 	}
-}
-
-static void teardown(struct unit *u)
-{
-	for (int i = 0; i < u->ntrig; i++)
-		if (u->trig[i].watch >= 0)
-			watch_drop(u->r, u->trig[i].watch);
-	free(u->trig);
-	u->trig = NULL;
-	u->ntrig = 0;
-}
-
-/* Cron's next fire time after wall ms AFTER, in wall ms (0: none). */
-static int64_t cron_after(struct trig *t, int64_t after)
-{
-	int64_t s = cron_next(&t->resp->cron, t->tz, after >= 0 ? after / 1000 : (after - 999) / 1000);
-	return s < 0 ? 0 : s * 1000;
-}
-
-/* Queues the catch-up of cron T: the fire times missed since its last. */
-static void catch_up(struct unit *u, struct trig *t, int64_t wall)
-{
-	char *last = db_agent_last_fire(u->r->db, u->id, t->resp->name);
-	int64_t ms;
-	if (!last || tz_parse_time(last, &ms) < 0) {
-		free(last);
-		return;
-	}
-	free(last);
-	int64_t first = cron_after(t, ms), n = 0, at = first;
-	while (at && at <= wall && n < 100000)
-		n++, at = cron_after(t, at);
-	if (!n)
-		return;
-	char s[32];
-	jv p = jv_object();
-	p = json_set(p, "responsibility", jv_string(t->resp->name));
-	p = json_set(p, "scheduled_at", jv_string(time_rfc3339(first, s)));
-	p = json_set(p, "catch_up", jv_true());
-	p = json_set(p, "missed", jv_number((double)n));
-	unit_enqueue(u, t->resp, p, jv_null(), first);
-}
-
-/* Sets the triggers up: 0, or -1 with err_msg() (a crash). */
-static int setup(struct unit *u)
-{
-	struct runner *r = u->r;
-	int64_t wall = rclock_wall(&r->clk), sched = rclock_sched(&r->clk);
-	if (!(u->trig = calloc((size_t)u->a.nresp + 1, sizeof *u->trig)))
-		return err_errno("agent");
-	for (int i = 0; i < u->a.nresp; i++) {
-		struct trig *t = &u->trig[u->ntrig++];
-		t->resp = &u->a.resp[i];
-		t->watch = -1;
-		switch (t->resp->kind) {
-		case RESP_CRON:
-			if (!(t->tz = run_zone(r, t->resp->tz)))
-				return err_set("%s: %s", t->resp->name, err_msg());
-			if (t->resp->cron.flags & CRON_REBOOT) {
-				char *last = db_agent_last_fire(r->db, u->id, t->resp->name);
-				int64_t at = -1;
-				if (!last || tz_parse_time(last, &at) < 0 || at < r->boot) {
-					char s[32];
-					jv p = json_set(json_set(jv_object(), "responsibility",
-					                         jv_string(t->resp->name)),
-					                "scheduled_at", jv_string(time_rfc3339(r->boot, s)));
-					unit_enqueue(u, t->resp, p, jv_null(), r->boot);
-				}
-				free(last);
-				break;
-			}
-			if (t->resp->catch_up)
-				catch_up(u, t, wall);
-			t->next = cron_after(t, wall);
-			break;
-		case RESP_EVERY:
-			t->next = sched + t->resp->every_ms;
-			break;
-		case RESP_WATCH:
-			if ((t->watch = watch_add(r, t->resp->dir)) < 0)
-				return -1;
-			break;
-		default:
-			break;
-		}
-	}
-	return 0;
 }
 
 /* Reads the row: 0, or -1 (gone, or a configuration error handled). */
@@ -251,7 +181,7 @@ static int load(struct unit *u)
 int unit_start(struct unit *u)
 {
 	struct runner *r = u->r;
-	teardown(u);
+	trig_teardown(u);
 	if (load(u) < 0)
 		return -1;
 	if (!u->lock) {
@@ -267,12 +197,12 @@ int unit_start(struct unit *u)
 			return -1;
 		}
 	}
-	teardown(u);
+	trig_teardown(u);
 	u->since = time_now_ms();
-	if (setup(u) < 0) {
+	if (trig_setup(u) < 0) {
 		char why[1024];
 		snprintf(why, sizeof why, "%s", err_msg());
-		teardown(u);
+		trig_teardown(u);
 		u->state = U_RUNNING;
 		unit_crash(u, why);
 		return -1;
@@ -296,16 +226,45 @@ static void drop_queue(struct unit *u)
 	u->qlen = 0;
 }
 
+void unit_flush(struct unit *u)
+{
+	struct runner *r = u->r;
+	while (u->run && u->run->st == J_DONE) {
+		struct job *j = u->run;
+		if (!(u->run = j->next))
+			u->runtail = NULL;
+		u->nheld--;
+		jv rec = j->out;
+		j->out = jv_null();
+		if (r->io.record)
+			r->io.record(r->io.ctx, rec);
+		else
+			jv_free(rec);
+		job_free(j);
+	}
+	if (u->note_due && (u->state == U_RUNNING || u->state == U_BACKOFF))
+		unit_note(u, u->state == U_RUNNING ? "running" : "backoff");
+}
+
+int unit_limit(const struct unit *u)
+{
+	if (u->have_agent && u->a.concurrency > 0)
+		return u->a.concurrency;
+	return u->r->o.jobs > 0 ? u->r->o.jobs : 1;
+}
+
 void unit_stop(struct unit *u, const char *why)
 {
 	if (u->state == U_STOPPED)
 		return;
 	int was = u->state != U_BLOCKED;
-	if (u->cur)
-		job_cancel(u->cur, why);
+	for (struct job *j = u->run; j; j = j->next) /* in the order they started */
+		if (j->st != J_DONE)
+			job_cancel(j, why);
+	unit_flush(u);
 	int dropped = u->qlen;
 	drop_queue(u);
-	teardown(u);
+	trig_teardown(u);
 	u->state = U_STOPPED;
 	if (was && u->have_agent) {
 		jv ev = json_set(json_set(jv_object(), "event", jv_string("stopped")), "detail",
@@ -380,7 +339,7 @@ void unit_crash(struct unit *u, const char *why)
 void unit_changed(struct unit *u, int64_t rev)
 {
 	u->rev = rev;
-	if (u->cur) {
+	if (u->nrun) {
 		u->reload = 1;
 		return;
 	}
@@ -388,29 +347,32 @@ void unit_changed(struct unit *u, int64_t rev)
 		unit_start(u);
 }
 
-void unit_clock_set(struct unit *u)
+/* 1 if a job of responsibility NAME is in flight. */
+static int in_flight(struct unit *u, const char *name)
 {
-	int64_t wall = rclock_wall(&u->r->clk);
-	for (int i = 0; i < u->ntrig; i++) {
-		struct trig *t = &u->trig[i];
-		if (t->resp->kind != RESP_CRON || (t->resp->cron.flags & CRON_REBOOT))
-			continue;
-		/* Back in time: fixed-time jobs do not run twice (cronie). */
-		int64_t from = wall;
-		if (!cron_wild(&t->resp->cron) && t->last > wall && t->last - wall <= LATE_MEDIUM_MS)
-			from = t->last;
-		t->next = cron_after(t, from);
-	}
-	unit_note(u, u->state == U_RUNNING ? "running" : "backoff");
-}
-
-/* 1 if a job of responsibility NAME waits in the queue (not started). */
-static int queued(struct unit *u, const char *name)
-{
-	for (struct job *j = u->qhead; j; j = j->next)
-		if (!strcmp(j->resp, name))
+	for (struct job *j = u->run; j; j = j->next)
+		if (j->st != J_DONE && !strcmp(j->resp, name))
 			return 1;
 	return 0;
+}
+
+/* Takes the next job that may start out of the queue, or NULL. */
+static struct job *next_job(struct unit *u)
+{
+	struct job *prev = NULL, *j = u->qhead;
+	while (j && j->timer && in_flight(u, j->resp))
+		prev = j, j = j->next;
+	if (!j)
+		return NULL;
+	if (prev)
+		prev->next = j->next;
+	else
+		u->qhead = j->next;
+	if (u->qtail == j)
+		u->qtail = prev;
+	u->qlen--;
+	j->next = NULL;
+	return j;
 }
 
 int unit_enqueue(struct unit *u, const struct resp *resp, jv payload, jv record,
@@ -433,70 +395,26 @@ int unit_enqueue(struct unit *u, const struct resp *resp, jv payload, jv record,
 		u->qhead = j;
 	u->qtail = j;
 	u->qlen++;
+	u->note_due = 1;
 	return 0;
-}
-
-/* Fires trigger T, due at AT (wall or sched ms). */
-static void fire(struct unit *u, struct trig *t, int64_t at)
-{
-	if (queued(u, t->resp->name)) /* still waiting from the last fire: one is enough */
-		return;
-	char s[32];
-	int64_t wall = t->resp->kind == RESP_CRON
-	                       ? at
-	                       : rclock_wall(&u->r->clk) - (rclock_sched(&u->r->clk) - at);
-	jv p = json_set(json_set(jv_object(), "responsibility", jv_string(t->resp->name)),
-	                "scheduled_at", jv_string(time_rfc3339(wall, s)));
-	unit_enqueue(u, t->resp, p, jv_null(), wall);
-}
-
-static void lower(int64_t *ms, int64_t v)
-{
-	if (v < 0)
-		v = 0;
-	if (*ms < 0 || v < *ms)
-		*ms = v;
-}
-
-static void triggers(struct unit *u, int64_t *ms)
-{
-	struct runner *r = u->r;
-	int64_t wall = rclock_wall(&r->clk), sched = rclock_sched(&r->clk);
-	int fake = r->clk.path != NULL, changed = 0;
-	for (int i = 0; i < u->ntrig; i++) {
-		struct trig *t = &u->trig[i];
-		if (!t->next)
-			continue;
-		if (t->resp->kind == RESP_CRON && wall >= t->next) {
-			int64_t late = wall - t->next;
-			if (late <= LATE_SMALL_MS ||
-			    (late <= LATE_MEDIUM_MS && !cron_wild(&t->resp->cron))) {
-				fire(u, t, t->next);
-				t->last = t->next;
-			} else if (r->o.verbose > 0) {
-				char s[32];
-				stamp(t->next, s);
-				run_warn(r, "agent %s: %s: missed the fire time %s", u->name, t->resp->name, s);
-			}
-			t->next = cron_after(t, wall > t->next ? wall : t->next);
-			changed = 1;
-		} else if (t->resp->kind == RESP_EVERY && sched >= t->next) {
-			fire(u, t, t->next);
-			t->next += t->resp->every_ms;
-			if (t->next <= sched)
-				t->next = sched + t->resp->every_ms;
-			changed = 1;
-		}
-		if (!fake && t->next)
-			lower(ms, t->next - (t->resp->kind == RESP_CRON ? wall : sched));
-	}
-	if (changed)
-		unit_note(u, "running");
 }
 
 void unit_work(struct unit *u, int64_t *ms)
 {
-	int64_t now = time_mono_ms();
+	struct runner *r = u->r;
+	/* Most units, most turns: nothing to do, nothing due. */
+	if (u->state == U_RUNNING && !u->crash && !u->run && !u->qhead && !u->reload &&
+	    !u->note_due && (!u->due_wall || r->t_wall < u->due_wall) &&
+	    (!u->due_sched || r->t_sched < u->due_sched)) {
+		if (!r->clk.path) {
+			if (u->due_wall)
+				run_lower(ms, u->due_wall - r->t_wall);
+			if (u->due_sched)
+				run_lower(ms, u->due_sched - r->t_sched);
+		}
+		return;
+	}
+	int64_t now = r->t_mono;
 	if (u->crash) {
 		char *why = u->crash;
 		u->crash = NULL;
@@ -510,11 +428,12 @@ void unit_work(struct unit *u, int64_t *ms)
 		if (now >= u->lock_retry)
 			unit_start(u);
 		else
-			lower(ms, u->lock_retry - now);
+			run_lower(ms, u->lock_retry - now);
 		return;
 	case U_BACKOFF:
 		if (now < u->restart_at) {
-			lower(ms, u->restart_at - now);
+			run_lower(ms, u->restart_at - now);
+			unit_flush(u);
 			return;
 		}
 		if (unit_start(u) < 0 || u->state != U_RUNNING)
@@ -525,70 +444,43 @@ void unit_work(struct unit *u, int64_t *ms)
 	case U_RUNNING:
 		break;
 	}
-	triggers(u, ms);
-	for (int n = 0; n < SYNC_JOBS && u->state == U_RUNNING; n++) {
-		if (u->cur) {
-			job_work(u->cur, ms);
-			if (u->cur || u->state != U_RUNNING)
-				return;
-		}
-		if (u->reload) {
-			u->reload = 0;
-			if (unit_start(u) < 0)
-				return;
-		}
-		if (!u->qhead)
+	trig_work(u, ms);
+	for (struct job *j = u->run; j && u->state == U_RUNNING; j = j->next)
+		if (j->st != J_DONE)
+			job_work(j, ms);
+	unit_flush(u);
+	if (u->state != U_RUNNING)
+		return;
+	if (u->reload) {
+		if (u->nrun)
+			return; /* none starts until the restart */
+		u->reload = 0;
+		if (unit_start(u) < 0)
 			return;
-		struct job *j = u->qhead;
-		u->qhead = j->next;
-		if (!u->qhead)
-			u->qtail = NULL;
-		u->qlen--;
-		j->next = NULL;
-		u->cur = j;
-		job_start(j);
-		if (u->cur == j) {
-			unit_note(u, "running");
-			if (j->st != J_QUEUED)
-				return;
+	}
+	unit_start_jobs(u, ms);
+}
+
+void unit_start_jobs(struct unit *u, int64_t *ms)
+{
+	int limit = unit_limit(u), n = 0;
+	while (u->state == U_RUNNING && !u->reload && !u->crash && u->nrun < limit &&
+	       u->nheld < u->r->o.max_queue && u->qhead) {
+		if (n++ == SYNC_JOBS) {
+			run_lower(ms, 0); /* more to do: come back at once */
+			break;
 		}
+		struct job *j = next_job(u);
+		if (!j)
+			break;
+		if (u->runtail)
+			u->runtail->next = j;
+		else
+			u->run = j;
+		u->runtail = j;
+		u->nrun++;
+		job_start(j);
+		u->note_due = 1;
 	}
-	lower(ms, 0); /* more to do: come back at once */
-}
-
-void unit_watched(struct unit *u, int w, const char *dir, const char *name, const char *how)
-{
-	if (u->state != U_RUNNING && u->state != U_BACKOFF)
-		return;
-	for (int i = 0; i < u->ntrig; i++) {
-		struct trig *t = &u->trig[i];
-		if (t->watch != w || fnmatch(t->resp->glob, name, FNM_PERIOD))
-			continue;
-		char path[8192];
-		snprintf(path, sizeof path, "%s/%s", dir, name);
-		jv p = jv_object();
-		p = json_set(p, "path", jv_string(path));
-		p = json_set(p, "name", jv_string(name));
-		p = json_set(p, "dir", jv_string(dir));
-		p = json_set(p, "event", jv_string(how));
-		unit_enqueue(u, t->resp, p, jv_null(), 0);
-	}
-}
-
-void unit_event(struct unit *u, const char *topic, jv data)
-{
-	if ((u->state != U_RUNNING && u->state != U_BACKOFF) || !u->have_agent)
-		return;
-	/* Its own events never trigger it: no loop. */
-	if (!strncmp(topic, "agent:", 6) && !strcmp(topic + 6, u->name))
-		return;
-	for (int i = 0; i < u->ntrig; i++) {
-		struct resp *rs = u->trig[i].resp;
-		if (rs->kind != RESP_EVENT)
-			continue;
-		int match = strpbrk(rs->arg, "*?[\\") ? !fnmatch(rs->arg, topic, 0)
-		                                       : !strcmp(rs->arg, topic);
-		if (match)
-			unit_enqueue(u, rs, jv_is_valid(data) ? jv_copy(data) : jv_null(), jv_null(), 0);
-	}
+	unit_flush(u);
 }

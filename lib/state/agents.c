@@ -1,7 +1,11 @@
 /* agents: the agents table and agent_events; see agents.h. */
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/err.h"
 #include "base/id.h"
@@ -13,7 +17,7 @@
 
 #define AGENT_COLS                                                                     \
 	"id, name, status, llm_config, prompts, abilities, responsibilities, retry_policy," \
-	" last_error, inserted_at, updated_at, rev"
+	" concurrency, last_error, inserted_at, updated_at, rev"
 
 /* AGENT (borrowed) with :now, and id and times where absent. */
 static jv with_defaults(jv agent, int create)
@@ -30,13 +34,14 @@ int db_agent_insert(struct db *db, jv agent)
 {
 	jv a = with_defaults(agent, 1);
 	int rc = dbi_run(db, "INSERT INTO agents (id, name, status, llm_config, prompts, abilities,"
-	                     " responsibilities, retry_policy, last_error, inserted_at, updated_at)"
+	                     " responsibilities, retry_policy, concurrency, last_error, inserted_at,"
+	                     " updated_at)"
 	                     " VALUES (:id, :name, coalesce(:status, 'inactive'),"
 	                     " coalesce(:llm_config, '{}'), coalesce(:prompts, '{}'),"
 	                     " coalesce(:abilities, '[]'), coalesce(:responsibilities, '[]'),"
 	                     " coalesce(:retry_policy,"
 	                     " '{\"type\":\"fixed\",\"max_retries\":3,\"delay_ms\":5000}'),"
-	                     " :last_error, coalesce(:inserted_at, :now),"
+	                     " :concurrency, :last_error, coalesce(:inserted_at, :now),"
 	                     " coalesce(:updated_at, :now))", a, "agents");
 	if (rc < 0 && sqlite3_errcode(db->h) == SQLITE_CONSTRAINT) {
 		const char *msg = sqlite3_errmsg(db->h);
@@ -55,7 +60,7 @@ int db_agent_update(struct db *db, jv agent)
 	int rc = dbi_run(db, "UPDATE agents SET name = :name, status = :status,"
 	                     " llm_config = :llm_config, prompts = :prompts, abilities = :abilities,"
 	                     " responsibilities = :responsibilities, retry_policy = :retry_policy,"
-	                     " last_error = :last_error,"
+	                     " concurrency = :concurrency, last_error = :last_error,"
 	                     " inserted_at = coalesce(:inserted_at, inserted_at),"
 	                     " updated_at = coalesce(:updated_at, :now) WHERE id = :id", a, "agents");
 	if (rc < 0 && sqlite3_errcode(db->h) == SQLITE_CONSTRAINT)
@@ -141,13 +146,11 @@ int db_agent_set_state(struct db *db, const char *id, const char *status,
 /* The largest payload or result kept whole in an event row. */
 #define EVENT_VALUE_MAX (64 * 1024)
 
-int db_agent_event(struct db *db, jv ev)
+/* EV (borrowed) as its agent_events row: an id, at (now if absent), and
+ * payload, result, error and detail as JSON text (truncated past
+ * EVENT_VALUE_MAX). */
+static jv event_row(jv ev)
 {
-	static const char sql[] =
-		"INSERT INTO agent_events (id, agent_id, agent, at, event, responsibility, ability,"
-		" scheduled_at, attempts, duration_ms, payload, result, error, detail) VALUES (:id,"
-		" :agent_id, :agent, :at, :event, :responsibility, :ability, :scheduled_at,"
-		" :attempts, :duration_ms, :payload, :result, :error, :detail)";
 	char now[32], id[ID_LEN + 1];
 	int64_t t = time_now_ms();
 	jv e = json_set(jv_copy(ev), "id", jv_string(id_new_at(t, id)));
@@ -171,6 +174,17 @@ int db_agent_event(struct db *db, jv ev)
 		}
 		jv_free(v);
 	}
+	return e;
+}
+
+int db_agent_event(struct db *db, jv ev)
+{
+	static const char sql[] =
+		"INSERT INTO agent_events (id, agent_id, agent, at, event, responsibility, ability,"
+		" scheduled_at, attempts, duration_ms, payload, result, error, detail) VALUES (:id,"
+		" :agent_id, :agent, :at, :event, :responsibility, :ability, :scheduled_at,"
+		" :attempts, :duration_ms, :payload, :result, :error, :detail)";
+	jv e = event_row(ev);
 	int rc = dbi_run(db, sql, e, "agent_events");
 	jv_free(e);
 	return rc;
@@ -210,4 +224,280 @@ long db_agent_prune(struct db *db, const char *before)
 	int rc = dbi_run(db, "DELETE FROM agent_events WHERE at < :before", q, "agent_events");
 	jv_free(q);
 	return rc < 0 ? -1 : (long)sqlite3_changes(db->h);
+}
+
+uint64_t db_agent_fingerprint(struct db *db)
+{
+	sqlite3_stmt *st = dbi_cached(db, "SELECT id, rev, status FROM agents ORDER BY id");
+	if (!st)
+		return 0;
+	uint64_t h = 14695981039346656037u;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		for (int c = 0; c < 3; c++) {
+			const unsigned char *t = sqlite3_column_text(st, c);
+			for (; t && *t; t++)
+				h = (h ^ *t) * 1099511628211u;
+			h = (h ^ 0xff) * 1099511628211u; /* a separator no text has */
+		}
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? h | 1 : 0;
+}
+
+/* ---- the runner's writer ---- */
+
+/* The columns of an agent_events row, in the INSERT's order; attempts and
+ * duration_ms are numbers, the rest text. */
+static const char *const ev_cols[] = { "id", "agent_id", "agent", "at", "event",
+	                               "responsibility", "ability", "scheduled_at", "attempts",
+	                               "duration_ms", "payload", "result", "error", "detail" };
+#define EV_NCOLS ((int)(sizeof ev_cols / sizeof *ev_cols))
+#define LOG_LINGER_MS 50
+
+/* One write for the writer: an agent_events row, or an agent's last_error.
+ * Plain C values only: jv is not shared between threads. */
+struct op {
+	struct op *next;
+	int kind;               /* OP_EVENT, OP_ERROR */
+	char *text[EV_NCOLS];   /* event: by ev_cols; error: id, last_error */
+	int64_t num[EV_NCOLS];
+	unsigned char isnum[EV_NCOLS];
+};
+enum { OP_EVENT, OP_ERROR };
+
+struct db_agent_log {
+	sqlite3 *h;
+	sqlite3_stmt *ins, *err;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t work, done;
+	struct op *head, *tail; /* queued, in order */
+	int writing;            /* the writer holds a batch */
+	int urgent, quit;
+	char error[512];        /* the first failure, sticky */
+};
+
+static void op_free(struct op *o)
+{
+	for (int i = 0; i < EV_NCOLS; i++)
+		free(o->text[i]);
+	free(o);
+}
+
+/* Writes the ops of LIST in one transaction; on the writer thread. */
+static int write_ops(struct db_agent_log *l, struct op *list)
+{
+	char *msg = NULL;
+	if (sqlite3_exec(l->h, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK)
+		goto fail;
+	for (struct op *o = list; o; o = o->next) {
+		sqlite3_stmt *st = o->kind == OP_EVENT ? l->ins : l->err;
+		int n = o->kind == OP_EVENT ? EV_NCOLS : 2;
+		for (int i = 0; i < n; i++) {
+			if (o->isnum[i])
+				sqlite3_bind_int64(st, i + 1, o->num[i]);
+			else if (o->text[i])
+				sqlite3_bind_text(st, i + 1, o->text[i], -1, SQLITE_STATIC);
+			else
+				sqlite3_bind_null(st, i + 1);
+		}
+		int rc = sqlite3_step(st);
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+		if (rc != SQLITE_DONE)
+			goto fail;
+	}
+	if (sqlite3_exec(l->h, "COMMIT", NULL, NULL, &msg) == SQLITE_OK)
+		return 0;
+fail:
+	snprintf(l->error, sizeof l->error, "agent events: %s", msg ? msg : sqlite3_errmsg(l->h));
+	sqlite3_free(msg);
+	sqlite3_exec(l->h, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
+}
+
+static void *log_main(void *arg)
+{
+	struct db_agent_log *l = arg;
+	pthread_mutex_lock(&l->mu);
+	for (;;) {
+		while (!l->head && !l->quit)
+			pthread_cond_wait(&l->work, &l->mu);
+		if (!l->head)
+			break;
+		/* Linger a little, so a burst is one transaction, unless someone
+		 * waits for it. */
+		if (!l->urgent && !l->quit) {
+			struct timespec t;
+			clock_gettime(CLOCK_REALTIME, &t);
+			t.tv_nsec += LOG_LINGER_MS * 1000000L;
+			t.tv_sec += t.tv_nsec / 1000000000L;
+			t.tv_nsec %= 1000000000L;
+			while (!l->urgent && !l->quit &&
+			       pthread_cond_timedwait(&l->work, &l->mu, &t) == 0)
+				;
+		}
+		struct op *list = l->head;
+		l->head = l->tail = NULL;
+		l->writing = 1;
+		int failed = l->error[0] != 0;
+		pthread_mutex_unlock(&l->mu);
+		if (!failed)
+			write_ops(l, list);
+		while (list) {
+			struct op *o = list;
+			list = o->next;
+			op_free(o);
+		}
+		pthread_mutex_lock(&l->mu);
+		l->writing = 0;
+		l->urgent = 0;
+		pthread_cond_broadcast(&l->done);
+	}
+	pthread_mutex_unlock(&l->mu);
+	return NULL;
+}
+
+int db_agent_log_open(struct db *db, struct db_agent_log **out)
+{
+	*out = NULL;
+	struct db_agent_log *l = calloc(1, sizeof *l);
+	if (!l)
+		return err_errno("agent events");
+	if (dbi_connect(&l->h, db->path) < 0)
+		goto fail;
+	if (sqlite3_prepare_v3(l->h, "INSERT INTO agent_events (id, agent_id, agent, at, event,"
+	                       " responsibility, ability, scheduled_at, attempts, duration_ms,"
+	                       " payload, result, error, detail)"
+	                       " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", -1,
+	                       SQLITE_PREPARE_PERSISTENT, &l->ins, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v3(l->h, "UPDATE agents SET last_error = ?2 WHERE id = ?1"
+	                       " AND last_error IS NOT ?2", -1, SQLITE_PREPARE_PERSISTENT, &l->err,
+	                       NULL) != SQLITE_OK) {
+		err_set("agent events: %s", sqlite3_errmsg(l->h));
+		goto fail;
+	}
+	pthread_mutex_init(&l->mu, NULL);
+	pthread_cond_init(&l->work, NULL);
+	pthread_cond_init(&l->done, NULL);
+	/* The thread takes no signal: the program's signalfd, if it makes
+	 * one later, is for its main thread. */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int e = pthread_create(&l->thread, NULL, log_main, l);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (e != 0) {
+		pthread_mutex_destroy(&l->mu);
+		pthread_cond_destroy(&l->work);
+		pthread_cond_destroy(&l->done);
+		err_set("agent events: cannot start the writer thread");
+		goto fail;
+	}
+	*out = l;
+	return 0;
+fail:
+	sqlite3_finalize(l->ins);
+	sqlite3_finalize(l->err);
+	sqlite3_close(l->h);
+	free(l);
+	return -1;
+}
+
+static int queue(struct db_agent_log *l, struct op *o)
+{
+	pthread_mutex_lock(&l->mu);
+	if (l->tail)
+		l->tail->next = o;
+	else
+		l->head = o;
+	l->tail = o;
+	pthread_cond_signal(&l->work);
+	int rc = l->error[0] ? err_set("%s", l->error) : 0;
+	pthread_mutex_unlock(&l->mu);
+	return rc;
+}
+
+int db_agent_log_event(struct db_agent_log *l, jv ev)
+{
+	struct op *o = calloc(1, sizeof *o);
+	if (!o)
+		return err_errno("agent events");
+	o->kind = OP_EVENT;
+	jv e = event_row(ev);
+	int bad = 0;
+	for (int i = 0; i < EV_NCOLS; i++) {
+		jv v = json_get(e, ev_cols[i]);
+		switch (jv_get_kind(v)) {
+		case JV_KIND_STRING:
+			bad |= !(o->text[i] = strdup(jv_string_value(v)));
+			break;
+		case JV_KIND_NUMBER:
+			o->num[i] = (int64_t)jv_number_value(v);
+			o->isnum[i] = 1;
+			break;
+		case JV_KIND_INVALID:
+		case JV_KIND_NULL:
+			break;
+		default: {
+			size_t n;
+			bad |= !(o->text[i] = json_dump(v, &n));
+		}
+		}
+		jv_free(v);
+	}
+	jv_free(e);
+	if (bad) {
+		op_free(o);
+		return err_errno("agent events");
+	}
+	return queue(l, o);
+}
+
+int db_agent_log_error(struct db_agent_log *l, const char *id, const char *last_error)
+{
+	struct op *o = calloc(1, sizeof *o);
+	if (!o || !(o->text[0] = strdup(id)) ||
+	    (last_error && !(o->text[1] = strdup(last_error)))) {
+		if (o)
+			op_free(o);
+		return err_errno("agent events");
+	}
+	o->kind = OP_ERROR;
+	return queue(l, o);
+}
+
+int db_agent_log_sync(struct db_agent_log *l)
+{
+	if (!l)
+		return 0;
+	pthread_mutex_lock(&l->mu);
+	l->urgent = 1;
+	pthread_cond_signal(&l->work);
+	while (l->head || l->writing)
+		pthread_cond_wait(&l->done, &l->mu);
+	int rc = l->error[0] ? err_set("%s", l->error) : 0;
+	pthread_mutex_unlock(&l->mu);
+	return rc;
+}
+
+int db_agent_log_close(struct db_agent_log *l)
+{
+	if (!l)
+		return 0;
+	int rc = db_agent_log_sync(l);
+	pthread_mutex_lock(&l->mu);
+	l->quit = 1;
+	pthread_cond_signal(&l->work);
+	pthread_mutex_unlock(&l->mu);
+	pthread_join(l->thread, NULL);
+	sqlite3_finalize(l->ins);
+	sqlite3_finalize(l->err);
+	sqlite3_close(l->h);
+	pthread_mutex_destroy(&l->mu);
+	pthread_cond_destroy(&l->work);
+	pthread_cond_destroy(&l->done);
+	free(l);
+	return rc;
 }

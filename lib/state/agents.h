@@ -2,14 +2,14 @@
  *
  * An agent row is an object of its columns: id, name (unique, compared
  * case-insensitively), status, llm_config, prompts, abilities,
- * responsibilities, retry_policy, last_error, inserted_at, updated_at and
- * rev. The JSON columns come and go as their TEXT, exactly as stored:
+ * responsibilities, retry_policy, concurrency (an integer, or null),
+ * last_error, inserted_at, updated_at and rev. The JSON columns come and go as their TEXT, exactly as stored:
  * checking them is lib/agent's work, and a row edited by hand in sqlite3
  * into invalid JSON must still be readable, to say what is wrong with it.
  *
  * rev counts the changes of the columns that make the agent (name,
  * status, llm_config, prompts, abilities, responsibilities,
- * retry_policy), by a trigger, so a change made by hand in sqlite3 counts
+ * retry_policy, concurrency), by a trigger, so a change made by hand in sqlite3 counts
  * too; last_error and the event log do not move it. A runner follows the
  * table by polling db_agent_revs() when db_changed() (db.h) says so.
  *
@@ -64,5 +64,28 @@ jv db_agent_events(struct db *db, const char *id, const char *events, long limit
 char *db_agent_last_fire(struct db *db, const char *id, const char *resp);
 /* Deletes events before BEFORE (RFC 3339); the number deleted, or -1. */
 long db_agent_prune(struct db *db, const char *before);
+/* A hash of every agent's id, rev and status (never 0; 0 on error): what
+ * a runner follows, cheaper to compare than db_agent_revs(). */
+uint64_t db_agent_fingerprint(struct db *db);
+
+/* The runner's writes off its thread (after db_call_log's writer): a
+ * thread with its own connection writes what is queued, in order, in one
+ * BEGIN IMMEDIATE transaction a burst (it lingers LOG_LINGER_MS for more,
+ * unless someone waits), so the runner never waits for the disk (a commit,
+ * a checkpoint's fsync) between an event and the ability it starts.
+ * db_agent_log_sync() waits until all that was queued is committed: call
+ * it before writing the same rows on the runner's own connection (and
+ * never while that connection holds a write transaction), and before
+ * reading what was queued. A failure is sticky: the later calls return -1
+ * with it, and nothing more is written. */
+struct db_agent_log;
+int db_agent_log_open(struct db *db, struct db_agent_log **out);
+/* Queues db_agent_event(EV). */
+int db_agent_log_event(struct db_agent_log *l, jv ev);
+/* Queues agent ID's last_error (NULL clears it), where it differs. */
+int db_agent_log_error(struct db_agent_log *l, const char *id, const char *last_error);
+int db_agent_log_sync(struct db_agent_log *l);
+/* Syncs, then stops the thread and frees L; the sync's result. */
+int db_agent_log_close(struct db_agent_log *l);
 
 #endif

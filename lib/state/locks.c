@@ -19,7 +19,9 @@
  * The holder's note (one JSON line) is a file beside the state file's real
  * path, "PATH-lock-NAME", rewritten in place and removed at unlock; a
  * reader that finds the lock held but no note (it came by another path)
- * gets an empty note.
+ * gets an empty note. The note is opened for each write, not kept open: a
+ * process holding a thousand locks (agent-run --all) would otherwise have
+ * a thousand descriptors that every child it starts copies and closes.
  */
 #include <fcntl.h>
 #include <limits.h>
@@ -39,7 +41,7 @@
 struct db_lock {
 	int fd;     /* the state file's shared descriptor (db->lockfd), not owned */
 	struct flock region;
-	int note;   /* the note file */
+	int note;   /* the note file was made (and is removed at unlock) */
 	char *path; /* its name */
 };
 
@@ -104,7 +106,6 @@ int db_lock(struct db *db, const char *name, struct db_lock **out)
 	struct db_lock *l = calloc(1, sizeof *l);
 	if (!l)
 		return err_errno("lock");
-	l->note = -1;
 	if ((l->fd = lock_fd(db)) < 0) {
 		err_errno("lock");
 		goto fail;
@@ -125,11 +126,14 @@ int db_lock(struct db *db, const char *name, struct db_lock **out)
 		goto fail;
 	}
 	l->region = f;
+	int fd = -1;
 	if (!(l->path = note_path(db, name)) ||
-	    (l->note = open(l->path, O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0) {
+	    (fd = open(l->path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0) {
 		err_errno("lock note");
 		goto fail;
 	}
+	close(fd);
+	l->note = 1;
 	*out = l;
 	return 0;
 fail:
@@ -152,7 +156,12 @@ int db_lock_note(struct db_lock *l, jv note)
 	memset(buf + n, ' ', sizeof buf - n - 1);
 	buf[sizeof buf - 1] = '\n';
 	jv_free(t);
-	if (pwrite(l->note, buf, sizeof buf, 0) != (ssize_t)sizeof buf)
+	int fd = open(l->path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return err_errno("lock note");
+	ssize_t k = pwrite(fd, buf, sizeof buf, 0);
+	close(fd);
+	if (k != (ssize_t)sizeof buf)
 		return err_errno("lock note");
 	return 0;
 }
@@ -161,10 +170,8 @@ void db_unlock(struct db_lock *l)
 {
 	if (!l)
 		return;
-	if (l->note >= 0) { /* removed while the lock is still held */
+	if (l->note) /* removed while the lock is still held */
 		unlink(l->path);
-		close(l->note);
-	}
 	if (l->fd >= 0) {
 		l->region.l_type = F_UNLCK;
 		fcntl(l->fd, F_OFD_SETLK, &l->region);

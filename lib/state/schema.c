@@ -165,5 +165,17 @@ const char *const dbi_migrations[] = {
 	"  mtime_ns INTEGER NOT NULL, size INTEGER NOT NULL, ino INTEGER NOT NULL,"
 	"  steps TEXT NOT NULL,"
 	"  described_at TEXT NOT NULL);",
+	/* 7 -> 8: agents: concurrency, the jobs of an agent in flight at once
+	 * (null: agent-run's --jobs), which moves rev too */
+	"ALTER TABLE agents ADD COLUMN concurrency INTEGER;"
+	"DROP TRIGGER agents_rev;"
+	"CREATE TRIGGER agents_rev AFTER UPDATE ON agents"
+	"  WHEN old.name IS NOT new.name OR old.status IS NOT new.status"
+	"    OR old.llm_config IS NOT new.llm_config OR old.prompts IS NOT new.prompts"
+	"    OR old.abilities IS NOT new.abilities"
+	"    OR old.responsibilities IS NOT new.responsibilities"
+	"    OR old.retry_policy IS NOT new.retry_policy"
+	"    OR old.concurrency IS NOT new.concurrency"
+	"  BEGIN UPDATE agents SET rev = new.rev + 1 WHERE id = new.id; END;",
 };
 const int dbi_nmigrations = (int)(sizeof dbi_migrations / sizeof *dbi_migrations);
