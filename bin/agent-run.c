@@ -170,6 +170,7 @@ static void on_woke(struct loop *l)
 			if (prog_verbose > 0)
 				pwarn("signal %d: stopping", sig);
 			notify("STOPPING=1");
+			prog_signalled = sig; /* SIGINT: dies by it at the end, as a shell expects */
 			runner_stop(g.r);
 		}
 	}

@@ -391,6 +391,26 @@ events() { sql "select event from agent_events where agent = '$1' order by at, i
 	state s stopped
 }
 
+@test "SIGINT: the job cancelled, then it dies by SIGINT, as the other programs do" {
+	ability slow2 'sleep 2012; echo "{}"'
+	agent-ctl add s2 -a slow2 -r stdin --status active > /dev/null
+	mkfifo feed
+	agent-run s2 < feed > out 2> err &
+	pid=$!
+	exec 7> feed
+	echo '{"n":1}' >&7
+	wait_for pgrep -f 'sleep 2012'
+	kill -INT "$pid"
+	rc=0
+	wait "$pid" || rc=$?
+	exec 7>&-
+	assert_equal "$rc" 130
+	assert_equal "$(jq -c '[.state, .error.kind]' out)" '["cancelled","cancelled"]'
+	run pgrep -f 'sleep 2012'
+	assert_failure
+	assert_equal "$(cat err)" ""
+}
+
 @test "a closed reader ends it quietly" {
 	agent-ctl add e -a echo -r every:1s -r stdin --status active > /dev/null
 	run bash -c 'yes "{}" | head -3000 | agent-run e 2> /dev/null | head -1'
