@@ -274,6 +274,8 @@ struct db_agent_log {
 	pthread_cond_t work, done;
 	struct op *head, *tail; /* queued, in order */
 	int writing;            /* the writer holds a batch */
+	int idle;               /* the writer waits for work (only then is it woken
+	                         * for more: a lingering one takes it anyway) */
 	int urgent, quit;
 	char error[512];        /* the first failure, sticky */
 };
@@ -322,8 +324,10 @@ static void *log_main(void *arg)
 	struct db_agent_log *l = arg;
 	pthread_mutex_lock(&l->mu);
 	for (;;) {
+		l->idle = 1;
 		while (!l->head && !l->quit)
 			pthread_cond_wait(&l->work, &l->mu);
+		l->idle = 0;
 		if (!l->head)
 			break;
 		/* Linger a little, so a burst is one transaction, unless someone
@@ -413,7 +417,8 @@ static int queue(struct db_agent_log *l, struct op *o)
 	else
 		l->head = o;
 	l->tail = o;
-	pthread_cond_signal(&l->work);
+	if (l->idle)
+		pthread_cond_signal(&l->work);
 	int rc = l->error[0] ? err_set("%s", l->error) : 0;
 	pthread_mutex_unlock(&l->mu);
 	return rc;
