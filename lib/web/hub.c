@@ -29,6 +29,7 @@ struct group {
 	struct display d;
 	char *prompt;
 	long changed; /* the hub's count at its last change */
+	struct web_feed *feed; /* its events, once for every screen */
 	struct member *members;
 	struct group *next;
 };
@@ -129,8 +130,7 @@ static void broadcast(struct hub *h, struct group *g, const char *event, jv data
 	jv_free(data);
 	if (!s)
 		return;
-	for (struct member *m = g->members; m; m = m->next)
-		web_stream_send(m->st, id, event, s, n);
+	web_feed_send(g->feed, id, event, s, n); /* flushed after the burst */
 	free(s);
 }
 
@@ -145,7 +145,7 @@ static int on_event(const char *line, size_t n, void *ctx)
 	jv ev = r == 1 ? json_parse(full, len) : json_parse(line, n);
 	free(full);
 	const char *topic = json_str(ev, "topic", NULL);
-	jv data = json_get(ev, "data");
+	jv data = json_get(ev, "data"), at = json_get(ev, "at");
 	if (topic && !strncmp(topic, "invocation:", 11) && jv_get_kind(data) == JV_KIND_OBJECT) {
 		pthread_mutex_lock(&h->mu);
 		for (struct group *g = h->groups; g; g = g->next) {
@@ -164,14 +164,16 @@ static int on_event(const char *line, size_t n, void *ctx)
 				    jv_number_value(seq) == 0)
 					g->prompt = strdup(in);
 				jv_free(seq);
-				broadcast(h, g, "slots", whole(h->srv, g->name, &g->d, g->prompt));
+				broadcast(h, g, "slots",
+				          json_set(whole(h->srv, g->name, &g->d, g->prompt), "at", jv_copy(at)));
 			} else {
-				broadcast(h, g, "slot", view(h->srv, &g->d, slot));
+				broadcast(h, g, "slot", json_set(view(h->srv, &g->d, slot), "at", jv_copy(at)));
 			}
 		}
 		pthread_mutex_unlock(&h->mu);
 	}
 	jv_free(data);
+	jv_free(at);
 	jv_free(ev);
 	return 0;
 }
@@ -186,8 +188,13 @@ static void *run(void *arg)
 			continue;
 		if (p[1].revents)
 			break;
-		if (p[0].revents & POLLIN)
+		if (p[0].revents & POLLIN) {
 			bus_sub_read(h->sub, on_event, h);
+			pthread_mutex_lock(&h->mu);
+			for (struct group *g = h->groups; g; g = g->next)
+				web_feed_flush(g->feed);
+			pthread_mutex_unlock(&h->mu);
+		}
 	}
 	return NULL;
 }
@@ -230,6 +237,7 @@ void hub_stop(struct hub *h)
 
 static void group_free(struct group *g)
 {
+	web_feed_free(g->feed);
 	display_free(&g->d);
 	free(g->prompt);
 	free(g);
@@ -304,7 +312,10 @@ int hub_join(struct hub *h, struct web_req *req, const char *name, const char *n
 	while (g && (strcmp(g->name, name) || !same_spec(&g->d.spec, spec)))
 		g = g->next;
 	if (!g) { /* the hub follows the bus already: nothing falls in between */
-		if (!(g = calloc(1, sizeof *g)) || display_init(&g->d, spec) < 0) {
+		if (!(g = calloc(1, sizeof *g)) || !(g->feed = web_feed_new()) ||
+		    display_init(&g->d, spec) < 0) {
+			if (g)
+				web_feed_free(g->feed);
 			free(g);
 			goto fail;
 		}
@@ -344,6 +355,7 @@ int hub_join(struct hub *h, struct web_req *req, const char *name, const char *n
 			web_stream_send(m->st, id, "slots", s, n);
 		free(s);
 	}
+	web_stream_follow(m->st, g->feed);
 	pthread_mutex_unlock(&h->mu);
 	return 0;
 fail:

@@ -5,7 +5,8 @@
  *
  * Events: "slots" {network, run_id, prompt, slots: [view...]} (the whole
  * display: on joining and when a newer run resets it) and "slot" {view}
- * (display.h's display_view()), each with id "EPOCH-N". A screen that
+ * (display.h's display_view()), each with id "EPOCH-N"; those the bus
+ * brought have "at", the time the runner published the change. A screen that
  * reconnects sends the last id it saw (Last-Event-ID); it gets the whole
  * display again unless nothing changed since that id.
  */

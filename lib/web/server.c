@@ -3,6 +3,7 @@
  * and the dispatch to the routes of pages.c. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,6 +97,16 @@ struct db *web_thread_db(struct web_server *s)
 		return NULL;
 	pthread_setspecific(s->dbkey, db);
 	return db;
+}
+
+static __thread long db_gen;
+
+long web_db_gen(struct web_req *req)
+{
+	int c = db_changed(req->db);
+	if (c != 0) /* changed, or cannot tell: a new generation */
+		db_gen++;
+	return db_gen;
 }
 
 /* ---- checks ---- */
@@ -238,6 +249,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			return MHD_NO;
 		wc->c = c;
 		wc->form = jv_invalid();
+		/* Answers go out whole and at once: no Nagle wait on a short
+		 * last segment (the client's delayed ACK would stall it). */
+		const union MHD_ConnectionInfo *ci =
+			MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		int one = 1;
+		if (ci)
+			setsockopt(ci->connect_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 		*con_cls = wc;
 		return MHD_YES;
 	}
