@@ -322,6 +322,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	wc->set_cookie = from_query; /* a screen given ?token= keeps it for its scripts */
 	if (r->handler(&req) < 0 && !req.answered)
 		web_error(&req, 500, "%s", err_msg());
+	if (wc->taken) /* the handler answers on the socket: MHD closes its copy */
+		return MHD_NO;
 	if (!req.answered)
 		web_error(&req, 500, "the page gave no answer");
 	return MHD_YES;
@@ -388,7 +390,9 @@ int web_start(struct web_server **out, const struct web_config *cfg)
 		web_stop(s);
 		return -1;
 	}
-	unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
+	/* Turbo: among others, a connection let go is closed without a
+	 * shutdown(), so a socket taken from it lives on (web_take_socket()). */
+	unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO |
 	                 MHD_USE_ERROR_LOG | (a.v6 ? MHD_USE_IPv6 : 0);
 	int threads = cfg->threads > 0 ? cfg->threads : 1;
 	s->mhd = MHD_start_daemon(
