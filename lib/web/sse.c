@@ -1,12 +1,8 @@
 /* sse: live streams (sse.h) on libmicrohttpd: a stream's response reads
- * from its own buffer, then from the feed it follows; with nothing there
- * it suspends the connection, and a send resumes it. A feed is one copy
- * of the bytes for all its followers: blocks in a chain, each holding the
- * next, each kept while a follower (or the one before it) holds it, so the
- * connections read them without taking the feed's lock. A thread pings
- * every stream now and then. */
+ * from its buffer; with nothing there it suspends the connection, and a
+ * send resumes it. A thread pings every stream now and then. (The
+ * displays do not use these: the hub writes their sockets itself, tap.h.) */
 #include <errno.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -16,49 +12,8 @@
 #include "web/sse.h"
 #include "web/streams.h"
 
-#define BLOCK 65536
-
-struct block {
-	_Atomic int refs;           /* followers on it, the one before, the feed's tail */
-	_Atomic size_t len;
-	struct block *_Atomic next; /* set once it is full */
-	char data[BLOCK];
-};
-
-struct web_feed {
-	pthread_mutex_t mu;
-	struct block *tail;
-	uint64_t total;              /* bytes ever appended */
-	struct web_stream *followers;
-};
-
-static void block_unref(struct block *b)
-{
-	while (b && atomic_fetch_sub(&b->refs, 1) == 1) {
-		struct block *next = atomic_load(&b->next);
-		free(b);
-		b = next;
-	}
-}
-
-static struct block *block_new(void)
-{
-	struct block *b = malloc(sizeof *b);
-	if (b) {
-		atomic_init(&b->refs, 1);
-		atomic_init(&b->len, 0);
-		atomic_init(&b->next, NULL);
-	}
-	return b;
-}
-
 struct web_stream {
 	pthread_mutex_t mu;
-	struct web_feed *feed;      /* followed, or NULL */
-	struct web_stream *fprev, *fnext; /* among its followers */
-	struct block *blk;          /* where it reads the feed */
-	size_t boff;
-	uint64_t pos;               /* bytes of the feed read */
 	struct web_streams *all;
 	struct web_stream *prev, *next; /* in all's list */
 	struct MHD_Connection *conn;
@@ -80,40 +35,8 @@ static void unref(struct web_stream *s)
 	if (left)
 		return;
 	pthread_mutex_destroy(&s->mu);
-	block_unref(s->blk);
 	free(s->buf);
 	free(s);
-}
-
-/* Up to MAX bytes of the feed at S's place into OUT (S locked). */
-static size_t from_feed(struct web_stream *s, char *out, size_t max)
-{
-	size_t n = 0;
-	while (s->blk && n < max) {
-		size_t len = atomic_load_explicit(&s->blk->len, memory_order_acquire);
-		if (s->boff < len) {
-			size_t k = len - s->boff < max - n ? len - s->boff : max - n;
-			memcpy(out + n, s->blk->data + s->boff, k);
-			s->boff += k;
-			s->pos += k;
-			n += k;
-			continue;
-		}
-		struct block *next = atomic_load_explicit(&s->blk->next, memory_order_acquire);
-		if (!next)
-			break;
-		atomic_fetch_add(&next->refs, 1);
-		block_unref(s->blk);
-		s->blk = next;
-		s->boff = 0;
-	}
-	return n;
-}
-
-/* 1 if the feed has bytes S has not read (S locked). */
-static int feed_ahead(struct web_stream *s)
-{
-	return s->blk && (s->boff < atomic_load(&s->blk->len) || atomic_load(&s->blk->next));
 }
 
 /* libmicrohttpd asks for the next bytes: a copy of what is queued. */
@@ -130,8 +53,6 @@ static ssize_t reader(void *cls, uint64_t pos, char *out, size_t max)
 		s->off += n;
 		if (s->off == s->len)
 			s->off = s->len = 0;
-	} else if (!s->closing && (n = from_feed(s, out, max))) {
-		/* the feed's bytes */
 	} else if (s->closing) {
 		pthread_mutex_unlock(&s->mu);
 		return MHD_CONTENT_READER_END_OF_STREAM;
@@ -154,19 +75,6 @@ static void reader_free(void *cls)
 	s->on_gone = NULL;
 	pthread_mutex_unlock(&s->mu);
 	streams_remove(s->all, s);
-	if (s->feed) { /* out of its followers */
-		struct web_feed *f = s->feed;
-		pthread_mutex_lock(&f->mu);
-		if (s->fprev)
-			s->fprev->fnext = s->fnext;
-		else if (f->followers == s)
-			f->followers = s->fnext;
-		if (s->fnext)
-			s->fnext->fprev = s->fprev;
-		s->fprev = s->fnext = NULL;
-		s->feed = NULL;
-		pthread_mutex_unlock(&f->mu);
-	}
 	if (fn)
 		fn(s->ctx);
 	unref(s);
@@ -304,7 +212,7 @@ int web_stream_queue(struct web_stream *s, const char *id, const char *event, co
 void web_stream_flush(struct web_stream *s)
 {
 	pthread_mutex_lock(&s->mu);
-	if (s->suspended && (s->len > s->off || feed_ahead(s))) {
+	if (s->suspended && s->len > s->off) {
 		s->suspended = 0;
 		MHD_resume_connection(s->conn);
 	}
@@ -326,113 +234,6 @@ void web_stream_release(struct web_stream *s)
 	}
 	pthread_mutex_unlock(&s->mu);
 	unref(s);
-}
-
-/* ---- feeds ---- */
-
-struct web_feed *web_feed_new(void)
-{
-	struct web_feed *f = calloc(1, sizeof *f);
-	if (!f || !(f->tail = block_new())) {
-		free(f);
-		return NULL;
-	}
-	pthread_mutex_init(&f->mu, NULL);
-	return f;
-}
-
-void web_feed_free(struct web_feed *f)
-{
-	if (!f)
-		return;
-	pthread_mutex_lock(&f->mu);
-	for (struct web_stream *s = f->followers; s; s = s->fnext)
-		s->feed = NULL; /* they keep their blocks */
-	pthread_mutex_unlock(&f->mu);
-	block_unref(f->tail);
-	pthread_mutex_destroy(&f->mu);
-	free(f);
-}
-
-int web_stream_follow(struct web_stream *s, struct web_feed *f)
-{
-	pthread_mutex_lock(&f->mu);
-	pthread_mutex_lock(&s->mu);
-	int ok = !s->gone && !s->feed;
-	if (ok) {
-		s->feed = f;
-		s->blk = f->tail;
-		atomic_fetch_add(&s->blk->refs, 1);
-		s->boff = atomic_load(&f->tail->len);
-		s->pos = f->total;
-		s->fnext = f->followers;
-		if (f->followers)
-			f->followers->fprev = s;
-		f->followers = s;
-	}
-	pthread_mutex_unlock(&s->mu);
-	pthread_mutex_unlock(&f->mu);
-	return ok ? 0 : -1;
-}
-
-/* Appends N bytes at P to F (F locked). */
-static int feed_put(struct web_feed *f, const char *p, size_t n)
-{
-	while (n) {
-		struct block *t = f->tail;
-		size_t len = atomic_load(&t->len);
-		if (len == BLOCK) {
-			struct block *b = block_new();
-			if (!b)
-				return -1;
-			atomic_fetch_add(&b->refs, 1); /* held by t too */
-			atomic_store_explicit(&t->next, b, memory_order_release);
-			f->tail = b;
-			block_unref(t); /* the feed's hold moves on */
-			continue;
-		}
-		size_t k = BLOCK - len < n ? BLOCK - len : n;
-		memcpy(t->data + len, p, k);
-		atomic_store_explicit(&t->len, len + k, memory_order_release);
-		f->total += k;
-		p += k;
-		n -= k;
-	}
-	return 0;
-}
-
-int web_feed_send(struct web_feed *f, const char *id, const char *event, const char *data,
-                  size_t n)
-{
-	size_t m = 0;
-	while (m < n && data[m] != '\n' && data[m] != '\r')
-		m++;
-	pthread_mutex_lock(&f->mu);
-	int rc = 0;
-	if (id)
-		rc |= feed_put(f, "id: ", 4) | feed_put(f, id, strcspn(id, "\r\n")) | feed_put(f, "\n", 1);
-	if (event)
-		rc |= feed_put(f, "event: ", 7) | feed_put(f, event, strcspn(event, "\r\n")) |
-		      feed_put(f, "\n", 1);
-	rc |= feed_put(f, "data: ", 6) | feed_put(f, data, m) | feed_put(f, "\n\n", 2);
-	pthread_mutex_unlock(&f->mu);
-	return rc ? -1 : 0;
-}
-
-void web_feed_flush(struct web_feed *f)
-{
-	pthread_mutex_lock(&f->mu);
-	for (struct web_stream *s = f->followers; s; s = s->fnext) {
-		pthread_mutex_lock(&s->mu);
-		if (f->total - s->pos > WEB_STREAM_MAX) /* too far behind: let it go */
-			s->closing = 1;
-		if (s->suspended && (s->closing || s->len > s->off || feed_ahead(s))) {
-			s->suspended = 0;
-			MHD_resume_connection(s->conn);
-		}
-		pthread_mutex_unlock(&s->mu);
-	}
-	pthread_mutex_unlock(&f->mu);
 }
 
 /* ---- every stream, for the pings ---- */

@@ -35,19 +35,6 @@ int web_stream_queue(struct web_stream *s, const char *id, const char *event,
 void web_stream_flush(struct web_stream *s);
 /* Queues bytes as they are (several events already in SSE form). */
 int web_stream_raw(struct web_stream *s, const char *text, size_t n);
-/* A feed: events written once for many streams (the screens showing one
- * display). A stream that follows it gets, after what was sent to the
- * stream itself, every event sent to the feed from then on. One that
- * falls WEB_STREAM_MAX bytes behind is closed. web_feed_flush() wakes the
- * followers after a burst of sends. The feed may be freed before its
- * followers. */
-struct web_feed;
-struct web_feed *web_feed_new(void);
-void web_feed_free(struct web_feed *f);
-int web_stream_follow(struct web_stream *s, struct web_feed *f);
-int web_feed_send(struct web_feed *f, const char *id, const char *event, const char *data,
-                  size_t n);
-void web_feed_flush(struct web_feed *f);
 /* Ends the owner's hold (the stream is closed if still open). */
 void web_stream_release(struct web_stream *s);
 /* Streams open now, for /api/status. */
