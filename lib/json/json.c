@@ -1,21 +1,49 @@
 /* json: helpers over libjq's jv; see json.h for ownership. */
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "json/json.h"
 
 /* Interned keys: a key string is made (and its hash computed by jq) once;
- * each use is then a reference count. Up to KEYS distinct keys are kept. */
+ * each use is then a reference count. Up to KEYS distinct keys are kept,
+ * per thread: jq's reference counts are not atomic, so threads must not
+ * share a key (the table goes when its thread ends). */
 #define KEYS 128
-static struct {
+static __thread struct {
 	char *name;
 	jv key;
 } keys[KEYS];
+static __thread int keys_used;
+static pthread_key_t keys_key;
+static pthread_once_t keys_once = PTHREAD_ONCE_INIT;
+
+static void keys_free(void *p)
+{
+	(void)p;
+	for (unsigned i = 0; i < KEYS; i++)
+		if (keys[i].name) {
+			free(keys[i].name);
+			jv_free(keys[i].key);
+			keys[i].name = NULL;
+		}
+	keys_used = 0;
+}
+
+static void keys_init(void)
+{
+	pthread_key_create(&keys_key, keys_free);
+}
 
 static jv key(const char *name)
 {
+	if (!keys_used) { /* freed with the thread */
+		keys_used = 1;
+		pthread_once(&keys_once, keys_init);
+		pthread_setspecific(keys_key, &keys_used);
+	}
 	unsigned h = 2166136261u;
 	for (const char *p = name; *p; p++)
 		h = (h ^ (unsigned char)*p) * 16777619u;

@@ -32,6 +32,16 @@ struct group {
 	struct group *next;
 };
 
+/* A screen to add, handed from a request's thread to the hub's: every jv
+ * of the displays is made and freed by the hub's thread only (jq's
+ * reference counts are not atomic). */
+struct join {
+	int fd;
+	char name[256], net_id[64], last[64];
+	struct display_spec spec;
+	struct join *next;
+};
+
 struct hub {
 	struct web_server *srv;
 	pthread_mutex_t mu;
@@ -42,6 +52,7 @@ struct hub {
 	struct db *db; /* the thread's, for events sent by reference and prompts */
 	long count;
 	struct group *groups;
+	struct join *joins; /* screens waiting to be added */
 };
 
 static const char *output_type(struct web_server *s, jv inv)
@@ -192,6 +203,8 @@ static int on_event(const char *line, size_t n, void *ctx)
 static char BUS_MARK, STOP_MARK, WAKE_MARK;
 
 static void group_free(struct group *g);
+static void join(struct hub *h, struct join *j);
+static void join_drop(struct join *j);
 
 /* A display nobody shows is kept this long (ms), current, for a screen
  * that comes back (its Last-Event-ID still names it). */
@@ -253,6 +266,14 @@ static void *run(void *arg)
 			} else {
 				tap_ready(p, evs[i].events);
 			}
+		}
+		while (h->joins) { /* in the order they came */
+			struct join **p = &h->joins;
+			while ((*p)->next)
+				p = &(*p)->next;
+			struct join *j = *p;
+			*p = NULL;
+			join(h, j);
 		}
 		if (!n) /* quiet: a comment line keeps proxies and screens sure */
 			for (struct group *g = h->groups; g; g = g->next)
@@ -337,6 +358,11 @@ void hub_free(struct hub *h)
 	if (!h)
 		return;
 	hub_stop(h);
+	while (h->joins) {
+		struct join *j = h->joins;
+		h->joins = j->next;
+		join_drop(j);
+	}
 	for (struct group *g = h->groups, *next; g; g = next) {
 		next = g->next;
 		group_free(g);
@@ -371,30 +397,26 @@ static const char head[] = "HTTP/1.1 200 OK\r\n"
                           "Connection: close\r\n\r\n"
                           "retry: 1000\n\n";
 
-int hub_join(struct hub *h, struct web_req *req, const char *name, const char *net_id,
-             const struct display_spec *spec)
+/* Adds the screen J (consumed) to its display, made now if need be: the
+ * answer's head, the whole display unless its Last-Event-ID is current,
+ * then each event. Locked, on the hub's thread. */
+static void join(struct hub *h, struct join *j)
 {
-	if (!h)
-		return web_error(req, 503, "no live updates: the server runs without a bus");
-	int fd = web_take_socket(req);
-	if (fd < 0)
-		return -1;
-	pthread_mutex_lock(&h->mu);
 	struct group *g = h->groups;
-	while (g && (strcmp(g->name, name) || !same_spec(&g->d.spec, spec)))
+	while (g && (strcmp(g->name, j->name) || !same_spec(&g->d.spec, &j->spec)))
 		g = g->next;
 	int fresh = !g;
 	if (!g) { /* the hub follows the bus already: nothing falls in between */
 		if (!(g = calloc(1, sizeof *g)) || !(g->log = tap_log_new()) ||
-		    display_init(&g->d, spec) < 0) {
+		    display_init(&g->d, &j->spec) < 0) {
 			if (g)
 				tap_log_free(g->log);
 			free(g);
 			goto fail;
 		}
-		snprintf(g->name, sizeof g->name, "%s", name);
-		snprintf(g->net_id, sizeof g->net_id, "%s", net_id);
-		if (load(req->db, net_id, &g->d, &g->prompt) < 0) {
+		snprintf(g->name, sizeof g->name, "%s", j->name);
+		snprintf(g->net_id, sizeof g->net_id, "%s", j->net_id);
+		if (load(h->db, j->net_id, &g->d, &g->prompt) < 0) {
 			group_free(g);
 			goto fail;
 		}
@@ -404,20 +426,19 @@ int hub_join(struct hub *h, struct web_req *req, const char *name, const char *n
 	}
 	char id[64];
 	snprintf(id, sizeof id, "%s-%ld", h->srv->epoch, g->changed);
-	const char *last = web_header(req, "Last-Event-ID");
 	struct html first;
 	html_init(&first);
 	html_put(&first, head, sizeof head - 1);
-	if (!last || strcmp(last, id)) {
+	if (strcmp(j->last, id)) {
 		size_t n;
-		jv w = whole(h->srv, name, &g->d, g->prompt);
+		jv w = whole(h->srv, g->name, &g->d, g->prompt);
 		char *s = json_dump(w, &n);
 		jv_free(w);
 		if (s)
 			sse_text(&first, id, "slots", s, n);
 		free(s);
 	}
-	int rc = first.oom ? err_set("out of memory") : tap_add(g->log, h->epfd, fd, first.s, first.n);
+	int rc = first.oom ? -1 : tap_add(g->log, h->epfd, j->fd, first.s, first.n);
 	html_free(&first);
 	if (rc < 0) {
 		if (fresh) {
@@ -426,14 +447,42 @@ int hub_join(struct hub *h, struct web_req *req, const char *name, const char *n
 		}
 		goto fail;
 	}
+	free(j);
+	return;
+fail: /* the screen gets no answer but the end: its browser tries again */
+	join_drop(j);
+}
+
+static void join_drop(struct join *j)
+{
+	close(j->fd);
+	free(j);
+}
+
+int hub_join(struct hub *h, struct web_req *req, const char *name, const char *net_id,
+             const struct display_spec *spec)
+{
+	if (!h)
+		return web_error(req, 503, "no live updates: the server runs without a bus");
+	struct join *j = calloc(1, sizeof *j);
+	if (!j)
+		return err_set("out of memory");
+	const char *last = web_header(req, "Last-Event-ID");
+	snprintf(j->name, sizeof j->name, "%s", name);
+	snprintf(j->net_id, sizeof j->net_id, "%s", net_id);
+	snprintf(j->last, sizeof j->last, "%.63s", last ? last : "");
+	j->spec = *spec;
+	if ((j->fd = web_take_socket(req)) < 0) {
+		free(j);
+		return -1;
+	}
+	pthread_mutex_lock(&h->mu);
+	j->next = h->joins;
+	h->joins = j;
 	pthread_mutex_unlock(&h->mu);
 	uint64_t one = 1;
 	if (write(h->wakefd, &one, sizeof one) < 0) {
 		/* full: the hub is awake anyway */
 	}
 	return 0;
-fail:
-	pthread_mutex_unlock(&h->mu);
-	close(fd);
-	return -1;
 }
