@@ -493,15 +493,6 @@ static jv schema(const char *opt, const char *arg)
 	return v;
 }
 
-static double temperature(const char *what, const char *arg)
-{
-	char *end;
-	double t = strtod(arg, &end);
-	if (end == arg || *end || t < 0 || t > 2)
-		pusage("%s: expected a temperature from 0 to 2, got '%s'", what, arg);
-	return t;
-}
-
 /* Fills what the options left unset from the profile NAME of
  * profiles.json; *MODEL too. The file is kept: the strings point into it. */
 static jv profile_doc = { 0 };
@@ -554,7 +545,7 @@ int main(int argc, char **argv)
 		case 'm': model = optarg; break;
 		case 'p': prof = optarg; break;
 		case O_SYSTEM: g.opts.system = optarg; break;
-		case O_TEMP: g.opts.temperature = temperature("--temperature", optarg); break;
+		case O_TEMP: g.opts.temperature = prog_double("--temperature", optarg, 0, 2, "a temperature"); break;
 		case O_MAXTOK: g.opts.max_tokens = prog_atol("--max-tokens", optarg, 1, 1 << 24); break;
 		case O_SCHEMA:
 			jv_free(g.opts.schema);

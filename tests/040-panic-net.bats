@@ -31,6 +31,12 @@ load helper
 	assert_equal "$(echo "$output" | jq -c '[.models, .lockout_seconds]')" '[["dummy-t2a","dummy-a2t"],0]'
 	run --separate-stderr panic-net set art -d ''
 	assert_equal "$(echo "$output" | jq -c .description)" null
+	run --separate-stderr panic-net set art --lockout 1m30s
+	assert_equal "$(echo "$output" | jq -c .lockout_seconds)" 90
+	run --separate-stderr panic-net set art --lockout 0.2
+	assert_equal "$(echo "$output" | jq -c .lockout_seconds)" 1
+	run --separate-stderr panic-net set art --lockout soon
+	assert_failure 2
 	run --separate-stderr panic-net set nope --lockout 3
 	assert_failure 3
 	assert_equal "$stderr" "panic-net: no network 'nope'"
