@@ -309,8 +309,15 @@ static void emit(struct slot *s)
 	s->raw = NULL;
 	if (!ok && !strcmp(json_str_or(c->error, "kind", ""), "cancelled")) {
 		/* stopped by a signal or a closed reader: not a failure */
+	} else if (!ok && !strcmp(json_str_or(c->error, "kind", ""), "no_key")) {
+		/* a configuration error, the same for every record: said once */
+		static int said;
+		if (!said++ && prog_verbose >= 0)
+			pwarn("%s: %s", c->model->id, json_str_or(c->error, "message", "no key"));
+		g.status = PX_CONFIG;
 	} else if (!ok) {
-		g.status = PX_FAIL;
+		if (g.status == PX_OK)
+			g.status = PX_FAIL;
 		if (prog_verbose >= 0) {
 			/* Platforms' messages may start with the model already. */
 			const char *m = json_str_or(c->error, "message", "failed");
@@ -670,7 +677,7 @@ int main(int argc, char **argv)
 		pdie(PX_FAIL, "stdin: %s", err_msg());
 	drain();
 	flush();
-	if (l.nbad)
+	if (l.nbad && g.status == PX_OK)
 		g.status = PX_FAIL;
 
 	nd_free(r);
