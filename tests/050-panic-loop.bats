@@ -152,6 +152,9 @@ recs() { jq -c "select(.type == \"$2\") | $3" "$1"; }
 	next=$(echo "$output" | jq .next_in_ms)
 	[ "$left" -ge 55 ] && [ "$left" -le 60 ]
 	[ "$next" -ge 25000 ] && [ "$next" -le 30000 ]
+	# times are RFC 3339, as in every record; the run's start is the run's
+	assert_equal "$(echo "$output" | jq -c '[keys[] | select(test("_ms$|_at$"))]')" '["next_at","next_in_ms","run_started_at","updated_at"]'
+	assert_equal "$(echo "$output" | jq -r .run_started_at)" "$(sql 'select started_at from runs')"
 	kill -TERM "$pid"
 	wait "$pid"
 	exec {w}>&-
