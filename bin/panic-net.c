@@ -136,6 +136,9 @@ static int print_row(jv net, void *ctx)
 		print(net);
 		return 0;
 	}
+	static int rows;
+	if (!rows++)
+		printf("%-20s %7s  %s\n", "NAME", "LOCKOUT", "MODELS  # DESCRIPTION");
 	jv models = json_get(net, "models");
 	jv lock = json_get(net, "lockout_seconds");
 	const char *desc = json_str(net, "description", NULL);

@@ -18,8 +18,9 @@ load helper
 	run --separate-stderr panic-net list
 	assert_equal "$(echo "$output" | jq -r '[.name, .lockout_seconds] | @tsv' | paste -sd' ')" "$(printf 'art\t5 solo\t30')"
 	run --separate-stderr panic-net list --table
-	assert_line --index 0 --regexp '^art +5s  dummy-t2i -> dummy-i2a -> dummy-a2t  # a cycle$'
-	assert_line --index 1 --regexp '^solo +30s  dummy-t2t$'
+	assert_line --index 0 --regexp '^NAME +LOCKOUT  MODELS  # DESCRIPTION$'
+	assert_line --index 1 --regexp '^art +5s  dummy-t2i -> dummy-i2a -> dummy-a2t  # a cycle$'
+	assert_line --index 2 --regexp '^solo +30s  dummy-t2t$'
 }
 
 @test "set changes models, lockout and description; the others stay" {
