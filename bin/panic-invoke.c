@@ -544,7 +544,7 @@ int main(int argc, char **argv)
 {
 	prog_init("panic-invoke");
 	const char *model = NULL, *types = NULL, *models = NULL, *prof = NULL;
-	int dolist = 0, format = isatty(1) ? 'T' : 'J', nolog = 0;
+	int dolist = 0, format = isatty(1) ? 'T' : 'J', nolog = 0, table = 0;
 	g.opts.schema = jv_null();
 	int c;
 	while ((c = getopt_long(argc, argv, "+m:p:j:lRqvh", longopts, NULL)) != -1) {
@@ -610,7 +610,7 @@ int main(int argc, char **argv)
 			format = 'J';
 			prog_option(c, usage);
 			break;
-		case O_TABLE: format = 'T'; break;
+		case O_TABLE: format = 'T', table = 1; break;
 		default: prog_option(c, usage);
 		}
 	}
@@ -622,6 +622,8 @@ int main(int argc, char **argv)
 		pusage("--types is for a program given after -- or a PLATFORM:NAME model");
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 
+	if (table && !dolist)
+		pusage("--table goes with --list");
 	if (catalogue_load(&g.cat, models) < 0)
 		pdie(PX_CONFIG, "%s", err_msg());
 	if (prof)
