@@ -38,6 +38,10 @@
 
 #define TOOL_PLATFORMS "only openai and gemini models can"
 
+/* Why model M cannot take the options given (tools, a schema: only the
+ * platforms that call tools take them), or NULL. */
+static const char *unable(const struct model *m);
+
 static const char usage[] =
 	"usage: panic-invoke [-m MODEL] [OPTION]... [-- PROGRAM [ARG]...]\n"
 	"Call a model once per record of stdin; write each record with the result.\n"
@@ -382,6 +386,17 @@ static struct slot *queue(jv rec, const char *raw, size_t rawlen)
 	return s;
 }
 
+static const char *unable(const struct model *m)
+{
+	if (m->platform->tools)
+		return NULL;
+	if (g.opts.ntools)
+		return "cannot call tools";
+	if (jv_get_kind(g.opts.schema) == JV_KIND_OBJECT)
+		return "cannot answer to a --schema";
+	return NULL;
+}
+
 /* Starts the call for REC (consumed; its text as read, if it was a JSON
  * object, from nd_raw()), or rejects it. */
 static void take(struct loop *l, jv rec)
@@ -401,8 +416,8 @@ static void take(struct loop *l, jv rec)
 			jv_free(rec);
 			return;
 		}
-		if (g.opts.ntools && !m->platform->tools) {
-			loop_reject(l, "model '%s' cannot call tools (%s)", id, TOOL_PLATFORMS);
+		if (unable(m)) {
+			loop_reject(l, "model '%s' %s (%s)", id, unable(m), TOOL_PLATFORMS);
 			jv_free(rec);
 			return;
 		}
@@ -658,8 +673,8 @@ int main(int argc, char **argv)
 	} else if (model && !(g.model = catalogue_find(g.cat, model))) {
 		pdie(PX_CONFIG, "unknown model '%s' (see panic-invoke --list)", model);
 	}
-	if (g.model && g.opts.ntools && !g.model->platform->tools)
-		pusage("--tool: model '%s' cannot call tools (%s)", g.model->id, TOOL_PLATFORMS);
+	if (g.model && unable(g.model))
+		pusage("model '%s' %s (%s)", g.model->id, unable(g.model), TOOL_PLATFORMS);
 
 	if (!nolog) {
 		g.db = prog_state_hint(DB_CREATE | DB_WRITE, "--no-log calls without it");

@@ -483,10 +483,15 @@ gemini:g: the stream ended before a finishReason'
 	assert_regex "$(echo "$output" | field output)" '^tool said: error: .+'
 }
 
-@test "--tool with a model that cannot call tools is refused, not ignored" {
+@test "--tool or --schema with a model that cannot take them is refused, not ignored" {
 	run --separate-stderr panic-invoke -m replicate:a/b --tool "x=/bin/cat" <<<'hi'
 	assert_failure 2
-	assert_equal "${stderr_lines[0]}" "panic-invoke: --tool: model 'replicate:a/b' cannot call tools (only openai and gemini models can)"
+	assert_equal "${stderr_lines[0]}" "panic-invoke: model 'replicate:a/b' cannot call tools (only openai and gemini models can)"
+	for m in "dummy-t2t:-m dummy-t2t" "exec:cat:-- cat"; do
+		run --separate-stderr panic-invoke --schema '{"type":"object"}' ${m##*:} <<<'hi'
+		assert_failure 2
+		assert_equal "${stderr_lines[0]}" "panic-invoke: model '${m%:*}' cannot answer to a --schema (only openai and gemini models can)"
+	done
 	run --separate-stderr panic-invoke --tool "x=/bin/cat" <<<$'{"model":"dummy-t2t","input":"a"}\n{"model":"openai:m","input":"b"}'
 	assert_failure 1
 	assert_equal "$stderr" "panic-invoke: stdin:1: model 'dummy-t2t' cannot call tools (only openai and gemini models can)"
