@@ -67,7 +67,8 @@ static const char usage[] =
 	"time (RFC 3339) to use instead of the clock, for tests.\n"
 	"\n"
 	"Exit: 0 ok (stopped, or NAME deactivated or deleted), 1 some input\n"
-	"rejected or NAME disabled for flapping, 2 usage, 3 no such agent, an\n"
+	"rejected, a job from stdin failed or NAME disabled for flapping, 2 usage,\n"
+	"3 no such agent, an\n"
 	"invalid agent or a state error, 4 NAME is not active or runs elsewhere.\n";
 
 enum {

@@ -44,6 +44,17 @@ events() { sql "select event from agent_events where agent = '$1' order by at, i
 	assert_equal "$(echo "$output" | jq -r .result.text)" again
 }
 
+@test "a job asked for on stdin that fails makes the exit status 1; the others still run and come back" {
+	ability maybe 'read -r p; case $p in *boom*) echo "it broke" >&2; exit 3;; esac; echo "$p"'
+	agent-ctl add bot -a maybe -r stdin --retry fixed:1:0 --status active > /dev/null
+	run --separate-stderr agent-run bot --exit-on-eof < <(printf '%s\n' '{"n":1}' '{"n":2,"x":"boom"}' '{"n":3}')
+	assert_failure 1
+	assert_equal "$(echo "$output" | jq -c '[.n, .state]' | sort | paste -sd' ')" '[1,"completed"] [2,"failed"] [3,"completed"]'
+	# all well: 0
+	run --separate-stderr agent-run bot --exit-on-eof <<< '{"n":4}'
+	assert_success
+}
+
 @test "an ability gets the payload on stdin, the agent in its environment, its own key and no other" {
 	ability probe 'jq -c --argjson agent "$PANIC_AGENT" "{payload: ., name: env.PANIC_AGENT_NAME, resp: env.PANIC_RESPONSIBILITY, task: env.PANIC_TASK, trigger: env.PANIC_TRIGGER, attempt: env.PANIC_ATTEMPT, mine: (env.MY_KEY == \"sekrit\"), theirs: env.THEIR_KEY, openai: env.OPENAI_API_KEY, agent_key_field: \$agent.llm_config.api_key_env_var, db: env.PANIC_DB}"'
 	agent-ctl add probe -a probe -r '{"trigger":"stdin","name":"in","task":"check"}' --key-env MY_KEY --status active > /dev/null
