@@ -159,6 +159,28 @@ static struct {
 	int ntoolschemas;
 } g = { .from = "input", .jobs = 1, .opts = { .temperature = -1 } };
 
+/* The catalogue's price of M for a table: per call, or per million tokens
+ * in and out; "-" for none. */
+static char *price_text(const struct model *m, char buf[static 48])
+{
+	jv p = json_get(m->entry, "price");
+	jv call = json_get(p, "call"), in = json_get(p, "input"), out = json_get(p, "output");
+	int k = 0;
+	buf[0] = 0;
+	if (jv_get_kind(call) == JV_KIND_NUMBER)
+		k = snprintf(buf, 48, "$%g/call", jv_number_value(call));
+	if (jv_get_kind(in) == JV_KIND_NUMBER && jv_get_kind(out) == JV_KIND_NUMBER)
+		snprintf(buf + k, 48 - (size_t)k, "%s$%g/$%g per Mtok", k ? " + " : "",
+		         jv_number_value(in), jv_number_value(out));
+	if (!buf[0])
+		snprintf(buf, 48, "-");
+	jv_free(p);
+	jv_free(call);
+	jv_free(in);
+	jv_free(out);
+	return buf;
+}
+
 static void list(int format)
 {
 	size_t n = catalogue_count(g.cat);
@@ -167,13 +189,15 @@ static void list(int format)
 		for (size_t i = 0; i < n; i++)
 			if ((int)strlen(catalogue_at(g.cat, i)->id) > w)
 				w = (int)strlen(catalogue_at(g.cat, i)->id);
-		printf("%-*s %-10s %-16s %s\n", w, "ID", "PLATFORM", "TYPES", "NAME");
+		printf("%-*s %-10s %-16s %-22s %s\n", w, "ID", "PLATFORM", "TYPES", "PRICE (US$)",
+		       "NAME");
 		for (size_t i = 0; i < n; i++) {
 			struct model *m = catalogue_at(g.cat, i);
-			char types[32];
+			char types[32], price[48];
 			snprintf(types, sizeof types, "%s -> %s", mtype_name(m->input),
 			         mtype_name(m->output));
-			printf("%-*s %-10s %-16s %s\n", w, m->id, m->platform->name, types, m->name);
+			printf("%-*s %-10s %-16s %-22s %s\n", w, m->id, m->platform->name, types,
+			       price_text(m, price), m->name);
 		}
 		return;
 	}

@@ -145,8 +145,10 @@ panic-invoke: stdin:3: invalid JSON: Unfinished string at EOF at line 1, column 
 		"dummy-t2t dummy-t2i dummy-t2a dummy-i2t dummy-i2i dummy-i2a dummy-a2t dummy-a2i dummy-a2a"
 	assert_equal "$output" "$(jq -r '.[].id' "$TOP/share/panic/models.json")"
 	run panic-invoke --list --table
-	assert_line --index 0 --regexp '^ID +PLATFORM +TYPES +NAME$'
-	assert_line --index 1 --regexp '^dummy-t2t +dummy +text -> text +Dummy Text-to-Text$'
+	assert_line --index 0 --regexp '^ID +PLATFORM +TYPES +PRICE \(US\$\) +NAME$'
+	assert_line --index 1 --regexp '^dummy-t2t +dummy +text -> text +- +Dummy Text-to-Text$'
+	assert_line --regexp '^flux-schnell +replicate +text -> image +\$0\.003/call +FLUX\.1 \[schnell\]$'
+	assert_line --regexp '^gpt-5-chat +openai +text -> text +\$1\.25/\$10 per Mtok +GPT-5 Chat$'
 }
 
 @test "every call is a row in calls, committed, with the record's links" {
