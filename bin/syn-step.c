@@ -139,15 +139,6 @@ static struct {
 	int status;
 } g;
 
-static double seconds(const char *opt, const char *s, double min)
-{
-	char *end;
-	double v = strtod(s, &end);
-	if (end == s || *end || !(v >= min) || v > 86400 * 30)
-		pusage("%s: expected seconds, got '%s'", opt, s);
-	return v;
-}
-
 /* An option's JSON object (OPT names it in errors). */
 static jv object(const char *opt, const char *s)
 {
@@ -320,7 +311,7 @@ int main(int argc, char **argv)
 		case O_PROMPT: st->prompt = optarg; break;
 		case O_TO: st->to = optarg; break;
 		case O_SYSTEM: st->system = optarg; break;
-		case O_TEMP: st->temperature = seconds("--temperature", optarg, 0); break;
+		case O_TEMP: st->temperature = prog_double("--temperature", optarg, 0, 2, "a temperature"); break;
 		case O_MAXTOK: st->max_tokens = prog_atol("--max-tokens", optarg, 1, 1 << 24); break;
 		case O_OSCHEMA:
 			jv_free(st->output_schema);
@@ -348,8 +339,8 @@ int main(int argc, char **argv)
 			st->metadata = object("--metadata", optarg);
 			break;
 		case O_RETRY: st->retry = (int)prog_atol("--retry", optarg, 0, 100); break;
-		case O_BACKOFF: st->backoff = seconds("--backoff", optarg, 0); break;
-		case O_TIMEOUT: st->timeout = seconds("--timeout", optarg, 0.001); break;
+		case O_BACKOFF: st->backoff = prog_ms("--backoff", optarg, 86400 * 30, 0) / 1000.0; break;
+		case O_TIMEOUT: st->timeout = prog_ms("--timeout", optarg, 86400 * 30, 1) / 1000.0; break;
 		case O_FALLBACK:
 			jv_free(st->fallback);
 			st->fallback = object("--fallback", optarg);
