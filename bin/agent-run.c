@@ -19,6 +19,7 @@
 #include "agent/spec.h"
 #include "base/err.h"
 #include "base/notify.h"
+#include "base/timeutil.h"
 #include "base/path.h"
 #include "bus/bus.h"
 #include "cli/prog.h"
