@@ -19,8 +19,8 @@
 #include "agent/spec.h"
 #include "base/err.h"
 #include "base/notify.h"
-#include "base/path.h"
 #include "base/timeutil.h"
+#include "base/path.h"
 #include "bus/bus.h"
 #include "cli/prog.h"
 #include "json/json.h"
@@ -110,7 +110,7 @@ static int64_t duration(const char *opt, const char *s, int64_t min)
 static struct {
 	struct runner *r;
 	int sfd, exit_on_eof, status;
-	int64_t watchdog, pinged;
+	struct watchdog wd;
 } g;
 
 static void on_job(void *ctx, jv rec)
@@ -144,17 +144,7 @@ static int on_work(struct loop *l)
 	int ms = runner_work(g.r);
 	if (ms == -2)
 		return LOOP_END;
-	if (g.watchdog) {
-		int64_t now = time_mono_ms();
-		if (now - g.pinged >= g.watchdog) {
-			notify("WATCHDOG=1");
-			g.pinged = now;
-		}
-		int left = (int)(g.pinged + g.watchdog - now);
-		if (ms < 0 || left < ms)
-			ms = left;
-	}
-	return ms;
+	return watchdog_tick(&g.wd, ms);
 }
 
 static int on_wait(struct loop *l, struct pollfd *p, int n, int ms)
@@ -252,8 +242,7 @@ int main(int argc, char **argv)
 		pdie(rc, "%s", err_msg());
 	}
 	g.sfd = prog_signalfd();
-	g.watchdog = notify_watchdog_ms();
-	g.pinged = time_mono_ms();
+	watchdog_init(&g.wd);
 	notify("READY=1");
 
 	struct nd_reader *in = prog_reader(0);

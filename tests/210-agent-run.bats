@@ -469,3 +469,16 @@ events() { sql "select event from agent_events where agent = '$1' order by at, i
 	run agent-run bot --exit-on-eof --keep-events 0 <<< '{}'
 	assert_equal "$(sql "select count(*) from agent_events where id = 'old'")" 1
 }
+
+@test "an ability starts clean: its own process group, no signal blocked or SIGPIPE ignored, none of the runner's files open" {
+	ability clean 'cat > /dev/null
+theirs=$(for f in /proc/$$/fd/*; do readlink "$f"; done | grep -c -e "$PANIC_DB" -e "$PANIC_BUS" -e "socket:")
+set -- $(cat /proc/$$/stat)
+blk=$(awk "/^SigBlk/ {print \$2}" /proc/$$/status)
+ign=$(awk "/^SigIgn/ {print \$2}" /proc/$$/status)
+printf "{\"theirs\":%s,\"own_group\":%s,\"blocked\":\"%s\",\"sigpipe_ignored\":%s}\n" "$theirs" "$([ "$5" = $$ ] && echo true || echo false)" "$blk" "$(( (0x$ign >> 12) & 1 ))"'
+	agent-ctl add clean -a clean -r stdin -r 'event:clean:go' --status active > /dev/null
+	run --separate-stderr agent-run clean --exit-on-eof <<< '{"n":1}'
+	assert_success
+	assert_equal "$(echo "$output" | jq -c .result)" '{"theirs":0,"own_group":true,"blocked":"0000000000000000","sigpipe_ignored":0}'
+}
