@@ -416,13 +416,8 @@ static void note(void *ctx, int level, const char *msg)
  * null if the file must be driven whole instead. */
 static jv taken_on(const char *file, const char *id, const char *step, jv run)
 {
-	char bin[PATH_MAX], real[PATH_MAX];
-	ssize_t k = readlink("/proc/self/exe", bin, sizeof bin - 16);
-	char *slash = k > 0 ? memrchr(bin, '/', (size_t)k) : NULL;
-	if (!slash)
-		return jv_null();
-	strcpy(slash, "/syn-step");
-	if (!realpath(bin, real))
+	char real[PATH_MAX];
+	if (flow_chain_step_bin(real, sizeof real) < 0)
 		return jv_null();
 	jv journal = db_flow_steps(o.db, id);
 	if (!jv_is_valid(journal))

@@ -50,6 +50,10 @@ struct flow_chain *flow_chain_plan(const char *file, const char *id, const char 
                                    jv input, jv journal, const char *step_bin, char *why,
                                    size_t size);
 
+/* The real path of the syn-step beside this program (/proc/self/exe) in
+ * BUF: 0, or -1 (none there). */
+int flow_chain_step_bin(char *buf, size_t size);
+
 struct flow_chain_cfg {
 	struct db *db;
 	struct bus *bus;          /* or NULL */
