@@ -411,14 +411,14 @@ static void note(void *ctx, int level, const char *msg)
 		pwarn("%s", msg);
 }
 
-/* Run ID of workflow FILE, just resumed at STEP, taken on from that step
- * by its stages run here (lib/flow/chain.h): what came out, by run; or
- * null if the file must be driven whole instead. */
-static jv taken_on(const char *file, const char *id, const char *step, jv run)
+/* The plan to take run ID of workflow FILE on from STEP, where it waits,
+ * by its stages run here (lib/flow/chain.h), or NULL if the file must be
+ * driven whole instead. */
+static struct flow_chain *plan(const char *file, const char *id, const char *step, jv run)
 {
 	char real[PATH_MAX];
 	if (flow_chain_step_bin(real, sizeof real) < 0)
-		return jv_null();
+		return NULL;
 	jv journal = db_flow_steps(o.db, id);
 	if (!jv_is_valid(journal))
 		pdie(PX_CONFIG, "state: %s", err_msg());
@@ -429,11 +429,15 @@ static jv taken_on(const char *file, const char *id, const char *step, jv run)
 	jv_free(journal);
 	if (!c && !why[0])
 		pdie(PX_FAIL, "%s", err_msg());
-	if (!c) {
-		if (prog_verbose > 0)
-			pwarn("%s: the workflow is driven whole", why);
-		return jv_null();
-	}
+	if (!c && prog_verbose > 0)
+		pwarn("%s: the workflow is driven whole", why);
+	return c;
+}
+
+/* Run ID, just resumed at STEP, taken on by plan C (freed): what came
+ * out, by run. */
+static jv taken_on(struct flow_chain *c, const char *file, const char *id, const char *step)
+{
 	if (prog_verbose > 0)
 		pwarn("run %s: its last %d steps run here, from step %s", id, flow_chain_steps(c), step);
 	struct driven d = { .out = jv_object() };
@@ -470,19 +474,21 @@ static int cmd_resume(int argc, char **argv)
 		                "resume it with --print and pipe that into the pipeline", id);
 	if (!o.print && flow_find(file, real, sizeof real) < 0)
 		pdie(PX_CONFIG, "run %s: %s", id, err_msg());
+	/* the plan first: its jq programs compile while the answer is stored */
+	struct flow_chain *c = o.print ? NULL : plan(real, id, step, run);
 	char why[600];
 	int rc = answer(id, step, input, why, sizeof why);
-	if (rc)
+	if (rc) {
+		flow_chain_free(c);
 		pdie(rc, "run %s, step %s: %s", id, step, why);
+	}
 	jv_free(input);
 	size_t n;
 	char *line = record_line(json_get(run, "input"), id, &n);
 	if (o.print) {
 		fwrite(line, 1, n, stdout);
 	} else {
-		jv out = taken_on(real, id, step, run);
-		if (jv_get_kind(out) == JV_KIND_NULL)
-			out = drive(real, line, n);
+		jv out = c ? taken_on(c, real, id, step) : drive(real, line, n);
 		jv rec = json_get(out, id);
 		if (jv_is_valid(rec))
 			json_write(stdout, rec);

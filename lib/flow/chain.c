@@ -4,6 +4,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +36,30 @@ struct flow_chain {
 	char *file;
 	char *record;             /* the record as it reaches the waiting step */
 	size_t reclen;
+	/* the jq programs of the stages from the waiting one, compiled
+	 * together on a thread while the caller stores the answer */
+	const char **progs;
+	int np, *index;           /* index: each stage's program in the set */
+	void *jqset;              /* once joined: the set, or NULL */
+	pthread_t thread;
+	int compiling;            /* the thread is started and not joined */
 };
+
+static void *compile(void *arg)
+{
+	struct flow_chain *c = arg;
+	if (flow_jqset_compile(c->progs, c->np, &c->jqset) < 0)
+		c->jqset = NULL; /* each stage compiles its own, and says what is wrong */
+	return NULL;
+}
+
+static void join(struct flow_chain *c)
+{
+	if (c->compiling) {
+		pthread_join(c->thread, NULL);
+		c->compiling = 0;
+	}
+}
 
 int flow_chain_steps(const struct flow_chain *c)
 {
@@ -46,6 +70,10 @@ void flow_chain_free(struct flow_chain *c)
 {
 	if (!c)
 		return;
+	join(c);
+	flow_jq_free(c->jqset);
+	free(c->progs);
+	free(c->index);
 	for (int i = 0; i < c->parsed; i++) {
 		flow_step_free(&c->steps[i]);
 		int first = 1; /* a catalogue shared by stages is freed once */
@@ -276,6 +304,24 @@ struct flow_chain *flow_chain_plan(const char *file, const char *id, const char 
 		if (st->kind == FK_LLM && !catalogue_find(c->cats[i], st->model))
 			return refuse(c, why, size, "step %s: unknown model '%s'", st->name, st->model);
 	}
+	/* libjq takes tens of ms to compile (its builtins, with every program):
+	 * one set for all, started now, on a thread, to be ready by the run */
+	c->progs = calloc((size_t)n, sizeof *c->progs);
+	c->index = calloc((size_t)n, sizeof *c->index);
+	if (!c->progs || !c->index) {
+		flow_chain_free(c);
+		err_set("out of memory");
+		return NULL;
+	}
+	for (int i = c->from; i < n; i++)
+		if (c->steps[i].kind == FK_JQ) {
+			c->index[i] = c->np;
+			c->progs[c->np++] = c->steps[i].jq;
+		}
+	if (c->np && pthread_create(&c->thread, NULL, compile, c) == 0)
+		c->compiling = 1;
+	else if (c->np)
+		compile(c);
 	return c;
 }
 
@@ -355,23 +401,7 @@ int flow_chain_run(struct flow_chain *c, const struct flow_chain_cfg *cfg, int *
 	    setenv("SYN_DESCRIBE", "", 1) < 0)
 		return err_errno("environment");
 	int n = c->sc.n, rc = 0;
-	/* the jq programs, compiled together */
-	const char **progs = calloc((size_t)n, sizeof *progs);
-	int *index = calloc((size_t)n, sizeof *index), np = 0;
-	void *jqset = NULL;
-	if (!progs || !index) {
-		free(progs);
-		free(index);
-		return err_set("out of memory");
-	}
-	for (int i = c->from; i < n; i++)
-		if (c->steps[i].kind == FK_JQ) {
-			index[i] = np;
-			progs[np++] = c->steps[i].jq;
-		}
-	if (np > 1 && flow_jqset_compile(progs, np, &jqset) < 0)
-		jqset = NULL; /* each stage compiles its own, and says what is wrong */
-	free(progs);
+	join(c);
 	struct engine *eng = engine_new();
 	char *in = malloc(c->reclen + 2), *out = NULL;
 	size_t inlen = c->reclen + 1, outlen = 0;
@@ -390,7 +420,7 @@ int flow_chain_run(struct flow_chain *c, const struct flow_chain_cfg *cfg, int *
 			.cat = c->cats[i], .workflow = wname, .workflow_file = wfile,
 			.maxline = ND_MAXLINE_DEFAULT, .last = c->opts[i].last, .fresh = c->opts[i].fresh,
 			.steps = c->names, .note = cfg->note, .verbose = cfg->verbose, .ctx = cfg->ctx,
-			.jqset = c->steps[i].kind == FK_JQ ? jqset : NULL, .jqindex = index[i],
+			.jqset = c->steps[i].kind == FK_JQ ? c->jqset : NULL, .jqindex = c->index[i],
 		};
 		struct stage *s = stage_new(&sc);
 		if (!s) {
@@ -419,8 +449,6 @@ int flow_chain_run(struct flow_chain *c, const struct flow_chain_cfg *cfg, int *
 done:
 	free(in);
 	free(out);
-	free(index);
 	engine_free(eng);
-	flow_jq_free(jqset);
 	return rc;
 }

@@ -27,7 +27,10 @@
  * Commands of the steps see the environment a stage would give them:
  * SYN_WORKFLOW and SYN_STEPS are set in this process's environment (only
  * what the shell itself adds, such as PWD and SHLVL, may differ). Their
- * jq programs are compiled together, once (flow_jqset_compile).
+ * jq programs are compiled together, once (flow_jqset_compile), on a
+ * thread the plan starts, so that the caller can store the answer in the
+ * meantime (that commit waits on the disk; the compile on the CPU); the
+ * run, or freeing the plan, waits for it.
  *
  * jv ownership: borrowed.
  */

@@ -90,9 +90,10 @@ void stage_output_clear(struct stage *s);
 void stage_publish(struct stage *s);
 /* Compiles the N jq PROGRAMS together into *OUT, for stages in one
  * process (stage_cfg.jqset): libjq compiles its builtins with every
- * program, tens of ms each, and a set pays that once. 0, or -1 with
- * err_msg() (one does not compile; each stage then compiles its own, and
- * says what is wrong with it). Free it with flow_jq_free(). */
+ * program, tens of ms each, and a set pays that once. 0, or -1 (one does
+ * not compile; each stage then compiles its own, and says what is wrong
+ * with it). It touches no state but its own (not err_msg()), so it may
+ * run on a thread of its own. Free the set with flow_jq_free(). */
 int flow_jqset_compile(const char *const *programs, int n, void **out);
 /* Counts: runs that failed at this stage. */
 long stage_failed(const struct stage *s);

@@ -268,11 +268,18 @@ int flow_jq_compile(const char *program, void **out)
 	return 0;
 }
 
+static void quiet(void *u, jv msg)
+{
+	(void)u;
+	jv_free(msg);
+}
+
 int flow_jqset_compile(const char *const *programs, int n, void **out)
 {
 	/* [i, context] in, program i run on the context: its own
 	 * definitions stay inside its parentheses, and a comment on its last
-	 * line ends at the newline */
+	 * line ends at the newline. Nothing here touches err_msg() or another
+	 * static: a chain compiles its set on a thread of its own. */
 	jv p = jv_string(".[1] as $__syn_ctx | .[0] as $__syn_i | $__syn_ctx | ");
 	for (int i = 0; i < n; i++) {
 		char head[64];
@@ -281,9 +288,20 @@ int flow_jqset_compile(const char *const *programs, int n, void **out)
 		p = jv_string_append_str(p, "\n) ");
 	}
 	p = jv_string_append_str(p, n ? "else empty end" : "empty");
-	int rc = flow_jq_compile(jv_string_value(p), out);
+	jq_state *jq = jq_init();
+	int ok = jq != NULL;
+	if (ok) {
+		jq_set_error_cb(jq, quiet, NULL);
+		ok = jq_compile(jq, jv_string_value(p));
+	}
 	jv_free(p);
-	return rc;
+	if (!ok) {
+		if (jq)
+			jq_teardown(&jq);
+		return -1;
+	}
+	*out = jq;
+	return 0;
 }
 
 static void run_jq(struct stage *s, struct slot *sl)
