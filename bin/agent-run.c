@@ -99,7 +99,7 @@ static const struct option longopts[] = {
 static int64_t duration(const char *opt, const char *s, int64_t min)
 {
 	int64_t ms;
-	if (agent_duration(s, &ms) < 0)
+	if (time_duration(s, 1000, &ms) < 0) /* a bare number: seconds, as everywhere */
 		pusage("%s: %s", opt, err_msg());
 	if (ms < min)
 		pusage("%s: at least %lld ms", opt, (long long)min);

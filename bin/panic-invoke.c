@@ -309,8 +309,15 @@ static void emit(struct slot *s)
 	s->raw = NULL;
 	if (!ok && !strcmp(json_str_or(c->error, "kind", ""), "cancelled")) {
 		/* stopped by a signal or a closed reader: not a failure */
+	} else if (!ok && !strcmp(json_str_or(c->error, "kind", ""), "no_key")) {
+		/* a configuration error, the same for every record: said once */
+		static int said;
+		if (!said++ && prog_verbose >= 0)
+			pwarn("%s: %s", c->model->id, json_str_or(c->error, "message", "no key"));
+		g.status = PX_CONFIG;
 	} else if (!ok) {
-		g.status = PX_FAIL;
+		if (g.status == PX_OK)
+			g.status = PX_FAIL;
 		if (prog_verbose >= 0) {
 			/* Platforms' messages may start with the model already. */
 			const char *m = json_str_or(c->error, "message", "failed");
@@ -493,15 +500,6 @@ static jv schema(const char *opt, const char *arg)
 	return v;
 }
 
-static double temperature(const char *what, const char *arg)
-{
-	char *end;
-	double t = strtod(arg, &end);
-	if (end == arg || *end || t < 0 || t > 2)
-		pusage("%s: expected a temperature from 0 to 2, got '%s'", what, arg);
-	return t;
-}
-
 /* Fills what the options left unset from the profile NAME of
  * profiles.json; *MODEL too. The file is kept: the strings point into it. */
 static jv profile_doc = { 0 };
@@ -546,7 +544,7 @@ int main(int argc, char **argv)
 {
 	prog_init("panic-invoke");
 	const char *model = NULL, *types = NULL, *models = NULL, *prof = NULL;
-	int dolist = 0, format = isatty(1) ? 'T' : 'J', nolog = 0;
+	int dolist = 0, format = isatty(1) ? 'T' : 'J', nolog = 0, table = 0;
 	g.opts.schema = jv_null();
 	int c;
 	while ((c = getopt_long(argc, argv, "+m:p:j:lRqvh", longopts, NULL)) != -1) {
@@ -554,7 +552,7 @@ int main(int argc, char **argv)
 		case 'm': model = optarg; break;
 		case 'p': prof = optarg; break;
 		case O_SYSTEM: g.opts.system = optarg; break;
-		case O_TEMP: g.opts.temperature = temperature("--temperature", optarg); break;
+		case O_TEMP: g.opts.temperature = prog_double("--temperature", optarg, 0, 2, "a temperature"); break;
 		case O_MAXTOK: g.opts.max_tokens = prog_atol("--max-tokens", optarg, 1, 1 << 24); break;
 		case O_SCHEMA:
 			jv_free(g.opts.schema);
@@ -612,7 +610,7 @@ int main(int argc, char **argv)
 			format = 'J';
 			prog_option(c, usage);
 			break;
-		case O_TABLE: format = 'T'; break;
+		case O_TABLE: format = 'T', table = 1; break;
 		default: prog_option(c, usage);
 		}
 	}
@@ -624,6 +622,8 @@ int main(int argc, char **argv)
 		pusage("--types is for a program given after -- or a PLATFORM:NAME model");
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 
+	if (table && !dolist)
+		pusage("--table goes with --list");
 	if (catalogue_load(&g.cat, models) < 0)
 		pdie(PX_CONFIG, "%s", err_msg());
 	if (prof)
@@ -679,7 +679,7 @@ int main(int argc, char **argv)
 		pdie(PX_FAIL, "stdin: %s", err_msg());
 	drain();
 	flush();
-	if (l.nbad)
+	if (l.nbad && g.status == PX_OK)
 		g.status = PX_FAIL;
 
 	nd_free(r);

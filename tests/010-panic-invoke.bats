@@ -531,6 +531,11 @@ Try 'panic-invoke --help'."
 	assert_success
 	# PLATFORM starts at the same column on every line
 	assert_equal "$(echo "$output" | awk '{ match($0, / +/); print RSTART + RLENGTH }' | sort -u | wc -l)" 1
+	# without --list it would be ignored: a usage error instead
+	run --separate-stderr panic-invoke -m dummy-t2t --table <<<'x'
+	assert_failure 2
+	assert_equal "$(echo "$stderr" | head -1)" "panic-invoke: --table goes with --list"
+	assert_equal "$output" ""
 }
 
 @test "numbers from outside never overflow: 1e300 in a record, inf and huge durations in options" {

@@ -237,13 +237,18 @@ IN
 	chmod 644 config/panic/keys
 	unset OPENAI_BASE_URL
 	run --separate-stderr panic-invoke -m openai:m <<<'k3'
-	assert_failure 1
+	assert_failure 3
 	assert_equal "$(echo "$output" | jq -c .error)" \
 		"{\"kind\":\"no_key\",\"message\":\"$T/config/panic/keys: readable by others (mode 644); run chmod 600 on it\"}"
 	rm config/panic/keys
-	run --separate-stderr panic-invoke -m openai:m <<<'k4'
-	assert_equal "$(echo "$output" | jq -c .error)" \
+	# no key is one configuration error: every record comes out failed,
+	# the error is said once, and the exit status is 3
+	run --separate-stderr panic-invoke -m openai:m < <(printf '%s\n' k4 k5 k6)
+	assert_failure 3
+	assert_equal "$(echo "$output" | jq -c .error | sort -u)" \
 		"{\"kind\":\"no_key\",\"message\":\"no key: set OPENAI_API_KEY or put OPENAI_API_KEY=... in $T/config/panic/keys\"}"
+	assert_equal "$(echo "$output" | jq -r .input | paste -sd' ')" "k4 k5 k6"
+	assert_equal "$stderr" "panic-invoke: openai:m: no key: set OPENAI_API_KEY or put OPENAI_API_KEY=... in $T/config/panic/keys"
 	assert_equal "$(requests chat | wc -l)" 2
 }
 
@@ -611,7 +616,7 @@ Try 'panic-invoke --help'."
 	printf 'OPENAI_API_KEY=sk-file-key\n' > keys
 	chmod 644 keys
 	PANIC_KEYS=$PWD/keys run --separate-stderr panic-invoke -m openai:m <<<'x'
-	assert_failure 1
+	assert_failure 3
 	assert_equal "$(echo "$output" | jq -r .error.kind)" no_key
 	assert_equal "$(echo "$output" | jq -r .error.message)" "$PWD/keys: readable by others (mode 644); run chmod 600 on it"
 	[ "$(requests chat | wc -l)" = 0 ]

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "base/timeutil.h"
 #include "flow/schema.h"
 #include "flow/stepargs.h"
 #include "flow/template.h"
@@ -55,12 +56,26 @@ static const struct option longopts[] = {
 	{ 0, 0, 0, 0 },
 };
 
-static int seconds(const char *opt, const char *s, double min, double *out)
+/* SECS of --backoff and --timeout: seconds, or a duration with units
+ * (base/timeutil.h), as every program takes them. */
+static int seconds(const char *opt, const char *s, int positive, double *out)
+{
+	int64_t ms;
+	double max_s = 86400 * 30;
+	if (time_duration(s, 1000, &ms) < 0 || ms > max_s * 1000 || (positive && ms <= 0))
+		return err_set("%s: expected seconds (or 500ms, 30s, 5m, 1h) from %s to %.0f s, got '%s'",
+		               opt, positive ? "0.001" : "0", max_s, s);
+	*out = (double)ms / 1000.0;
+	return 0;
+}
+
+static int number(const char *opt, const char *s, double min, double max, const char *what,
+                  double *out)
 {
 	char *end;
 	double v = strtod(s, &end);
-	if (end == s || *end || !(v >= min) || v > 86400 * 30)
-		return err_set("%s: expected seconds, got '%s'", opt, s);
+	if (end == s || *end || !(v >= min && v <= max))
+		return err_set("%s: expected %s from %g to %g, got '%s'", opt, what, min, max, s);
 	*out = v;
 	return 0;
 }
@@ -118,7 +133,7 @@ static int option(struct flow_step *st, struct flow_step_opts *o, int *score, in
 	case O_PROMPT: st->prompt = arg; return 0;
 	case O_TO: st->to = arg; return 0;
 	case O_SYSTEM: st->system = arg; return 0;
-	case O_TEMP: return seconds("--temperature", arg, 0, &st->temperature);
+	case O_TEMP: return number("--temperature", arg, 0, 2, "a temperature", &st->temperature);
 	case O_MAXTOK:
 		if (whole("--max-tokens", arg, 1, 1 << 24, &n) < 0)
 			return -1;
@@ -150,7 +165,7 @@ static int option(struct flow_step *st, struct flow_step_opts *o, int *score, in
 		st->retry = (int)n;
 		return 0;
 	case O_BACKOFF: return seconds("--backoff", arg, 0, &st->backoff);
-	case O_TIMEOUT: return seconds("--timeout", arg, 0.001, &st->timeout);
+	case O_TIMEOUT: return seconds("--timeout", arg, 1, &st->timeout);
 	case O_FALLBACK: return object("--fallback", arg, &st->fallback);
 	case O_SCORER:
 		if (st->nscorers == FLOW_MAX_SCORERS)
