@@ -19,8 +19,8 @@
 #include "agent/spec.h"
 #include "base/err.h"
 #include "base/notify.h"
-#include "base/path.h"
 #include "base/timeutil.h"
+#include "base/path.h"
 #include "bus/bus.h"
 #include "cli/prog.h"
 #include "json/json.h"
@@ -67,7 +67,8 @@ static const char usage[] =
 	"time (RFC 3339) to use instead of the clock, for tests.\n"
 	"\n"
 	"Exit: 0 ok (stopped, or NAME deactivated or deleted), 1 some input\n"
-	"rejected or NAME disabled for flapping, 2 usage, 3 no such agent, an\n"
+	"rejected, a job from stdin failed or NAME disabled for flapping, 2 usage,\n"
+	"3 no such agent, an\n"
 	"invalid agent or a state error, 4 NAME is not active or runs elsewhere.\n";
 
 enum {
@@ -99,7 +100,7 @@ static const struct option longopts[] = {
 static int64_t duration(const char *opt, const char *s, int64_t min)
 {
 	int64_t ms;
-	if (agent_duration(s, &ms) < 0)
+	if (time_duration(s, 1000, &ms) < 0) /* a bare number: seconds, as everywhere */
 		pusage("%s: %s", opt, err_msg());
 	if (ms < min)
 		pusage("%s: at least %lld ms", opt, (long long)min);
@@ -109,7 +110,7 @@ static int64_t duration(const char *opt, const char *s, int64_t min)
 static struct {
 	struct runner *r;
 	int sfd, exit_on_eof, status;
-	int64_t watchdog, pinged;
+	struct watchdog wd;
 } g;
 
 static void on_job(void *ctx, jv rec)
@@ -143,17 +144,7 @@ static int on_work(struct loop *l)
 	int ms = runner_work(g.r);
 	if (ms == -2)
 		return LOOP_END;
-	if (g.watchdog) {
-		int64_t now = time_mono_ms();
-		if (now - g.pinged >= g.watchdog) {
-			notify("WATCHDOG=1");
-			g.pinged = now;
-		}
-		int left = (int)(g.pinged + g.watchdog - now);
-		if (ms < 0 || left < ms)
-			ms = left;
-	}
-	return ms;
+	return watchdog_tick(&g.wd, ms);
 }
 
 static int on_wait(struct loop *l, struct pollfd *p, int n, int ms)
@@ -251,8 +242,7 @@ int main(int argc, char **argv)
 		pdie(rc, "%s", err_msg());
 	}
 	g.sfd = prog_signalfd();
-	g.watchdog = notify_watchdog_ms();
-	g.pinged = time_mono_ms();
+	watchdog_init(&g.wd);
 	notify("READY=1");
 
 	struct nd_reader *in = prog_reader(0);

@@ -295,14 +295,7 @@ int main(int argc, char **argv)
 		case O_IMAGE: o.image_format = optarg; break;
 		case O_AUDIO: o.audio_format = optarg; break;
 		case O_MAXBYTES: o.max_bytes = bytes(optarg); break;
-		case O_TIMEOUT: {
-			char *end;
-			double s = strtod(optarg, &end);
-			if (end == optarg || *end || !(s > 0) || s > 86400)
-				pusage("--timeout: expected seconds, got '%s'", optarg);
-			o.timeout_ms = (int)(s * 1000 + 0.5) ? (int)(s * 1000 + 0.5) : 1;
-			break;
-		}
+		case O_TIMEOUT: o.timeout_ms = (int)prog_ms("--timeout", optarg, 86400, 1); break;
 		case O_BASE: o.base_url = optarg; break;
 		case O_ENDPOINT: o.s3.endpoint = optarg; break;
 		case O_BUCKET: o.s3.bucket = optarg; break;

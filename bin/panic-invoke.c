@@ -38,6 +38,10 @@
 
 #define TOOL_PLATFORMS "only openai and gemini models can"
 
+/* Why model M cannot take the options given (tools, a schema: only the
+ * platforms that call tools take them), or NULL. */
+static const char *unable(const struct model *m);
+
 static const char usage[] =
 	"usage: panic-invoke [-m MODEL] [OPTION]... [-- PROGRAM [ARG]...]\n"
 	"Call a model once per record of stdin; write each record with the result.\n"
@@ -155,6 +159,28 @@ static struct {
 	int ntoolschemas;
 } g = { .from = "input", .jobs = 1, .opts = { .temperature = -1 } };
 
+/* The catalogue's price of M for a table: per call, or per million tokens
+ * in and out; "-" for none. */
+static char *price_text(const struct model *m, char buf[static 48])
+{
+	jv p = json_get(m->entry, "price");
+	jv call = json_get(p, "call"), in = json_get(p, "input"), out = json_get(p, "output");
+	int k = 0;
+	buf[0] = 0;
+	if (jv_get_kind(call) == JV_KIND_NUMBER)
+		k = snprintf(buf, 48, "$%g/call", jv_number_value(call));
+	if (jv_get_kind(in) == JV_KIND_NUMBER && jv_get_kind(out) == JV_KIND_NUMBER)
+		snprintf(buf + k, 48 - (size_t)k, "%s$%g/$%g per Mtok", k ? " + " : "",
+		         jv_number_value(in), jv_number_value(out));
+	if (!buf[0])
+		snprintf(buf, 48, "-");
+	jv_free(p);
+	jv_free(call);
+	jv_free(in);
+	jv_free(out);
+	return buf;
+}
+
 static void list(int format)
 {
 	size_t n = catalogue_count(g.cat);
@@ -163,13 +189,15 @@ static void list(int format)
 		for (size_t i = 0; i < n; i++)
 			if ((int)strlen(catalogue_at(g.cat, i)->id) > w)
 				w = (int)strlen(catalogue_at(g.cat, i)->id);
-		printf("%-*s %-10s %-16s %s\n", w, "ID", "PLATFORM", "TYPES", "NAME");
+		printf("%-*s %-10s %-16s %-22s %s\n", w, "ID", "PLATFORM", "TYPES", "PRICE (US$)",
+		       "NAME");
 		for (size_t i = 0; i < n; i++) {
 			struct model *m = catalogue_at(g.cat, i);
-			char types[32];
+			char types[32], price[48];
 			snprintf(types, sizeof types, "%s -> %s", mtype_name(m->input),
 			         mtype_name(m->output));
-			printf("%-*s %-10s %-16s %s\n", w, m->id, m->platform->name, types, m->name);
+			printf("%-*s %-10s %-16s %-22s %s\n", w, m->id, m->platform->name, types,
+			       price_text(m, price), m->name);
 		}
 		return;
 	}
@@ -309,8 +337,15 @@ static void emit(struct slot *s)
 	s->raw = NULL;
 	if (!ok && !strcmp(json_str_or(c->error, "kind", ""), "cancelled")) {
 		/* stopped by a signal or a closed reader: not a failure */
+	} else if (!ok && !strcmp(json_str_or(c->error, "kind", ""), "no_key")) {
+		/* a configuration error, the same for every record: said once */
+		static int said;
+		if (!said++ && prog_verbose >= 0)
+			pwarn("%s: %s", c->model->id, json_str_or(c->error, "message", "no key"));
+		g.status = PX_CONFIG;
 	} else if (!ok) {
-		g.status = PX_FAIL;
+		if (g.status == PX_OK)
+			g.status = PX_FAIL;
 		if (prog_verbose >= 0) {
 			/* Platforms' messages may start with the model already. */
 			const char *m = json_str_or(c->error, "message", "failed");
@@ -375,6 +410,17 @@ static struct slot *queue(jv rec, const char *raw, size_t rawlen)
 	return s;
 }
 
+static const char *unable(const struct model *m)
+{
+	if (m->platform->tools)
+		return NULL;
+	if (g.opts.ntools)
+		return "cannot call tools";
+	if (jv_get_kind(g.opts.schema) == JV_KIND_OBJECT)
+		return "cannot answer to a --schema";
+	return NULL;
+}
+
 /* Starts the call for REC (consumed; its text as read, if it was a JSON
  * object, from nd_raw()), or rejects it. */
 static void take(struct loop *l, jv rec)
@@ -394,8 +440,8 @@ static void take(struct loop *l, jv rec)
 			jv_free(rec);
 			return;
 		}
-		if (g.opts.ntools && !m->platform->tools) {
-			loop_reject(l, "model '%s' cannot call tools (%s)", id, TOOL_PLATFORMS);
+		if (unable(m)) {
+			loop_reject(l, "model '%s' %s (%s)", id, unable(m), TOOL_PLATFORMS);
 			jv_free(rec);
 			return;
 		}
@@ -493,15 +539,6 @@ static jv schema(const char *opt, const char *arg)
 	return v;
 }
 
-static double temperature(const char *what, const char *arg)
-{
-	char *end;
-	double t = strtod(arg, &end);
-	if (end == arg || *end || t < 0 || t > 2)
-		pusage("%s: expected a temperature from 0 to 2, got '%s'", what, arg);
-	return t;
-}
-
 /* Fills what the options left unset from the profile NAME of
  * profiles.json; *MODEL too. The file is kept: the strings point into it. */
 static jv profile_doc = { 0 };
@@ -546,7 +583,7 @@ int main(int argc, char **argv)
 {
 	prog_init("panic-invoke");
 	const char *model = NULL, *types = NULL, *models = NULL, *prof = NULL;
-	int dolist = 0, format = isatty(1) ? 'T' : 'J', nolog = 0;
+	int dolist = 0, format = isatty(1) ? 'T' : 'J', nolog = 0, table = 0;
 	g.opts.schema = jv_null();
 	int c;
 	while ((c = getopt_long(argc, argv, "+m:p:j:lRqvh", longopts, NULL)) != -1) {
@@ -554,7 +591,7 @@ int main(int argc, char **argv)
 		case 'm': model = optarg; break;
 		case 'p': prof = optarg; break;
 		case O_SYSTEM: g.opts.system = optarg; break;
-		case O_TEMP: g.opts.temperature = temperature("--temperature", optarg); break;
+		case O_TEMP: g.opts.temperature = prog_double("--temperature", optarg, 0, 2, "a temperature"); break;
 		case O_MAXTOK: g.opts.max_tokens = prog_atol("--max-tokens", optarg, 1, 1 << 24); break;
 		case O_SCHEMA:
 			jv_free(g.opts.schema);
@@ -612,7 +649,7 @@ int main(int argc, char **argv)
 			format = 'J';
 			prog_option(c, usage);
 			break;
-		case O_TABLE: format = 'T'; break;
+		case O_TABLE: format = 'T', table = 1; break;
 		default: prog_option(c, usage);
 		}
 	}
@@ -624,6 +661,8 @@ int main(int argc, char **argv)
 		pusage("--types is for a program given after -- or a PLATFORM:NAME model");
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 
+	if (table && !dolist)
+		pusage("--table goes with --list");
 	if (catalogue_load(&g.cat, models) < 0)
 		pdie(PX_CONFIG, "%s", err_msg());
 	if (prof)
@@ -658,8 +697,8 @@ int main(int argc, char **argv)
 	} else if (model && !(g.model = catalogue_find(g.cat, model))) {
 		pdie(PX_CONFIG, "unknown model '%s' (see panic-invoke --list)", model);
 	}
-	if (g.model && g.opts.ntools && !g.model->platform->tools)
-		pusage("--tool: model '%s' cannot call tools (%s)", g.model->id, TOOL_PLATFORMS);
+	if (g.model && unable(g.model))
+		pusage("model '%s' %s (%s)", g.model->id, unable(g.model), TOOL_PLATFORMS);
 
 	if (!nolog) {
 		g.db = prog_state_hint(DB_CREATE | DB_WRITE, "--no-log calls without it");
@@ -679,7 +718,7 @@ int main(int argc, char **argv)
 		pdie(PX_FAIL, "stdin: %s", err_msg());
 	drain();
 	flush();
-	if (l.nbad)
+	if (l.nbad && g.status == PX_OK)
 		g.status = PX_FAIL;
 
 	nd_free(r);

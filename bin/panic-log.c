@@ -4,11 +4,13 @@
  * first: NDJSON when stdout is not a terminal (or with --json), else one
  * readable line per call. --totals sums tokens and cost per model.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/err.h"
@@ -18,27 +20,40 @@
 #include "state/db.h"
 
 static const char usage[] =
-	"usage: panic-log [-n N] [-m MODEL] [--totals] [--json | --table] [--db PATH]\n"
+	"usage: panic-log [-n N] [FILTER]... [--totals] [--json | --table] [--db PATH]\n"
 	"Show the most recent model calls, oldest first.\n"
 	"\n"
 	"  -n, --count N     how many (default 20; 0 for all)\n"
 	"  -m, --model ID    only calls of this model\n"
+	"      --network NAME  only calls of this network's runs\n"
+	"      --run ID      only calls of this run (a network's or a workflow's)\n"
+	"      --agent NAME  only calls of this agent\n"
+	"  -s, --search TEXT only calls whose prompt, response or error holds TEXT\n"
+	"                    (ASCII letters in either case)\n"
 	"  -t, --totals      calls, failures, tokens and cost (US$) per model, and\n"
 	"                    for all (model null)\n"
 	"      --json        one JSON object per call (the default off a terminal)\n"
 	"      --table       one readable line per call (the default on a terminal)\n"
 	"      --db PATH     state file (default $PANIC_DB or\n"
 	"                    ~/.local/state/panic/panic.db)\n"
+	"  -q, --quiet       less on stderr -v, --verbose more on stderr\n"
 	"  -h, --help        this help      --version   the version\n"
 	"\n"
-	"Exit: 0 ok, 2 usage, 3 no such state file or a state error.\n";
+	"No state file yet is no calls yet (but a --db file that is not there is\n"
+	"an error).\n"
+	"\n"
+	"Exit: 0 ok, 2 usage, 3 a state error.\n";
 
-enum { O_JSON = 256, O_TABLE };
+enum { O_JSON = 256, O_TABLE, O_NETWORK, O_RUN, O_AGENT };
 
 static const struct option longopts[] = {
 	{ "count", required_argument, 0, 'n' },
 	{ "model", required_argument, 0, 'm' },
 	{ "totals", no_argument, 0, 't' },
+	{ "network", required_argument, 0, O_NETWORK },
+	{ "run", required_argument, 0, O_RUN },
+	{ "agent", required_argument, 0, O_AGENT },
+	{ "search", required_argument, 0, 's' },
 	{ "json", no_argument, 0, O_JSON },
 	{ "table", no_argument, 0, O_TABLE },
 	PROG_OPTIONS,
@@ -55,8 +70,6 @@ static int print_json(jv row, void *ctx)
 	return 0;
 }
 
-/* Writes S on one line, at most MAX bytes of it, ending in "..." if cut,
- * never cutting a UTF-8 sequence. */
 /* Writes S on one line, at most MAX bytes of it, ending in "..." if cut,
  * never cutting a UTF-8 sequence; white space as spaces and any other
  * control character shown harmlessly (an escape sequence in a model's
@@ -156,11 +169,15 @@ int main(int argc, char **argv)
 	struct db_call_filter f = { .limit = 20 };
 	int table = isatty(1), totals = 0;
 	int c;
-	while ((c = getopt_long(argc, argv, "n:m:tqvh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "n:m:s:tqvh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 't': totals = 1; break;
 		case 'n': f.limit = prog_atol("-n", optarg, 0, 1L << 40); break;
 		case 'm': f.model = optarg; break;
+		case O_NETWORK: f.network = optarg; break;
+		case O_RUN: f.run_id = optarg; break;
+		case O_AGENT: f.agent = optarg; break;
+		case 's': f.search = optarg; break;
 		case O_JSON: table = 0; break;
 		case O_TABLE: table = 1; break;
 		default: prog_option(c, usage);
@@ -174,9 +191,20 @@ int main(int argc, char **argv)
 	else if (getenv("COLUMNS"))
 		width = atoi(getenv("COLUMNS")) > 0 ? atoi(getenv("COLUMNS")) : width;
 
+	/* No state file yet is no calls yet, unless --db names a file that
+	 * is not there (a typo). */
+	char *path = path_db(prog_db);
+	struct stat st;
+	int none = !prog_db && path && stat(path, &st) < 0 && errno == ENOENT;
+	free(path);
+	if (none) {
+		if (prog_verbose > 0)
+			pwarn("no state file yet: no calls");
+		return prog_finish(PX_OK);
+	}
 	struct db *db = prog_state(0);
 	int first = 0;
-	int rc = totals ? db_call_totals(db, f.model, table ? print_total : print_json, &first)
+	int rc = totals ? db_call_totals(db, &f, table ? print_total : print_json, &first)
 	                : db_call_list(db, &f, table ? print_line : print_json, NULL);
 	db_close(db);
 	if (rc < 0)

@@ -782,7 +782,8 @@ static int stop(void)
  * bus; work() starts what is due and says how long the runner may wait;
  * the loop waits in the engine, on stdin, the bus and the signals. */
 static struct {
-	int64_t watchdog, pinged, looked;
+	struct watchdog wd;
+	int64_t looked;
 } w;
 
 static void on_record(struct loop *l, jv rec)
@@ -826,16 +827,7 @@ static int on_work(struct loop *l)
 	int wait = g.start ? 0 : -1;
 	if (!g.calling && g.due) /* a pace of months: wake within a day */
 		wait = (int)(g.due <= now ? 0 : g.due - now < DAY_MS ? g.due - now : DAY_MS);
-	if (w.watchdog) {
-		if (now - w.pinged >= w.watchdog) {
-			notify("WATCHDOG=1");
-			w.pinged = now;
-		}
-		int left = (int)(w.pinged + w.watchdog - now);
-		if (wait < 0 || left < wait)
-			wait = left;
-	}
-	return wait;
+	return watchdog_tick(&w.wd, wait);
 }
 
 static int on_wait(struct loop *l, struct pollfd *p, int n, int ms)
@@ -867,22 +859,18 @@ static void on_woke(struct loop *l)
 	stopping(l);
 }
 
-static void watchdog_tick(void *ctx)
+static void on_archive_tick(void *ctx)
 {
 	(void)ctx;
-	if (w.watchdog && time_mono_ms() - w.pinged >= w.watchdog) {
-		notify("WATCHDOG=1");
-		w.pinged = time_mono_ms();
-	}
+	watchdog_tick(&w.wd, -1);
 }
 
 static void run(void)
 {
 	struct nd_reader *r = prog_reader(0);
-	w.watchdog = notify_watchdog_ms();
-	w.pinged = time_mono_ms();
+	watchdog_init(&w.wd);
 	if (g.arch) /* an archive in progress gives up on a stop signal */
-		archive_hooks(g.arch, prog_signalfd(), watchdog_tick, NULL);
+		archive_hooks(g.arch, prog_signalfd(), on_archive_tick, NULL);
 	struct loop l = { .in = r, .record = on_record, .bad = prog_loop_bad, .room = on_room,
 		          .work = on_work, .wait = on_wait, .idle = on_idle, .woke = on_woke,
 		          .nfds = 1 };

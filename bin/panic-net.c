@@ -70,7 +70,9 @@ static void options(int argc, char **argv)
 	/* Options anywhere: panic-net create art m1 m2 --lockout 5 */
 	while ((c = getopt_long(argc, argv, "l:d:fqvh", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'l': opt.lockout = prog_atol("--lockout", optarg, 0, 86400 * 365); break;
+		case 'l': /* whole seconds, rounded up */
+			opt.lockout = (long)((prog_ms("--lockout", optarg, 86400 * 365, 0) + 999) / 1000);
+			break;
 		case 'd': opt.description = optarg; break;
 		case 'f': opt.force = 1; break;
 		case O_JSON: opt.table = 0; break;
@@ -134,6 +136,9 @@ static int print_row(jv net, void *ctx)
 		print(net);
 		return 0;
 	}
+	static int rows;
+	if (!rows++)
+		printf("%-20s %7s  %s\n", "NAME", "LOCKOUT", "MODELS  # DESCRIPTION");
 	jv models = json_get(net, "models");
 	jv lock = json_get(net, "lockout_seconds");
 	const char *desc = json_str(net, "description", NULL);

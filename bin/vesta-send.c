@@ -525,11 +525,7 @@ static void on_woke(struct loop *l)
 
 static double seconds(const char *opt, const char *s)
 {
-	char *end;
-	double d = strtod(s, &end);
-	if (end == s || *end || d < 0 || d > 86400)
-		pusage("%s: expected seconds, got '%s'", opt, s);
-	return d;
+	return prog_ms(opt, s, 86400, 0) / 1000.0;
 }
 
 int main(int argc, char **argv)

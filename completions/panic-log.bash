@@ -10,9 +10,9 @@ _panic_log() {
 	--db)
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return ;;
-	-n|--count)
+	-n|--count|--network|--run|--agent|-s|--search)
 		return ;;
 	esac
-	COMPREPLY=($(compgen -W "-n --count -m --model -t --totals --json --table --db -q -v -h --help --version" -- "$cur"))
+	COMPREPLY=($(compgen -W "-n --count -m --model --network --run --agent -s --search -t --totals --json --table --db -q --quiet -v --verbose -h --help --version" -- "$cur"))
 }
 complete -F _panic_log panic-log

@@ -145,8 +145,10 @@ panic-invoke: stdin:3: invalid JSON: Unfinished string at EOF at line 1, column 
 		"dummy-t2t dummy-t2i dummy-t2a dummy-i2t dummy-i2i dummy-i2a dummy-a2t dummy-a2i dummy-a2a"
 	assert_equal "$output" "$(jq -r '.[].id' "$TOP/share/panic/models.json")"
 	run panic-invoke --list --table
-	assert_line --index 0 --regexp '^ID +PLATFORM +TYPES +NAME$'
-	assert_line --index 1 --regexp '^dummy-t2t +dummy +text -> text +Dummy Text-to-Text$'
+	assert_line --index 0 --regexp '^ID +PLATFORM +TYPES +PRICE \(US\$\) +NAME$'
+	assert_line --index 1 --regexp '^dummy-t2t +dummy +text -> text +- +Dummy Text-to-Text$'
+	assert_line --regexp '^flux-schnell +replicate +text -> image +\$0\.003/call +FLUX\.1 \[schnell\]$'
+	assert_line --regexp '^gpt-5-chat +openai +text -> text +\$1\.25/\$10 per Mtok +GPT-5 Chat$'
 }
 
 @test "every call is a row in calls, committed, with the record's links" {
@@ -531,6 +533,11 @@ Try 'panic-invoke --help'."
 	assert_success
 	# PLATFORM starts at the same column on every line
 	assert_equal "$(echo "$output" | awk '{ match($0, / +/); print RSTART + RLENGTH }' | sort -u | wc -l)" 1
+	# without --list it would be ignored: a usage error instead
+	run --separate-stderr panic-invoke -m dummy-t2t --table <<<'x'
+	assert_failure 2
+	assert_equal "$(echo "$stderr" | head -1)" "panic-invoke: --table goes with --list"
+	assert_equal "$output" ""
 }
 
 @test "numbers from outside never overflow: 1e300 in a record, inf and huge durations in options" {

@@ -50,12 +50,14 @@ fill() {
 	for l in "${lines[@]}"; do [ "${#l}" -le 80 ]; done
 }
 
-@test "no state file is a state error; usage errors exit 2" {
+@test "no state file yet is no calls yet, but a --db that is not there is an error; usage errors exit 2" {
 	run --separate-stderr panic-log
-	assert_failure 3
-	assert_equal "$stderr" "panic-log: state: $PANIC_DB: No such file or directory"
+	assert_success
+	assert_equal "$output$stderr" ""
+	[ ! -e "$PANIC_DB" ]
 	run --separate-stderr panic-log --db "$T/nope.db"
 	assert_failure 3
+	assert_equal "$stderr" "panic-log: state: $T/nope.db: No such file or directory"
 	run --separate-stderr panic-log -n many
 	assert_failure 2
 	assert_equal "$(echo "$stderr" | head -1)" "panic-log: -n: expected a whole number from 0 to 1099511627776, got 'many'"
@@ -85,4 +87,26 @@ fill() {
 	[ "$(printf '%s' "$output" | grep -c $'\302\233')" = 0 ]
 	[ "$(printf '%s' "$output" | grep -c $'\342\200\256')" = 0 ]
 	assert_output --partial '␛]0;owned␇␛[2J␛[31mred�1m�gnp.exe'
+}
+
+@test "filters: --network, --run, --agent and -s pick calls by their links and text; --totals follows them" {
+	jq -nc '{input: "A Cat at sea", network: "foyer", run_id: "r1"},
+		{input: "a dog", network: "foyer", run_id: "r2"},
+		{input: "the CAT again", agent: "scout"},
+		{input: "nothing"}' | panic-invoke -m dummy-t2t > /dev/null
+	PANIC_DUMMY_FAIL=1 panic-invoke -m dummy-t2t -q <<<'boom' > /dev/null || true
+	pick() { panic-log "$@" | jq -r .input | paste -sd'|'; }
+	assert_equal "$(pick --network foyer)" "A Cat at sea|a dog"
+	assert_equal "$(pick --run r2)" "a dog"
+	assert_equal "$(pick --agent scout)" "the CAT again"
+	assert_equal "$(pick -s cat)" "A Cat at sea|the CAT again"
+	assert_equal "$(pick --search 'CAT' --network foyer)" "A Cat at sea"
+	assert_equal "$(pick -s 'injected failure')" "boom"
+	assert_equal "$(pick -s 'no such text')" ""
+	assert_equal "$(pick -s '%')" ""
+	assert_equal "$(pick -s cat -n 1)" "the CAT again"
+	assert_equal "$(panic-log -t --network foyer | jq -c 'select(.model == null) | .calls')" 2
+	assert_equal "$(panic-log -t -s 'injected' | jq -c 'select(.model == null) | [.calls, .failed]')" "[1,1]"
+	run --separate-stderr panic-log --network
+	assert_failure 2
 }

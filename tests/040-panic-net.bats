@@ -18,8 +18,9 @@ load helper
 	run --separate-stderr panic-net list
 	assert_equal "$(echo "$output" | jq -r '[.name, .lockout_seconds] | @tsv' | paste -sd' ')" "$(printf 'art\t5 solo\t30')"
 	run --separate-stderr panic-net list --table
-	assert_line --index 0 --regexp '^art +5s  dummy-t2i -> dummy-i2a -> dummy-a2t  # a cycle$'
-	assert_line --index 1 --regexp '^solo +30s  dummy-t2t$'
+	assert_line --index 0 --regexp '^NAME +LOCKOUT  MODELS  # DESCRIPTION$'
+	assert_line --index 1 --regexp '^art +5s  dummy-t2i -> dummy-i2a -> dummy-a2t  # a cycle$'
+	assert_line --index 2 --regexp '^solo +30s  dummy-t2t$'
 }
 
 @test "set changes models, lockout and description; the others stay" {
@@ -31,6 +32,12 @@ load helper
 	assert_equal "$(echo "$output" | jq -c '[.models, .lockout_seconds]')" '[["dummy-t2a","dummy-a2t"],0]'
 	run --separate-stderr panic-net set art -d ''
 	assert_equal "$(echo "$output" | jq -c .description)" null
+	run --separate-stderr panic-net set art --lockout 1m30s
+	assert_equal "$(echo "$output" | jq -c .lockout_seconds)" 90
+	run --separate-stderr panic-net set art --lockout 0.2
+	assert_equal "$(echo "$output" | jq -c .lockout_seconds)" 1
+	run --separate-stderr panic-net set art --lockout soon
+	assert_failure 2
 	run --separate-stderr panic-net set nope --lockout 3
 	assert_failure 3
 	assert_equal "$stderr" "panic-net: no network 'nope'"

@@ -152,6 +152,9 @@ recs() { jq -c "select(.type == \"$2\") | $3" "$1"; }
 	next=$(echo "$output" | jq .next_in_ms)
 	[ "$left" -ge 55 ] && [ "$left" -le 60 ]
 	[ "$next" -ge 25000 ] && [ "$next" -le 30000 ]
+	# times are RFC 3339, as in every record; the run's start is the run's
+	assert_equal "$(echo "$output" | jq -c '[keys[] | select(test("_ms$|_at$"))]')" '["next_at","next_in_ms","run_started_at","updated_at"]'
+	assert_equal "$(echo "$output" | jq -r .run_started_at)" "$(sql 'select started_at from runs')"
 	kill -TERM "$pid"
 	wait "$pid"
 	exec {w}>&-
@@ -226,6 +229,16 @@ recs() { jq -c "select(.type == \"$2\") | $3" "$1"; }
 	assert_equal "$(sql 'select count(distinct run_id), count(*), count(distinct seq) from invocations where state = '"'completed'"'')" "1|3|3"
 	assert_equal "$(sql 'select state, reason from runs')" "stopped|max"
 	assert_equal "$err" ""
+}
+
+@test "durations take units as well as seconds: --pace 1.5, 1500ms, 1m30s" {
+	panic-net create art dummy-t2t -l 0 > /dev/null
+	for pace in 0.05 50ms 0m0.05s; do
+		panic-loop art --pace "$pace" --max 2 <<<"go $pace" > out
+		assert_equal "$(jq -r 'select(.state == "completed") | .seq' out | paste -sd' ')" "0 1"
+	done
+	run --separate-stderr panic-loop --status --pace 1m30s art
+	assert_success
 }
 
 @test "--stop ends a run its runner left, in the state file; with a runner, the runner ends it" {
@@ -311,6 +324,11 @@ panic-loop: stdin:4: no \"input\" (the prompt) as a string"
 	run --separate-stderr panic-loop --pace -1 art
 	assert_failure 2
 	run --separate-stderr panic-loop --max 0 art
+	assert_failure 2
+	run --separate-stderr panic-loop --pace 5ms5 art
+	assert_failure 2
+	assert_equal "$(echo "$stderr" | head -1)" "panic-loop: --pace: expected seconds (or 500ms, 30s, 5m, 1h) from 0 to 31536000 s, got '5ms5'"
+	run --separate-stderr panic-loop --pace 1.5x art
 	assert_failure 2
 	run --separate-stderr panic-loop --help
 	assert_success

@@ -237,13 +237,18 @@ IN
 	chmod 644 config/panic/keys
 	unset OPENAI_BASE_URL
 	run --separate-stderr panic-invoke -m openai:m <<<'k3'
-	assert_failure 1
+	assert_failure 3
 	assert_equal "$(echo "$output" | jq -c .error)" \
 		"{\"kind\":\"no_key\",\"message\":\"$T/config/panic/keys: readable by others (mode 644); run chmod 600 on it\"}"
 	rm config/panic/keys
-	run --separate-stderr panic-invoke -m openai:m <<<'k4'
-	assert_equal "$(echo "$output" | jq -c .error)" \
+	# no key is one configuration error: every record comes out failed,
+	# the error is said once, and the exit status is 3
+	run --separate-stderr panic-invoke -m openai:m < <(printf '%s\n' k4 k5 k6)
+	assert_failure 3
+	assert_equal "$(echo "$output" | jq -c .error | sort -u)" \
 		"{\"kind\":\"no_key\",\"message\":\"no key: set OPENAI_API_KEY or put OPENAI_API_KEY=... in $T/config/panic/keys\"}"
+	assert_equal "$(echo "$output" | jq -r .input | paste -sd' ')" "k4 k5 k6"
+	assert_equal "$stderr" "panic-invoke: openai:m: no key: set OPENAI_API_KEY or put OPENAI_API_KEY=... in $T/config/panic/keys"
 	assert_equal "$(requests chat | wc -l)" 2
 }
 
@@ -478,10 +483,15 @@ gemini:g: the stream ended before a finishReason'
 	assert_regex "$(echo "$output" | field output)" '^tool said: error: .+'
 }
 
-@test "--tool with a model that cannot call tools is refused, not ignored" {
+@test "--tool or --schema with a model that cannot take them is refused, not ignored" {
 	run --separate-stderr panic-invoke -m replicate:a/b --tool "x=/bin/cat" <<<'hi'
 	assert_failure 2
-	assert_equal "${stderr_lines[0]}" "panic-invoke: --tool: model 'replicate:a/b' cannot call tools (only openai and gemini models can)"
+	assert_equal "${stderr_lines[0]}" "panic-invoke: model 'replicate:a/b' cannot call tools (only openai and gemini models can)"
+	for m in "dummy-t2t:-m dummy-t2t" "exec:cat:-- cat"; do
+		run --separate-stderr panic-invoke --schema '{"type":"object"}' ${m##*:} <<<'hi'
+		assert_failure 2
+		assert_equal "${stderr_lines[0]}" "panic-invoke: model '${m%:*}' cannot answer to a --schema (only openai and gemini models can)"
+	done
 	run --separate-stderr panic-invoke --tool "x=/bin/cat" <<<$'{"model":"dummy-t2t","input":"a"}\n{"model":"openai:m","input":"b"}'
 	assert_failure 1
 	assert_equal "$stderr" "panic-invoke: stdin:1: model 'dummy-t2t' cannot call tools (only openai and gemini models can)"
@@ -611,7 +621,7 @@ Try 'panic-invoke --help'."
 	printf 'OPENAI_API_KEY=sk-file-key\n' > keys
 	chmod 644 keys
 	PANIC_KEYS=$PWD/keys run --separate-stderr panic-invoke -m openai:m <<<'x'
-	assert_failure 1
+	assert_failure 3
 	assert_equal "$(echo "$output" | jq -r .error.kind)" no_key
 	assert_equal "$(echo "$output" | jq -r .error.message)" "$PWD/keys: readable by others (mode 644); run chmod 600 on it"
 	[ "$(requests chat | wc -l)" = 0 ]

@@ -44,6 +44,17 @@ events() { sql "select event from agent_events where agent = '$1' order by at, i
 	assert_equal "$(echo "$output" | jq -r .result.text)" again
 }
 
+@test "a job asked for on stdin that fails makes the exit status 1; the others still run and come back" {
+	ability maybe 'read -r p; case $p in *boom*) echo "it broke" >&2; exit 3;; esac; echo "$p"'
+	agent-ctl add bot -a maybe -r stdin --retry fixed:1:0 --status active > /dev/null
+	run --separate-stderr agent-run bot --exit-on-eof < <(printf '%s\n' '{"n":1}' '{"n":2,"x":"boom"}' '{"n":3}')
+	assert_failure 1
+	assert_equal "$(echo "$output" | jq -c '[.n, .state]' | sort | paste -sd' ')" '[1,"completed"] [2,"failed"] [3,"completed"]'
+	# all well: 0
+	run --separate-stderr agent-run bot --exit-on-eof <<< '{"n":4}'
+	assert_success
+}
+
 @test "an ability gets the payload on stdin, the agent in its environment, its own key and no other" {
 	ability probe 'jq -c --argjson agent "$PANIC_AGENT" "{payload: ., name: env.PANIC_AGENT_NAME, resp: env.PANIC_RESPONSIBILITY, task: env.PANIC_TASK, trigger: env.PANIC_TRIGGER, attempt: env.PANIC_ATTEMPT, mine: (env.MY_KEY == \"sekrit\"), theirs: env.THEIR_KEY, openai: env.OPENAI_API_KEY, agent_key_field: \$agent.llm_config.api_key_env_var, db: env.PANIC_DB}"'
 	agent-ctl add probe -a probe -r '{"trigger":"stdin","name":"in","task":"check"}' --key-env MY_KEY --status active > /dev/null
@@ -457,4 +468,17 @@ events() { sql "select event from agent_events where agent = '$1' order by at, i
 	sql "insert into agent_events (id, agent_id, agent, at, event) values ('old', 'x', 'bot', '2001-01-01T00:00:00.000Z', 'completed')"
 	run agent-run bot --exit-on-eof --keep-events 0 <<< '{}'
 	assert_equal "$(sql "select count(*) from agent_events where id = 'old'")" 1
+}
+
+@test "an ability starts clean: its own process group, no signal blocked or SIGPIPE ignored, none of the runner's files open" {
+	ability clean 'cat > /dev/null
+theirs=$(for f in /proc/$$/fd/*; do readlink "$f"; done | grep -c -e "$PANIC_DB" -e "$PANIC_BUS" -e "socket:")
+set -- $(cat /proc/$$/stat)
+blk=$(awk "/^SigBlk/ {print \$2}" /proc/$$/status)
+ign=$(awk "/^SigIgn/ {print \$2}" /proc/$$/status)
+printf "{\"theirs\":%s,\"own_group\":%s,\"blocked\":\"%s\",\"sigpipe_ignored\":%s}\n" "$theirs" "$([ "$5" = $$ ] && echo true || echo false)" "$blk" "$(( (0x$ign >> 12) & 1 ))"'
+	agent-ctl add clean -a clean -r stdin -r 'event:clean:go' --status active > /dev/null
+	run --separate-stderr agent-run clean --exit-on-eof <<< '{"n":1}'
+	assert_success
+	assert_equal "$(echo "$output" | jq -c .result)" '{"theirs":0,"own_group":true,"blocked":"0000000000000000","sigpipe_ignored":0}'
 }

@@ -190,3 +190,19 @@ settle() { sleep 0.4; }
 	assert_success
 	assert_equal "$(echo "$output" | jq -c .result)" '{"n":1}'
 }
+
+@test "a payload larger than a pipe holds reaches the ability whole; an ability that never reads it harms nothing" {
+	ability count 'printf "{\"bytes\":%d}\n" "$(wc -c)"'
+	ability deaf 'echo "{\"ok\":true}"'
+	agent-ctl add counter -a count -r stdin --status active > /dev/null
+	agent-ctl add deaf -a deaf -r stdin --retry fixed:0:0 --status active > /dev/null
+	big=$(head -c 300000 /dev/zero | tr '\0' b)
+	echo "{\"blob\":\"$big\"}" > rec
+	run --separate-stderr agent-run counter --exit-on-eof < rec
+	assert_success
+	assert_equal "$(echo "$output" | jq -c '[.state, .result.bytes]')" '["completed",300011]'
+	run --separate-stderr agent-run deaf --exit-on-eof < rec
+	assert_success
+	assert_equal "$(echo "$output" | jq -c '[.state, .result]')" '["completed",{"ok":true}]'
+	assert_equal "$stderr" ""
+}

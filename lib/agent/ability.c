@@ -137,6 +137,24 @@ int ability_find(const struct ability_dirs *d, const char *name, char **path)
 
 /* ---- the child ---- */
 
+static void write_in(struct ability_proc *a)
+{
+	while (a->p.in >= 0 && a->inoff < a->inlen) {
+		ssize_t k = write(a->p.in, a->in + a->inoff, a->inlen - a->inoff);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0 && errno == EAGAIN)
+			return;
+		if (k < 0) { /* it does not read its payload: its business */
+			proc_close_fd(&a->p.in);
+			return;
+		}
+		a->inoff += (size_t)k;
+	}
+	if (a->inoff >= a->inlen)
+		proc_close_fd(&a->p.in);
+}
+
 int ability_start(struct ability_proc *a, const char *path, char *const env[],
                   const char *payload, size_t n, int64_t timeout_ms, size_t max)
 {
@@ -158,6 +176,7 @@ int ability_start(struct ability_proc *a, const char *path, char *const env[],
 	a->pgid = a->p.pid;
 	a->timeout_ms = timeout_ms;
 	a->deadline = time_mono_ms() + timeout_ms;
+	write_in(a); /* now, into the pipe's buffer: no turn of the loop waits for POLLOUT */
 	return 0;
 }
 
@@ -240,24 +259,6 @@ static void read_err(struct ability_proc *a)
 			a->errlen += n;
 		}
 	}
-}
-
-static void write_in(struct ability_proc *a)
-{
-	while (a->p.in >= 0 && a->inoff < a->inlen) {
-		ssize_t k = write(a->p.in, a->in + a->inoff, a->inlen - a->inoff);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0 && errno == EAGAIN)
-			return;
-		if (k < 0) { /* it does not read its payload: its business */
-			proc_close_fd(&a->p.in);
-			return;
-		}
-		a->inoff += (size_t)k;
-	}
-	if (a->inoff >= a->inlen)
-		proc_close_fd(&a->p.in);
 }
 
 /* Ends it: what is left is read, the process group killed, fds closed. */

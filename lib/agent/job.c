@@ -107,6 +107,9 @@ static void finish(struct job *j, const char *state, jv result, jv error)
 		         jv_get_kind(m) == JV_KIND_STRING ? jv_string_value(m) : "failed");
 		jv_free(m);
 		unit_set_state(u, NULL, msg);
+		/* work asked for on stdin that failed: exit 1, as any filter */
+		if (jv_get_kind(j->record) == JV_KIND_OBJECT && !u->r->status)
+			u->r->status = RUNNER_FAIL;
 	}
 	jv rec = jv_get_kind(j->record) == JV_KIND_OBJECT ? jv_copy(j->record) : jv_object();
 	rec = json_set(rec, "agent", jv_string(u->name));

@@ -7,46 +7,13 @@
 #include "agent/spec.h"
 #include "agent/tz.h"
 #include "base/err.h"
+#include "base/timeutil.h"
 #include "bus/bus.h"
 #include "json/json.h"
 
 int agent_duration(const char *s, int64_t *ms)
 {
-	const char *p = s;
-	int64_t total = 0;
-	if (!*p)
-		return err_set("an empty duration");
-	while (*p) {
-		if (*p < '0' || *p > '9')
-			goto bad;
-		char *end;
-		long long n = strtoll(p, &end, 10);
-		if (n > 1000000000LL)
-			goto bad;
-		p = end;
-		int64_t unit;
-		if (!strncmp(p, "ms", 2))
-			unit = 1, p += 2;
-		else if (*p == 's')
-			unit = 1000, p++;
-		else if (*p == 'm')
-			unit = 60000, p++;
-		else if (*p == 'h')
-			unit = 3600000, p++;
-		else if (*p == 'd')
-			unit = 86400000, p++;
-		else if (!*p && p == end && total == 0 && end != s)
-			unit = 1; /* a bare number: ms */
-		else
-			goto bad;
-		total += n * unit;
-		if (total > 400LL * 86400000)
-			return err_set("'%s': longer than 400 days", s);
-	}
-	*ms = total;
-	return 0;
-bad:
-	return err_set("'%s' is not a duration (such as 500ms, 30s, 5m, 1h, 1h30m)", s);
+	return time_duration(s, 1000, ms); /* a bare number: seconds */
 }
 
 int64_t agent_retry_delay(const struct retry *r, int attempt)

@@ -104,6 +104,9 @@ static struct unit *add_unit(struct runner *r, const char *id, int64_t rev)
 
 static void reap_units(struct runner *r)
 {
+	if (!r->reap)
+		return;
+	r->reap = 0;
 	int k = 0;
 	for (int i = 0; i < r->nu; i++) {
 		if (r->u[i]->gone) {
@@ -164,7 +167,7 @@ static void sync_table(struct runner *r)
 		jv v = jv_object_get(jv_copy(revs), jv_string(u->id));
 		if (!jv_is_valid(v)) {
 			unit_stop(u, "deleted");
-			u->gone = 1;
+			unit_gone(u);
 			only_ended(r, NULL);
 		}
 		jv_free(v);
@@ -186,7 +189,7 @@ static void sync_table(struct runner *r)
 		} else if (rev != u->rev && !u->gone) {
 			if (!active) {
 				unit_stop(u, !strcmp(status, "inactive") ? "deactivated" : status);
-				u->gone = 1;
+				unit_gone(u);
 				only_ended(r, status);
 			} else {
 				unit_changed(u, rev);

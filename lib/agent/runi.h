@@ -134,6 +134,8 @@ struct unit {
 	int64_t since;      /* wall ms of its last state change */
 };
 
+/* U is stopped for good: the runner frees it at the end of the turn. */
+void unit_gone(struct unit *u);
 /* A unit for agent ID (rev REV); its row is loaded by unit_start(). */
 struct unit *unit_new(struct runner *r, const char *id, int64_t rev);
 /* Loads the row, takes the lock, sets up the triggers: 0; -1 if it cannot
@@ -263,6 +265,7 @@ struct runner {
 	                           * the loop's thread; NULL: on r->db */
 	uint64_t fp;    /* the agents table's fingerprint when last followed */
 	int stopping, eof, drain, done, status, pid;
+	int reap;       /* a unit is gone (unit_gone): free it this turn */
 	int64_t pruned;
 	int64_t boot;   /* wall ms of this boot */
 	int64_t last_wall;

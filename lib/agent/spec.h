@@ -104,7 +104,7 @@ int agent_name_ok(const char *s);
 int agent_ability_name_ok(const char *s);
 int agent_status_ok(const char *s);
 /* A duration ("500ms", "30s", "5m", "1h", "2d", "1h30m", or a number of
- * ms) into *MS; 0, or -1 with err_msg(). */
+ * seconds) into *MS; 0, or -1 with err_msg(). See time_duration(). */
 int agent_duration(const char *s, int64_t *ms);
 /* The responsibility of A named NAME (or whose trigger is NAME), or NULL. */
 const struct resp *agent_resp(const struct agent *a, const char *name);

@@ -46,6 +46,12 @@ struct unit *unit_new(struct runner *r, const char *id, int64_t rev)
 	return u;
 }
 
+void unit_gone(struct unit *u)
+{
+	u->gone = 1;
+	u->r->reap = 1;
+}
+
 void unit_note(struct unit *u, const char *state)
 {
 	u->note_due = 0;
@@ -140,7 +146,7 @@ static void config_error(struct unit *u, const char *why)
 	unit_set_state(u, "error", why);
 	unit_report(u, json_set(json_set(jv_object(), "event", jv_string("error")), "error",
 	                        error_obj("config", why)));
-	u->gone = 1;
+	unit_gone(u);
 	if (r->o.only) {
 		r->done = 1;
 		r->status = RUNNER_CONFIG;
@@ -156,7 +162,7 @@ static int load(struct unit *u)
 		if (!jv_is_valid(row))
 			run_warn(r, "agent %s: state: %s", u->name, err_msg());
 		jv_free(row);
-		u->gone = 1;
+		unit_gone(u);
 		return -1;
 	}
 	snprintf(u->name, sizeof u->name, "%s", json_str_or(row, "name", "?"));
@@ -313,7 +319,7 @@ void unit_crash(struct unit *u, const char *why)
 		unit_report(u, json_set(json_set(jv_object(), "event", jv_string("flapping")), "error",
 		                        error_obj("flapping", msg)));
 		unit_stop(u, "flapping");
-		u->gone = 1;
+		unit_gone(u);
 		if (r->o.only) {
 			r->done = 1;
 			r->status = RUNNER_FAIL;

@@ -9,6 +9,7 @@
 
 #include "base/err.h"
 #include "base/notify.h"
+#include "base/timeutil.h"
 
 int notify(const char *state)
 {
@@ -42,4 +43,23 @@ int64_t notify_watchdog_ms(void)
 		return 0;
 	long long us = strtoll(usec, NULL, 10);
 	return us > 0 ? us / 2000 : 0;
+}
+
+void watchdog_init(struct watchdog *w)
+{
+	w->ms = notify_watchdog_ms();
+	w->pinged = time_mono_ms();
+}
+
+int watchdog_tick(struct watchdog *w, int wait)
+{
+	if (!w->ms)
+		return wait;
+	int64_t now = time_mono_ms();
+	if (now - w->pinged >= w->ms) {
+		notify("WATCHDOG=1");
+		w->pinged = now;
+	}
+	int left = (int)(w->pinged + w->ms - now);
+	return wait < 0 || left < wait ? left : wait;
 }

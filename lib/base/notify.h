@@ -14,4 +14,14 @@ int notify(const char *state);
  * $WATCHDOG_PID allows), or 0 if there is no watchdog. */
 int64_t notify_watchdog_ms(void);
 
+/* The watchdog's pings for a loop: init reads the interval (none: every
+ * call is a no-op) and counts the first ping from now; tick sends
+ * WATCHDOG=1 if one is due and returns WAIT (ms, -1: forever) lowered to
+ * when the next is due. */
+struct watchdog {
+	int64_t ms, pinged; /* half the interval (0: none); mono ms of the last ping */
+};
+void watchdog_init(struct watchdog *w);
+int watchdog_tick(struct watchdog *w, int wait);
+
 #endif

@@ -1,8 +1,10 @@
 /* timeutil: clocks and RFC 3339 time stamps; see timeutil.h. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "base/err.h"
 #include "base/timeutil.h"
 
 static int64_t clock_ms(clockid_t id)
@@ -59,4 +61,44 @@ int64_t time_parse_rfc3339(const char *s)
 	tm.tm_year -= 1900;
 	tm.tm_mon -= 1;
 	return (int64_t)timegm(&tm) * 1000 + ms;
+}
+
+int time_duration(const char *s, double bare_ms, int64_t *ms)
+{
+	static const struct { const char *name; double ms; } units[] = {
+		{ "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 }, { "d", 86400000 },
+	};
+	const char *p = s;
+	double total = 0;
+	if (!*p)
+		return err_set("an empty duration");
+	while (*p) {
+		if ((*p < '0' || *p > '9') && *p != '.')
+			goto bad;
+		char *end;
+		double n = strtod(p, &end);
+		if (end == p || n > 1e12)
+			goto bad;
+		p = end;
+		double unit = -1;
+		for (size_t i = 0; i < sizeof units / sizeof *units && unit < 0; i++) {
+			size_t k = strlen(units[i].name);
+			if (!strncmp(p, units[i].name, k)) { /* "ms" is tried before "m" */
+				unit = units[i].ms;
+				p += k;
+			}
+		}
+		if (unit < 0 && !*p && p != s && total == 0 && end != s &&
+		    strspn(s, "0123456789.") == strlen(s))
+			unit = bare_ms; /* one bare number */
+		if (unit < 0)
+			goto bad;
+		total += n * unit;
+		if (total > 400.0 * 86400000)
+			return err_set("'%s': longer than 400 days", s);
+	}
+	*ms = (int64_t)(total + 0.5);
+	return 0;
+bad:
+	return err_set("'%s' is not a duration (such as 500ms, 30s, 5m, 1h, 1h30m)", s);
 }

@@ -16,4 +16,9 @@ char *time_rfc3339(int64_t ms, char buf[static 32]);
 /* The time in ms of a stamp as time_rfc3339() writes it, or -1. */
 int64_t time_parse_rfc3339(const char *s);
 
+/* A duration into *MS: numbers with units ("500ms", "30s", "1.5m", "1h",
+ * "2d", "1h30m"), or one bare number worth BARE_MS each (1000: seconds,
+ * fractions allowed). At most 400 days. 0, or -1 with err_msg(). */
+int time_duration(const char *s, double bare_ms, int64_t *ms);
+
 #endif

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "base/err.h"
+#include "base/timeutil.h"
 #include "base/path.h"
 #include "base/safe.h"
 #include "bus/bus.h"
@@ -253,13 +254,20 @@ void prog_loop_bad(struct loop *l, long lineno, const char *why)
 
 int64_t prog_ms(const char *opt, const char *s, double max_s, int positive)
 {
+	int64_t ms;
+	if (time_duration(s, 1000, &ms) < 0 || ms > max_s * 1000 || (positive && ms <= 0))
+		pusage("%s: expected seconds (or 500ms, 30s, 5m, 1h) from %s to %.0f s, got '%s'",
+		       opt, positive ? "0.001" : "0", max_s, s);
+	return ms;
+}
+
+double prog_double(const char *opt, const char *s, double min, double max, const char *what)
+{
 	char *end;
 	double v = strtod(s, &end);
-	if (end == s || *end || !(v >= 0) || v > max_s || (positive && v <= 0))
-		pusage("%s: expected seconds from %s to %.0f, got '%s'", opt, positive ? "0.001" : "0",
-		       max_s, s);
-	int64_t ms = (int64_t)(v * 1000 + 0.5);
-	return positive && ms < 1 ? 1 : ms;
+	if (end == s || *end || !(v >= min && v <= max))
+		pusage("%s: expected %s from %g to %g, got '%s'", opt, what, min, max, s);
+	return v;
 }
 
 long prog_atol(const char *opt, const char *s, long min, long max)

@@ -120,6 +120,8 @@ void prog_loop_bad(struct loop *l, long lineno, const char *why);
  * millisecond at least, if POSITIVE) to MAX_S, as milliseconds; dies with
  * a usage error on anything else (inf, nan, negative, too long). */
 int64_t prog_ms(const char *opt, const char *s, double max_s, int positive);
+/* A decimal from MIN to MAX, or a usage error saying it expected WHAT. */
+double prog_double(const char *opt, const char *s, double min, double max, const char *what);
 /* Parses a non-negative integer option value or dies with a usage error. */
 long prog_atol(const char *opt, const char *s, long min, long max);
 

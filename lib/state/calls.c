@@ -368,6 +368,21 @@ int db_call_log_now(struct db *db, const struct db_call *c)
 	return 0;
 }
 
+/* The calls a filter picks: parameters ?1 to ?5 (see bind_filter()). */
+#define CALL_WHERE \
+	" (?1 IS NULL OR model = ?1) AND (?2 IS NULL OR network = ?2)" \
+	" AND (?3 IS NULL OR run_id = ?3) AND (?4 IS NULL OR agent = ?4)" \
+	" AND (?5 IS NULL OR instr(lower(prompt), lower(?5))" \
+	"  OR instr(lower(response), lower(?5)) OR instr(lower(error_message), lower(?5)))"
+
+static void bind_filter(sqlite3_stmt *st, const struct db_call_filter *f)
+{
+	const char *v[] = { f->model, f->network, f->run_id, f->agent, f->search };
+	for (int i = 0; i < 5; i++)
+		if (v[i])
+			sqlite3_bind_text(st, i + 1, v[i], -1, SQLITE_STATIC);
+}
+
 int db_call_list(struct db *db, const struct db_call_filter *f,
                  int (*fn)(jv row, void *ctx), void *ctx)
 {
@@ -375,14 +390,13 @@ int db_call_list(struct db *db, const struct db_call_filter *f,
 		"SELECT * FROM (SELECT id AS n, id, started_at, model, platform,"
 		" input_type, output_type, state, prompt AS input, response AS output,"
 		" error_kind, error_message, usage, cost, duration_ms, network, run_id, step,"
-		" agent FROM calls WHERE (?1 IS NULL OR model = ?1)"
-		" ORDER BY id DESC LIMIT ?2) ORDER BY n";
+		" agent FROM calls WHERE" CALL_WHERE
+		" ORDER BY id DESC LIMIT ?6) ORDER BY n";
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK)
 		return dbi_fail(db, "call log");
-	if (f->model)
-		sqlite3_bind_text(st, 1, f->model, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, f->limit > 0 ? f->limit : -1);
+	bind_filter(st, f);
+	sqlite3_bind_int64(st, 6, f->limit > 0 ? f->limit : -1);
 	int rc, stop = 0;
 	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		/* The error's two columns become one object, as in records. */
@@ -398,23 +412,22 @@ int db_call_list(struct db *db, const struct db_call_filter *f,
 	return dbi_rows_done(db, st, rc, stop, "call log");
 }
 
-int db_call_totals(struct db *db, const char *model, int (*fn)(jv row, void *ctx),
-                   void *ctx)
+int db_call_totals(struct db *db, const struct db_call_filter *f,
+                   int (*fn)(jv row, void *ctx), void *ctx)
 {
 	static const char sql[] =
 		"SELECT * FROM (SELECT model, count(*) AS calls,"
 		" sum(state = 'failed') AS failed, sum(input_tokens) AS input_tokens,"
 		" sum(output_tokens) AS output_tokens, sum(cost) AS cost,"
 		" sum(duration_ms) AS duration_ms"
-		" FROM calls WHERE ?1 IS NULL OR model = ?1 GROUP BY model ORDER BY model)"
+		" FROM calls WHERE" CALL_WHERE " GROUP BY model ORDER BY model)"
 		" UNION ALL SELECT NULL, count(*), coalesce(sum(state = 'failed'), 0),"
 		" sum(input_tokens), sum(output_tokens), sum(cost), sum(duration_ms)"
-		" FROM calls WHERE ?1 IS NULL OR model = ?1";
+		" FROM calls WHERE" CALL_WHERE;
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK)
 		return dbi_fail(db, "call log");
-	if (model)
-		sqlite3_bind_text(st, 1, model, -1, SQLITE_STATIC);
+	bind_filter(st, f);
 	int rc, stop = 0;
 	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW)
 		stop = fn(dbi_row_object(st, ""), ctx) != 0;

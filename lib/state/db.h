@@ -65,20 +65,23 @@ int db_call_log(struct db *db, const struct db_call *c);
  * invocation it finishes). */
 int db_call_log_now(struct db *db, const struct db_call *c);
 
-/* The most recent LIMIT calls (0: all), oldest first, optionally of one
- * MODEL; FN gets each as an object and returns 0 to go on. */
+/* Which calls: those of MODEL, NETWORK, RUN_ID and AGENT (each NULL for
+ * any) whose prompt, response or error holds SEARCH (ASCII letters in
+ * either case); LIMIT the most recent (0: all). */
 struct db_call_filter {
 	long limit;
-	const char *model;
+	const char *model, *network, *run_id, *agent, *search;
 };
+/* The calls F picks, oldest first; FN gets each as an object and returns
+ * 0 to go on. */
 int db_call_list(struct db *db, const struct db_call_filter *f,
                  int (*fn)(jv row, void *ctx), void *ctx);
 
-/* Totals of the call log per model (of MODEL only, if not NULL), by model,
- * then one for all with model null: {model, calls, failed, input_tokens,
+/* Totals of the calls F picks (its limit aside) per model, by model, then
+ * one for all with model null: {model, calls, failed, input_tokens,
  * output_tokens, cost, duration_ms}; sums of nothing are null. */
-int db_call_totals(struct db *db, const char *model, int (*fn)(jv row, void *ctx),
-                   void *ctx);
+int db_call_totals(struct db *db, const struct db_call_filter *f,
+                   int (*fn)(jv row, void *ctx), void *ctx);
 
 /* Bus events too large for a fifo (see bus.h): stored under ID for
  * DB_PAYLOAD_MS, then dropped by a later put. */

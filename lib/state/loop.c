@@ -41,6 +41,18 @@ jv loop_status(struct db *db, jv net, int64_t now)
 		n = json_set(n, "next_in_ms", jv_number(fmax(0, jv_number_value(next) - (double)now)));
 	}
 	n = jv_object_delete(n, jv_string("next_at_ms"));
+	/* times as every record gives them: RFC 3339 */
+	const char *ms[][2] = { { "run_started_ms", "run_started_at" }, { "updated_ms", "updated_at" } };
+	for (int i = 0; i < 2; i++) {
+		jv t = json_get(n, ms[i][0]);
+		if (jv_get_kind(t) == JV_KIND_NUMBER) {
+			char at[32];
+			n = json_set(n, ms[i][1],
+			             jv_string(time_rfc3339(json_int(t, 0, 0, INT64_MAX / 2), at)));
+		}
+		jv_free(t);
+		n = jv_object_delete(n, jv_string(ms[i][0]));
+	}
 	jv_free(start);
 	jv_free(lock);
 	jv_free(next);

@@ -16,7 +16,7 @@ struct db;
 char *loop_lock_name(jv net, char buf[static 80]);
 /* The runner's status at wall time NOW_MS: {"network", "state": "not
  * running"} or its note {pid, network, state (idle, invoking, waiting),
- * run_id, seq, lockout_seconds, run_started_ms, updated_ms} with
+ * run_id, seq, lockout_seconds, run_started_at, updated_at} with
  * in_lockout and lockout_seconds_left (while a run is on), next_at and
  * next_in_ms (when the next invocation is due). jv_invalid() on error. */
 jv loop_status(struct db *db, jv net, int64_t now_ms);
