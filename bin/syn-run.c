@@ -437,19 +437,17 @@ static int cmd_history(int argc, char **argv)
 	if (argc != 1)
 		pusage("history: expected RUN");
 	open_state();
-	jv run = get_run(argv[0]);
-	jv steps = rows_or_die(db_flow_steps(o.db, argv[0]));
-	jv events = rows_or_die(db_flow_events(o.db, argv[0]));
-	jv h = flow_history(run, steps, events);
+	jv h = flow_run_history(o.db, argv[0]);
+	if (!jv_is_valid(h))
+		pdie(PX_CONFIG, "state: %s", err_msg());
+	if (jv_get_kind(h) != JV_KIND_ARRAY)
+		pdie(PX_CONFIG, "unknown run '%s'", argv[0]);
 	jv_array_foreach(h, i, e)
 	{
 		json_write(stdout, e);
 		jv_free(e);
 	}
 	jv_free(h);
-	jv_free(events);
-	jv_free(steps);
-	jv_free(run);
 	return PX_OK;
 }
 

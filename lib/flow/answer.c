@@ -7,6 +7,7 @@
 #include "bus/bus.h"
 #include "flow/answer.h"
 #include "flow/events.h"
+#include "flow/report.h"
 #include "flow/schema.h"
 #include "json/json.h"
 #include "state/db.h"
@@ -85,6 +86,21 @@ int flow_waiting(struct db *db, long limit, int (*fn)(jv w, void *ctx), void *ct
 	if (db_flow_run_list(db, "waiting_for_human", NULL, limit, one_waiting, &w) < 0)
 		return -1;
 	return w.failed;
+}
+
+jv flow_run_history(struct db *db, const char *id)
+{
+	jv run = db_flow_run_get(db, id);
+	if (jv_get_kind(run) != JV_KIND_OBJECT)
+		return run;
+	jv steps = db_flow_steps(db, id), events = jv_invalid();
+	if (jv_is_valid(steps))
+		events = db_flow_events(db, id);
+	jv h = jv_is_valid(events) ? flow_history(run, steps, events) : jv_invalid();
+	jv_free(events);
+	jv_free(steps);
+	jv_free(run);
+	return h;
 }
 
 /* INPUT checked against the schema of the suspension of run ID at STEP. */

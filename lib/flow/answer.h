@@ -6,7 +6,8 @@
  * wait for; flow_answer checks an answer against the schema
  * (flow/schema.h: every field's error, for a form, the first for a
  * command line), stores it, sets the run running again and records and
- * publishes the "resumed" event, in one transaction. Driving the run on
+ * publishes the "resumed" event, in one transaction. flow_run_history is
+ * a run's page. Driving the run on
  * through its workflow file is the caller's (syn-run drives it; panic-web
  * runs syn-run).
  *
@@ -37,6 +38,10 @@ jv flow_suspension(struct db *db, const char *id, const char *step);
  * started_at, updated_at} (owning it) and returns 0 to go on. 0, or -1
  * with err_msg(). */
 int flow_waiting(struct db *db, long limit, int (*fn)(jv w, void *ctx), void *ctx);
+/* The timeline of run ID, as syn-run history prints it (flow/report.h):
+ * an array, jv_null() if there is no such run, jv_invalid() with
+ * err_msg() on a state error. */
+jv flow_run_history(struct db *db, const char *id);
 /* Answers the suspension run ID waits at with INPUT, if it waits at STEP
  * (NULL: wherever it waits). FLOW_ANSWERED, or:
  *   FLOW_UNKNOWN   no such run ("unknown run 'R'")
