@@ -19,7 +19,7 @@ VERSION = 0.1.0
 
 B ?= build
 CC ?= cc
-PKGS = libcurl sqlite3
+PKGS = libcurl sqlite3 libmicrohttpd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # SQLite is linked statically where Debian ships libsqlite3.a: loading the
 # shared library is most of a short program's start-up.
@@ -38,13 +38,16 @@ override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-sign-compare -Wshad
 # static SQLite, where the toolchain has them (binutils 2.38, glibc 2.36).
 RELR := $(shell echo 'int main(void){return 0;}' | $(CC) -x c - -o /dev/null \
 	-Wl,-z,pack-relative-relocs 2>/dev/null && echo -Wl,-z,pack-relative-relocs)
-LDLIBS = -Wl,--as-needed $(RELR) $(JQ_LIBS) $(PKG_LIBS) -pthread $(SANFLAGS)
+# libmicrohttpd: panic-web's server (lib/web); --as-needed keeps it out of
+# the other programs.
+MHD_LIBS := $(shell pkg-config --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd)
+LDLIBS = -Wl,--as-needed $(RELR) $(JQ_LIBS) $(PKG_LIBS) $(MHD_LIBS) -pthread $(SANFLAGS)
 
 # Every program is bin/NAME.c; the library is every .c under lib/, one
 # folder per layer (lib/README.md). Nothing to list by hand.
 PROGS = $(basename $(notdir $(wildcard bin/*.c)))
 LIBSRC = $(wildcard lib/*/*.c lib/*/*/*.c)
-LIBOBJ = $(LIBSRC:lib/%.c=$(B)/obj/%.o) $(B)/obj/catalogue_data.o
+LIBOBJ = $(LIBSRC:lib/%.c=$(B)/obj/%.o) $(B)/obj/catalogue_data.o $(B)/obj/web_data.o
 BINS = $(PROGS:%=$(B)/bin/%)
 # Fuzzing harnesses (tests/fuzz): built with every build, to run the corpus
 # in the test suite; built with AFL++ by make fuzz.
@@ -77,6 +80,15 @@ $(B)/obj/catalogue_data.c: share/panic/models.json
 	  sed 's/\\/\\\\/g; s/"/\\"/g; s/^/"/; s/$$/\\n"/' $<; echo ';'; } > $@
 
 $(B)/obj/catalogue_data.o: $(B)/obj/catalogue_data.c $(B)/flags
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+# panic-web's pages, scripts and styles, built in (tools/embed).
+WEBFILES = $(shell find share/panic/web -type f ! -name '.*')
+$(B)/obj/web_data.c: $(WEBFILES) tools/embed
+	@mkdir -p $(@D)
+	tools/embed share/panic/web > $@
+
+$(B)/obj/web_data.o: $(B)/obj/web_data.c $(B)/flags
 	$(CC) $(CFLAGS) -c -o $@ $<
 
 $(B)/libpanic.a: $(LIBOBJ)
@@ -139,6 +151,9 @@ install: all
 	install -m 644 docs/*.1 $(DESTDIR)$(MANDIR)/man1
 	install -m 644 docs/*.7 $(DESTDIR)$(MANDIR)/man7
 	install -m 644 share/panic/models.json $(DESTDIR)$(DATADIR)
+	install -d $(DESTDIR)$(DATADIR)/web
+	install -m 644 share/panic/web/* $(DESTDIR)$(DATADIR)/web
+	sed 's|/usr/local/bin|$(BINDIR)|; s|/usr/local/share/panic|$(DATADIR)|' share/systemd/panic-web.service > $(DESTDIR)$(UNITDIR)/panic-web.service
 	install -d $(DESTDIR)$(DATADIR)/workflows
 	install -m 755 share/panic/workflows/* $(DESTDIR)$(DATADIR)/workflows
 	sed 's|/usr/local/bin|$(BINDIR)|' share/systemd/panic-loop@.service > $(DESTDIR)$(UNITDIR)/panic-loop@.service

@@ -41,6 +41,7 @@
 #include "model/engine.h"
 #include "model/platform.h"
 #include "state/db.h"
+#include "state/loop.h"
 
 static const char usage[] =
 	"usage: panic-loop [OPTION]... NETWORK\n"
@@ -560,11 +561,9 @@ static jv network(void)
 	return net;
 }
 
-/* The name of the lock a runner of NET (borrowed) holds. */
 static char *lock_name(jv net, char buf[static 80])
 {
-	snprintf(buf, 80, "loop-%s", json_str(net, "id", NULL));
-	return buf;
+	return loop_lock_name(net, buf);
 }
 
 /* Takes NET's models and lockout (NET borrowed); -1 with err_msg() if its
@@ -696,37 +695,10 @@ static void resume(void)
 static int status(void)
 {
 	jv net = network();
-	char name[80];
-	jv n = db_lock_peek(g.db, lock_name(net, name));
+	jv n = loop_status(g.db, net, time_now_ms());
 	jv_free(net);
-	if (jv_get_kind(n) == JV_KIND_NULL) {
-		n = json_set(json_set(jv_object(), "network", jv_string(g.name)), "state",
-		             jv_string("not running"));
-	} else {
-		if (!json_has(n, "state")) /* its note is not where this path looks */
-			n = json_set(json_set(n, "network", jv_string(g.name)), "state",
-			             jv_string("running"));
-		int64_t now = time_now_ms();
-		jv start = json_get(n, "run_started_ms"), lock = json_get(n, "lockout_seconds");
-		jv next = json_get(n, "next_at_ms");
-		if (jv_get_kind(start) == JV_KIND_NUMBER) {
-			double left = ceil((jv_number_value(start) + jv_number_value(lock) * 1000 -
-			                    (double)now) / 1000);
-			n = json_set(n, "in_lockout", jv_bool(left > 0));
-			n = json_set(n, "lockout_seconds_left", jv_number(left > 0 ? left : 0));
-		}
-		if (jv_get_kind(next) == JV_KIND_NUMBER) {
-			char at[32];
-			n = json_set(n, "next_at",
-			             jv_string(time_rfc3339(json_int(next, 0, 0, INT64_MAX / 2), at)));
-			n = json_set(n, "next_in_ms",
-			             jv_number(fmax(0, jv_number_value(next) - (double)now)));
-		}
-		n = jv_object_delete(n, jv_string("next_at_ms"));
-		jv_free(start);
-		jv_free(lock);
-		jv_free(next);
-	}
+	if (!jv_is_valid(n))
+		pdie(PX_CONFIG, "state: %s", err_msg());
 	json_write(stdout, n);
 	jv_free(n);
 	return PX_OK;
