@@ -131,8 +131,9 @@ static int check(struct db *db, const char *id, const char *step, jv input, jv *
 	return rc;
 }
 
-int flow_answer(struct db *db, struct bus *bus, const char *id, const char *step, jv input,
-                jv *errors)
+/* The checks of flow_answer_check, the step run ID waits at into STEPBUF. */
+static int answerable(struct db *db, const char *id, const char *step, jv input, jv *errors,
+                      char stepbuf[static 256])
 {
 	jv run = db_flow_run_get(db, id);
 	if (!jv_is_valid(run))
@@ -142,12 +143,24 @@ int flow_answer(struct db *db, struct bus *bus, const char *id, const char *step
 		return err_set("unknown run '%s'", id), FLOW_UNKNOWN;
 	}
 	const char *at_step = flow_waits_at(run, step);
-	char stepbuf[256];
-	snprintf(stepbuf, sizeof stepbuf, "%s", at_step ? at_step : "");
+	snprintf(stepbuf, 256, "%s", at_step ? at_step : "");
 	jv_free(run);
 	if (!at_step)
 		return FLOW_REFUSED;
-	int rc = check(db, id, stepbuf, input, errors);
+	return check(db, id, stepbuf, input, errors);
+}
+
+int flow_answer_check(struct db *db, const char *id, const char *step, jv input, jv *errors)
+{
+	char stepbuf[256];
+	return answerable(db, id, step, input, errors, stepbuf);
+}
+
+int flow_answer(struct db *db, struct bus *bus, const char *id, const char *step, jv input,
+                jv *errors)
+{
+	char stepbuf[256];
+	int rc = answerable(db, id, step, input, errors, stepbuf);
 	if (rc)
 		return rc;
 	char at[32];

@@ -9,7 +9,7 @@
  * publishes the "resumed" event, in one transaction. flow_run_history is
  * a run's page. Driving the run on
  * through its workflow file is the caller's (syn-run drives it; panic-web
- * runs syn-run).
+ * checks with flow_answer_check and runs syn-run resume).
  *
  * jv ownership: parameters are borrowed; what comes back is the caller's.
  */
@@ -56,5 +56,8 @@ jv flow_run_history(struct db *db, const char *id);
  * BUS (or NULL) gets the "resumed" event. */
 int flow_answer(struct db *db, struct bus *bus, const char *id, const char *step, jv input,
                 jv *errors);
+/* The checks of flow_answer, with the same results, without storing:
+ * what a form asks before it hands the answer to syn-run resume. */
+int flow_answer_check(struct db *db, const char *id, const char *step, jv input, jv *errors);
 
 #endif

@@ -9,6 +9,7 @@
 
 extern const struct web_route web_display_routes[];
 extern const struct web_route web_networks_routes[];
+extern const struct web_route web_runs_routes[];
 
 static int front(struct web_req *req)
 {
@@ -44,5 +45,6 @@ const struct web_route *const web_pages[] = {
 	own,
 	web_display_routes,
 	web_networks_routes,
+	web_runs_routes,
 	NULL,
 };
