@@ -21,6 +21,8 @@ api() { curl -s -w ' %{http_code}' "$@" | tr -d '\n'; }
 # post PATH JSON: a JSON POST with the CSRF header
 post() { api -X POST -H "X-CSRF-Token: $(csrf)" -H 'Content-Type: application/json' -d "$2" "$URL$1"; }
 
+completed() { [ "$(run_status "$1")" = completed ]; }
+
 # a workflow that asks for every type, with markup in its message and metadata
 ask() {
 	wf ask <<'W'
@@ -97,7 +99,7 @@ W
 		--data-urlencode 'f.x=2.5' --data-urlencode 'f.name=<i>me</i>' --data-urlencode 'f.note=' \
 		--data-urlencode 'f.tags=["a", "b"]' "$URL/runs/$id/resume"
 	assert_output "303 $URL/runs/$id"
-	wait_for test "$(run_status "$id")" = completed
+	wait_for completed "$id"
 	assert_equal "$(sql "select human_input from workflow_steps where step = 'ask'")" \
 		'{"ok":true,"n":42,"x":2.5,"name":"<i>me</i>","tags":["a","b"]}'
 	assert_equal "$(syn-run inspect --json "$id" | jq -c .context.answer)" \
@@ -144,7 +146,7 @@ W
 	assert_equal "$(run_status "$id")" waiting_for_human
 	run post "/api/runs/$id/resume?step=ask" '{"ok": true, "n": -3, "x": 0.5, "name": "", "tags": [], "opts": {"k": [1]}}'
 	assert_output "{\"run_id\":\"$id\",\"step\":\"ask\",\"human_input\":{\"ok\":true,\"n\":-3,\"x\":0.5,\"name\":\"\",\"tags\":[],\"opts\":{\"k\":[1]}}} 202"
-	wait_for test "$(run_status "$id")" = completed
+	wait_for completed "$id"
 	assert_equal "$(sql "select count(*) from workflow_events where event = 'resumed'")" 1
 }
 
