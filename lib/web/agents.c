@@ -231,6 +231,31 @@ static jv save(struct web_req *req, jv in, int create, jv *errors)
 	return o;
 }
 
+/* ERRORS (of fields of the form that do not parse) with the errors of
+ * the other fields of IN. */
+static jv more_errors(struct web_req *req, jv in, jv errors)
+{
+	struct agent_world w;
+	if (agent_world_init(&w, NULL, 0, req->srv->cfg.cat) < 0)
+		return errors;
+	jv more = agent_errors(in, &w.lk);
+	agent_world_free(&w);
+	jv_array_foreach(more, i, e)
+	{
+		int seen = 0;
+		const char *f = json_str_or(e, "field", "");
+		jv_array_foreach(errors, k, x)
+		{
+			seen |= !strcmp(json_str_or(x, "field", ""), f);
+			jv_free(x);
+		}
+		errors = seen ? errors : jv_array_append(errors, jv_copy(e));
+		jv_free(e);
+	}
+	jv_free(more);
+	return errors;
+}
+
 static int get(struct web_req *req)
 {
 	char name[AGENT_NAME_MAX + 1];
@@ -283,7 +308,9 @@ static int change(struct web_req *req, int api)
 		jv_free(base);
 	}
 	jv saved = jv_invalid();
-	if (!jv_array_length(jv_copy(errors))) {
+	if (jv_array_length(jv_copy(errors)))
+		errors = more_errors(req, in, errors);
+	else {
 		jv_free(errors);
 		errors = jv_array();
 		saved = save(req, in, create, &errors);
