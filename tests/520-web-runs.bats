@@ -182,3 +182,32 @@ W
 	run post "/api/runs/$wid/resume" '{}'
 	assert_equal "$(jq '.errors | length' <<<"${output% *}")" 100
 }
+
+@test "in Chromium: a wrong-type answer is refused next to its field, then the run is approved through its form" {
+	load npm
+	npm_oracles playwright-core@1.56.1
+	wf approve <<'W'
+syn-step approve --suspend 'Approve <img src=x onerror="window.pwned=1">?' --schema '{"ok": "boolean", "n": "integer", "note": "string?"}' |
+syn-step done --jq '{answer: .human_input}'
+W
+	id=$(syn-run start ./approve)
+	start_web
+	out=$TOP/build/test-output/520-web-runs
+	rm -rf "$out" && mkdir -p "$out"
+	run --separate-stderr timeout 120 node "$TOP/tests/web/runs.js" "$URL" "$id" "$out"
+	[ "$status" = 0 ] || fail "browser: $stderr"
+	r=$output
+	assert_equal "$(jq -r .message <<<"$r")" 'Approve <img src=x onerror="window.pwned=1">?'
+	assert_equal "$(jq -r .refused_status <<<"$r")" "run $id: the answer was refused (see below)"
+	assert_equal "$(jq -r .n_error <<<"$r")" "field 'n': expected integer, got float"
+	assert_equal "$(jq -c '[.n_kept, .note_kept, .still_waiting]' <<<"$r")" '["3.5","<b>bold?</b>",true]'
+	assert_equal "$(jq -r .landed <<<"$r")" "/runs/$id"
+	assert_equal "$(jq -r .status <<<"$r")" completed
+	assert_equal "$(jq -c .events <<<"$r")" '["started","waiting_for_human","resumed","step_completed","step_completed","completed"]'
+	assert_equal "$(jq -c '[.bold, .pwned, .errors]' <<<"$r")" '[0,null,[]]'
+	assert_equal "$(sql "select human_input from workflow_steps where step = 'approve'")" '{"ok":true,"n":7,"note":"<b>bold?</b>"}'
+	for f in $(jq -r '.shots[]' <<<"$r"); do
+		[ -s "$f" ] || fail "no screenshot $f"
+		echo "# screenshot: $f" >&3
+	done
+}
