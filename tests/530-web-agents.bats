@@ -144,3 +144,27 @@ updated api inactive'
 	refute_output --partial '<script>'
 	assert_equal "$(agent-ctl list | jq -r .name)" n
 }
+
+@test "in Chromium: an invalid schedule shows its error next to the field; a valid one saves; activate from the list" {
+	load npm
+	npm_oracles playwright-core@1.56.1
+	agent-ctl add scout -a echo -r 'cron:0 9 * * *' > /dev/null
+	agent-ctl add other > /dev/null
+	sql "update agents set last_error = '<img src=x onerror=\"window.pwned=1\">' where name = 'other'"
+	start_web
+	out=$TOP/build/test-output/530-web-agents
+	rm -rf "$out" && mkdir -p "$out"
+	run --separate-stderr timeout 120 node "$TOP/tests/web/agents.js" "$URL" scout "$out"
+	[ "$status" = 0 ] || fail "browser: $stderr"
+	r=$output
+	assert_equal "$(jq -c '[.listed, .last_error, .pwned]' <<<"$r")" '[["other","scout"],["<img src=x onerror=\"window.pwned=1\">",""],null]'
+	assert_equal "$(jq -r .error <<<"$r")" "responsibilities[0]: cron '0 25 * * *': hour: 25 is out of range 0-23"
+	assert_equal "$(jq -r .kept <<<"$r")" 'cron:0 25 * * *'
+	assert_equal "$(jq -c '[.saved_at, .saved, .errors_shown]' <<<"$r")" '["/agents/scout?saved=1","cron:30 8 * * mon-fri\n",0]'
+	assert_equal "$(jq -c '[.status, .notice, .errors]' <<<"$r")" '["active","scout activated",[]]'
+	assert_equal "$(agent-ctl show scout | jq -c '[.status, .responsibilities]')" '["active",["cron:30 8 * * mon-fri"]]'
+	for f in $(jq -r '.shots[]' <<<"$r"); do
+		[ -s "$f" ] || fail "no screenshot $f"
+		echo "# screenshot: $f" >&3
+	done
+}

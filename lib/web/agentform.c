@@ -91,13 +91,28 @@ jv agentform_read(struct web_req *req, jv base, jv *errors)
 	return in;
 }
 
+/* S without the CRs a browser sends at the ends of a text area's lines
+ * (a page shows a control character as U+FFFD). */
+jv agentform_text(const char *s)
+{
+	jv t = jv_string("");
+	for (const char *p = s; *p;) {
+		size_t n = strcspn(p, "\r");
+		t = jv_string_append_buf(t, p, (int)n);
+		p += n;
+		if (*p)
+			p++;
+	}
+	return t;
+}
+
 jv agentform_values(struct web_req *req)
 {
 	jv v = jv_object();
 	for (int i = 0; fields[i]; i++) {
 		const char *s = web_form(req, fields[i]);
 		if (s)
-			v = json_set(v, fields[i], jv_string(s));
+			v = json_set(v, fields[i], agentform_text(s));
 	}
 	return v;
 }

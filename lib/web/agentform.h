@@ -28,6 +28,8 @@ jv agentform_read(struct web_req *req, jv base, jv *errors);
  * place of AGENT's and ERRORS next to their fields. */
 void agentform_put(struct web_req *req, struct html *h, const char *action, jv agent, jv values,
                    jv errors);
+/* S without CRs (a browser ends a text area's lines with CRLF). */
+jv agentform_text(const char *s);
 /* The form as sent: {field: text} of the fields REQ's form has. */
 jv agentform_values(struct web_req *req);
 

@@ -30,6 +30,7 @@
 #include "json/json.h"
 #include "state/db.h"
 #include "state/flow.h"
+#include "web/agentform.h"
 #include "web/html.h"
 #include "web/runform.h"
 #include "web/serveri.h"
@@ -427,7 +428,7 @@ static int answer(struct web_req *req, int api)
 					snprintf(name, sizeof name, "f.%s", jv_string_value(k));
 					const char *v = web_form(req, name);
 					if (v)
-						values = json_set(values, name, jv_string(v));
+						values = json_set(values, name, agentform_text(v));
 					jv_free(k);
 					jv_free(t);
 				}
