@@ -211,3 +211,19 @@ W
 		echo "# screenshot: $f" >&3
 	done
 }
+
+@test "the workflow resumed from the web does not see the server's token" {
+	wf tok <<'W'
+syn-step ask --suspend 'OK?' |
+syn-step seen -- sh -c 'cat > /dev/null; printf "{\"token\": \"%s\"}" "${PANIC_WEB_TOKEN:-none}"'
+W
+	id=$(syn-run start ./tok)
+	export PANIC_WEB_TOKEN=abcdefghijklmnop0123
+	start_web
+	auth=(-H "Authorization: Bearer $PANIC_WEB_TOKEN")
+	c=$(curl -s "${auth[@]}" "$URL/api/csrf" | jq -r .csrf)
+	run api "${auth[@]}" -X POST -H "X-CSRF-Token: $c" -d '{}' "$URL/api/runs/$id/resume"
+	assert_output "{\"run_id\":\"$id\",\"step\":\"ask\",\"human_input\":{}} 202"
+	wait_for completed "$id" || fail "$(cat "$T/web.err"; syn-run inspect --json "$id")"
+	assert_equal "$(syn-run inspect --json "$id" | jq -r .context.token)" none
+}

@@ -263,6 +263,45 @@ static void *reap(void *arg)
 	return NULL;
 }
 
+/* syn-run beside this program, else in PATH, into PROG. */
+static int find_syn_run(char *prog, size_t size)
+{
+	char self[4096];
+	ssize_t k = readlink("/proc/self/exe", self, sizeof self - 1);
+	self[k > 0 ? k : 0] = 0;
+	char *slash = strrchr(self, '/');
+	if (slash) {
+		*slash = 0;
+		snprintf(prog, size, "%s/syn-run", self);
+		if (access(prog, X_OK) == 0)
+			return 0;
+	}
+	const char *path = getenv("PATH");
+	for (const char *p = path ? path : ""; *p;) {
+		size_t n = strcspn(p, ":");
+		if (n && (size_t)snprintf(prog, size, "%.*s/syn-run", (int)n, p) < size &&
+		    access(prog, X_OK) == 0)
+			return 0;
+		p += n + (p[n] == ':');
+	}
+	return err_set("syn-run: not found beside panic-web nor in PATH");
+}
+
+/* The environment for syn-run: this one without the server's token, which
+ * is not the workflow's to see. Free the array (not its strings). */
+static char **child_env(void)
+{
+	extern char **environ;
+	size_t n = 0;
+	while (environ[n])
+		n++;
+	char **env = calloc(n + 1, sizeof *env);
+	for (size_t i = 0, j = 0; env && i < n; i++)
+		if (strncmp(environ[i], "PANIC_WEB_TOKEN=", 16))
+			env[j++] = environ[i];
+	return env;
+}
+
 /* 1 if run ID no longer waits at STEP, 0 if it does, -1 on error. */
 static int answered(struct web_req *req, const char *id, const char *step)
 {
@@ -287,15 +326,11 @@ static int resume(struct web_req *req, const char *id, const char *step, jv inpu
 		free(json);
 		return err_set("the answer is too large (at most %d bytes of JSON)", ANSWER_MAX);
 	}
-	char self[4096], prog[4200];
-	ssize_t k = readlink("/proc/self/exe", self, sizeof self - 1);
-	self[k > 0 ? k : 0] = 0;
-	char *slash = strrchr(self, '/');
-	if (slash)
-		*slash = 0;
-	snprintf(prog, sizeof prog, "%s/syn-run", self);
-	if (!slash || access(prog, X_OK) < 0)
-		snprintf(prog, sizeof prog, "syn-run");
+	char prog[4200];
+	if (find_syn_run(prog, sizeof prog) < 0) {
+		free(json);
+		return -1;
+	}
 	struct web_server *s = req->srv;
 	char *argv[16];
 	int a = 0;
@@ -315,7 +350,9 @@ static int resume(struct web_req *req, const char *id, const char *step, jv inpu
 	argv[a] = NULL;
 	struct proc *p = calloc(1, sizeof *p);
 	int out = open("/dev/null", O_WRONLY | O_CLOEXEC);
-	int rc = p && out >= 0 ? proc_run(p, argv, out) : err_errno("syn-run");
+	char **env = child_env();
+	int rc = p && out >= 0 && env ? proc_run_env(p, argv, env, out) : err_errno("syn-run");
+	free(env);
 	if (out >= 0)
 		close(out);
 	free(json);
