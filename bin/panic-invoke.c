@@ -132,6 +132,7 @@ struct slot {
 	size_t rawlen;
 	unsigned links; /* which of call_link_names the record has */
 	int streamed;   /* --stream: a delta was written */
+	int pass;       /* failed upstream: written back untouched */
 	struct call call;
 };
 
@@ -273,6 +274,13 @@ static void on_delta(struct call *c, const char *text, size_t n)
 static void emit(struct slot *s)
 {
 	struct call *c = &s->call;
+	if (s->pass) {
+		json_write_with(stdout, s->rec, s->raw, s->rawlen, NULL, 0);
+		jv_free(s->rec);
+		free(s->raw);
+		s->raw = NULL;
+		return;
+	}
 	char started[32];
 	int ok = jv_get_kind(c->error) == JV_KIND_NULL;
 	if (ok && g.opts.stream && !s->streamed && c->model->output == MT_TEXT)
@@ -325,7 +333,7 @@ static void drain(void)
 {
 	while (g.qlen) {
 		struct slot *s = &g.q[g.qhead];
-		if (!s->call.done)
+		if (!s->pass && !s->call.done)
 			engine_cancel(g.eng, &s->call);
 		emit(s);
 		g.qhead = (g.qhead + 1) % g.qcap;
@@ -340,6 +348,31 @@ static void emit_ready(void)
 		g.qhead = (g.qhead + 1) % g.qcap;
 		g.qlen--;
 	}
+}
+
+/* A record an earlier stage failed ("state":"failed") whose input field
+ * is empty: it goes on, untouched and in its place, so a chain of calls
+ * keeps every record (a failed input is not bad input). A failed record
+ * that still has its input is called again: that is how one retries. */
+static int failed_upstream(jv rec, jv input)
+{
+	jv_kind k = jv_get_kind(input);
+	return (k == JV_KIND_NULL || k == JV_KIND_INVALID) &&
+	       !strcmp(json_str_or(rec, "state", ""), "failed");
+}
+
+/* Puts REC (consumed) and its text as read at the end of the queue. */
+static struct slot *queue(jv rec, const char *raw, size_t rawlen)
+{
+	struct slot *s = &g.q[(g.qhead + g.qlen) % g.qcap];
+	g.qlen++;
+	s->rec = rec;
+	s->links = json_key_mask(rec, call_link_names, CALL_LINKS);
+	s->raw = raw ? malloc(rawlen) : NULL;
+	s->rawlen = s->raw ? rawlen : 0;
+	if (s->raw)
+		memcpy(s->raw, raw, rawlen);
+	return s;
 }
 
 /* Starts the call for REC (consumed; its text as read, if it was a JSON
@@ -368,6 +401,16 @@ static void take(struct loop *l, jv rec)
 		}
 	}
 	jv input = json_get(rec, g.from);
+	if (jv_get_kind(input) != JV_KIND_STRING && failed_upstream(rec, input)) {
+		jv_free(input);
+		struct slot *s = queue(rec, raw, rawlen);
+		s->pass = 1;
+		memset(&s->call, 0, sizeof s->call);
+		s->call.done = 1;
+		if (prog_verbose > 0)
+			pwarn("stdin:%ld: failed upstream, passed on", nd_lineno(l->in));
+		return;
+	}
 	if (jv_get_kind(input) != JV_KIND_STRING) {
 		if (!jv_is_valid(input))
 			loop_reject(l, "missing \"%s\"", g.from);
@@ -378,14 +421,8 @@ static void take(struct loop *l, jv rec)
 		jv_free(rec);
 		return;
 	}
-	struct slot *s = &g.q[(g.qhead + g.qlen) % g.qcap];
-	g.qlen++;
-	s->rec = rec;
-	s->links = json_key_mask(rec, call_link_names, CALL_LINKS);
-	s->raw = raw ? malloc(rawlen) : NULL;
-	s->rawlen = s->raw ? rawlen : 0;
-	if (s->raw)
-		memcpy(s->raw, raw, rawlen);
+	struct slot *s = queue(rec, raw, rawlen);
+	s->pass = 0;
 	call_init(&s->call, m, input);
 	s->call.timeout_ms = g.timeout_ms;
 	s->call.opts = &g.opts;

@@ -46,6 +46,7 @@
 static const char usage[] =
 	"usage: panic-loop [OPTION]... NETWORK\n"
 	"       panic-loop --status NETWORK\n"
+	"       panic-loop --stop NETWORK\n"
 	"Run a network: each prompt starts a run in which every output is the\n"
 	"next model's input, until it is stopped or a new prompt replaces it.\n"
 	"Prompts come from stdin (records or lines) and from the bus topic\n"
@@ -63,6 +64,8 @@ static const char usage[] =
 	"      --exit-on-eof    at the end of stdin, finish the invocation in\n"
 	"                       flight, stop the run and exit\n"
 	"      --status         print the runner's state as JSON and exit\n"
+	"      --stop           end the network's run (its runner's, or one a\n"
+	"                       signal left for the next runner) and exit\n"
 	PROG_INPUT_USAGE
 	"      --models FILE    user catalogue (default $PANIC_MODELS or\n"
 	"                       ~/.config/panic/models.json)\n"
@@ -74,7 +77,7 @@ static const char usage[] =
 	"Exit: 0 ok, 1 some input rejected or a run failed, 2 usage, 3 unknown\n"
 	"or invalid network, another runner, or a state error.\n";
 
-enum { O_PACE = 256, O_MAX, O_RETRIES, O_BACKOFF, O_EOF, O_STATUS, O_MODELS, O_ARCHIVE };
+enum { O_PACE = 256, O_MAX, O_RETRIES, O_BACKOFF, O_EOF, O_STATUS, O_STOP, O_MODELS, O_ARCHIVE };
 
 static const struct option longopts[] = {
 	{ "pace", required_argument, 0, O_PACE },
@@ -83,6 +86,7 @@ static const struct option longopts[] = {
 	{ "backoff", required_argument, 0, O_BACKOFF },
 	{ "exit-on-eof", no_argument, 0, O_EOF },
 	{ "status", no_argument, 0, O_STATUS },
+	{ "stop", no_argument, 0, O_STOP },
 	{ "models", required_argument, 0, O_MODELS },
 	{ "archive", optional_argument, 0, O_ARCHIVE },
 	PROG_OPTIONS,
@@ -389,6 +393,30 @@ static void end_run(const char *state, const char *reason)
 	g.run = json_set(g.run, "stopped_at", jv_string(now_text(at)));
 	g.run = json_set(g.run, "reason", jv_string(reason));
 	store_run(state);
+	jv_free(g.run);
+	jv_free(g.inv);
+	g.run = g.inv = jv_null();
+	note("idle");
+}
+
+/* The runner goes and the run stays (a signal, a closed reader): the call
+ * in flight is abandoned, and its invocation, stored as invoking, is
+ * invoked again by the next runner, as after a crash. A restart under
+ * systemd carries on the gallery's run. */
+static void leave(const char *reason)
+{
+	if (jv_get_kind(g.run) != JV_KIND_OBJECT)
+		return;
+	if (g.calling) {
+		engine_cancel(g.eng, &g.call);
+		call_clear(&g.call);
+		g.calling = 0;
+	}
+	g.due = 0;
+	g.retrying = 0;
+	g.start = 0;
+	report("run", "run", json_set(json_set(jv_copy(g.run), "event", jv_string("paused")),
+	                              "reason", jv_string(reason)));
 	jv_free(g.run);
 	jv_free(g.inv);
 	g.run = g.inv = jv_null();
@@ -704,6 +732,50 @@ static int status(void)
 	return PX_OK;
 }
 
+/* --stop: ends the network's run. Its runner, if one runs, gets the stop
+ * request on the bus; a run no runner holds (paused by a signal, or left
+ * by a crash) is ended here, in the state file, as its runner would. */
+static int stop(void)
+{
+	jv net = network();
+	snprintf(g.net_id, sizeof g.net_id, "%s", json_str(net, "id", NULL));
+	char name[80];
+	lock_name(net, name);
+	jv_free(net);
+	g.bus = prog_bus_open("no events");
+	jv held = db_lock_peek(g.db, name);
+	int running = jv_get_kind(held) != JV_KIND_NULL;
+	jv_free(held);
+	if (running) {
+		char topic[300];
+		snprintf(topic, sizeof topic, "run:%s", g.name);
+		jv cmd = json_set(jv_object(), "command", jv_string("stop"));
+		if (!g.bus || bus_publish(g.bus, topic, cmd, g.db) < 0)
+			pdie(PX_CONFIG, "network '%s' has a runner, and the stop request cannot "
+			     "reach it: bus: %s", g.name, g.bus ? err_msg() : "not open");
+		bus_flush(g.bus);
+		if (prog_verbose > 0)
+			pwarn("%s: the stop request went to its runner", g.name);
+		return PX_OK;
+	}
+	if (db_lock(g.db, name, &g.lock) < 0) /* a runner came up just now */
+		pdie(PX_CONFIG, "network '%s' has a runner: %s; try again", g.name, err_msg());
+	g.run = db_run_current(g.db, g.net_id);
+	if (jv_get_kind(g.run) != JV_KIND_OBJECT) {
+		if (prog_verbose > 0)
+			pwarn("%s: no run to stop", g.name);
+		return PX_OK;
+	}
+	jv_free(g.inv);
+	g.inv = db_inv_last(g.db, json_str(g.run, "id", NULL));
+	const char *state = json_str(g.inv, "state", NULL);
+	g.start = state && (!strcmp(state, "invoking") || !strcmp(state, "ready"));
+	end_run("stopped", "a stop request");
+	if (g.bus)
+		bus_flush(g.bus);
+	return PX_OK;
+}
+
 /* ---- the loop ---- */
 
 /* The record loop's callbacks. Prompts come from stdin (records) and the
@@ -772,11 +844,11 @@ static int on_wait(struct loop *l, struct pollfd *p, int n, int ms)
 	return engine_wait(g.eng, p, n, ms);
 }
 
-/* A signal or a closed reader stops the run and the runner. */
+/* A signal or a closed reader stops the runner; the run stays. */
 static void stopping(struct loop *l)
 {
 	if (!l->stop && prog_loop_stopping(l))
-		end_run("stopped", prog_signalled ? "signal" : "output closed");
+		leave(prog_signalled ? "signal" : "output closed");
 }
 
 /* About to wait: show what we have. */
@@ -830,7 +902,7 @@ int main(int argc, char **argv)
 {
 	prog_init("panic-loop");
 	const char *models = NULL, *archive = NULL;
-	int want_status = 0, c;
+	int want_status = 0, want_stop = 0, c;
 	while ((c = getopt_long(argc, argv, "Rqvh", longopts, NULL)) != -1) {
 		switch (c) {
 		case O_PACE: opt.pace_ms = prog_ms("--pace", optarg, 86400 * 365, 0); break;
@@ -839,6 +911,7 @@ int main(int argc, char **argv)
 		case O_BACKOFF: opt.backoff_ms = prog_ms("--backoff", optarg, 86400, 0); break;
 		case O_EOF: opt.exit_on_eof = 1; break;
 		case O_STATUS: want_status = 1; break;
+		case O_STOP: want_stop = 1; break;
 		case O_MODELS: models = optarg; break;
 		case O_ARCHIVE: archive = optarg ? optarg : ""; break;
 		default: prog_option(c, usage);
@@ -846,12 +919,16 @@ int main(int argc, char **argv)
 	}
 	if (optind != argc - 1)
 		pusage(optind >= argc ? "no network" : "one network at a time");
+	if (want_status && want_stop)
+		pusage("--status or --stop, not both");
 	g.name = argv[optind];
 	g.run = g.inv = jv_null();
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 	g.db = prog_state(want_status ? DB_CREATE : DB_CREATE | DB_WRITE);
 	if (want_status)
 		return prog_finish(status());
+	if (want_stop)
+		return prog_finish(stop());
 
 	if (catalogue_load(&g.cat, models) < 0)
 		pdie(PX_CONFIG, "%s", err_msg());

@@ -23,6 +23,7 @@
 #include "bus/bus.h"
 #include "cli/prog.h"
 #include "flow/answer.h"
+#include "flow/chain.h"
 #include "flow/context.h"
 #include "flow/drive.h"
 #include "flow/events.h"
@@ -165,6 +166,8 @@ static void on_line(const char *s, size_t n, void *ctx)
 	jv_free(v);
 }
 
+static jv settle(struct driven *d);
+
 /* Drives the runs of RECORDS (NDJSON text) through FILE; returns what came
  * out, by run. A run that came out whole is completed if no stage said so. */
 static jv drive(const char *file, const char *records, size_t n)
@@ -180,7 +183,14 @@ static jv drive(const char *file, const char *records, size_t n)
 	if (st && prog_verbose >= 0)
 		pwarn("%s: the workflow %s %d", file, WIFSIGNALED(st) ? "was killed by signal" : "exited with status",
 		      WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
-	jv_object_foreach(d.out, k, rec)
+	return settle(&d);
+}
+
+/* The runs that came out of the workflow whole: completed, if no stage
+ * said so. Returns what came out, by run. */
+static jv settle(struct driven *d)
+{
+	jv_object_foreach(d->out, k, rec)
 	{
 		if (!json_has(rec, "_status")) {
 			char at[32];
@@ -196,7 +206,7 @@ static jv drive(const char *file, const char *records, size_t n)
 		jv_free(k);
 		jv_free(rec);
 	}
-	return d.out;
+	return d->out;
 }
 
 /* The exit status for run ID after driving it. */
@@ -346,6 +356,56 @@ static int answer(const char *id, const char *step, jv input, char *why, size_t 
 	return rc == FLOW_ANSWERED ? 0 : rc == FLOW_REFUSED ? PX_REFUSED : PX_CONFIG;
 }
 
+static void note(void *ctx, int level, const char *msg)
+{
+	(void)ctx;
+	if (prog_verbose >= level)
+		pwarn("%s", msg);
+}
+
+/* Run ID of workflow FILE, just resumed at STEP, taken on from that step
+ * by its stages run here (lib/flow/chain.h): what came out, by run; or
+ * null if the file must be driven whole instead. */
+static jv taken_on(const char *file, const char *id, const char *step, jv run)
+{
+	char bin[PATH_MAX], real[PATH_MAX];
+	ssize_t k = readlink("/proc/self/exe", bin, sizeof bin - 16);
+	char *slash = k > 0 ? memrchr(bin, '/', (size_t)k) : NULL;
+	if (!slash)
+		return jv_null();
+	strcpy(slash, "/syn-step");
+	if (!realpath(bin, real))
+		return jv_null();
+	jv journal = db_flow_steps(o.db, id);
+	if (!jv_is_valid(journal))
+		pdie(PX_CONFIG, "state: %s", err_msg());
+	jv input = json_get(run, "input");
+	char why[600];
+	struct flow_chain *c = flow_chain_plan(file, id, step, input, journal, real, why, sizeof why);
+	jv_free(input);
+	jv_free(journal);
+	if (!c && !why[0])
+		pdie(PX_FAIL, "%s", err_msg());
+	if (!c) {
+		if (prog_verbose > 0)
+			pwarn("%s: the workflow is driven whole", why);
+		return jv_null();
+	}
+	if (prog_verbose > 0)
+		pwarn("run %s: its last %d steps run here, from step %s", id, flow_chain_steps(c), step);
+	struct driven d = { .out = jv_object() };
+	struct flow_chain_cfg cfg = { .db = o.db, .bus = o.bus, .sigfd = o.sigfd, .note = note,
+		                      .verbose = prog_verbose, .line = on_line, .ctx = &d };
+	int sig;
+	int rc = flow_chain_run(c, &cfg, &sig);
+	flow_chain_free(c);
+	if (rc < 0 && !sig)
+		pdie(PX_CONFIG, "state: %s", err_msg());
+	if (rc < 0 && prog_verbose >= 0)
+		pwarn("%s: the workflow was killed by signal %d", file, sig);
+	return settle(&d);
+}
+
 static int cmd_resume(int argc, char **argv)
 {
 	if (argc != 2)
@@ -374,7 +434,9 @@ static int cmd_resume(int argc, char **argv)
 	if (o.print) {
 		fwrite(line, 1, n, stdout);
 	} else {
-		jv out = drive(real, line, n);
+		jv out = taken_on(real, id, step, run);
+		if (jv_get_kind(out) == JV_KIND_NULL)
+			out = drive(real, line, n);
 		jv rec = json_get(out, id);
 		if (jv_is_valid(rec))
 			json_write(stdout, rec);

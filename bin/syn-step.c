@@ -11,8 +11,6 @@
  * copies the descriptions of the stages before it from stdin to stdout and
  * adds its own (what `syn-run describe` reads).
  */
-#include <getopt.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,10 +21,9 @@
 #include "cli/prog.h"
 #include "flow/context.h"
 #include "flow/peer.h"
-#include "flow/schema.h"
 #include "flow/stage.h"
 #include "flow/step.h"
-#include "flow/template.h"
+#include "flow/stepargs.h"
 #include "json/json.h"
 #include "json/loop.h"
 #include "json/ndjson.h"
@@ -94,41 +91,6 @@ static const char usage[] =
 	"Exit: 0 ok, 1 some record rejected or some run failed here, 2 usage,\n"
 	"3 configuration or state error (unknown model, a step name used twice).\n";
 
-enum { O_JQ = 256, O_PROMPT, O_TO, O_SYSTEM, O_TEMP, O_MAXTOK, O_OSCHEMA, O_STREAM, O_TOOL,
-       O_SCORE, O_SUSPEND, O_SCHEMA, O_METADATA, O_RETRY, O_BACKOFF, O_TIMEOUT, O_FALLBACK,
-       O_SCORER, O_WORKFLOW, O_LAST, O_MODELS, O_FRESH };
-
-static const struct option longopts[] = {
-	{ "jq", required_argument, 0, O_JQ },
-	{ "model", required_argument, 0, 'm' },
-	{ "prompt", required_argument, 0, O_PROMPT },
-	{ "to", required_argument, 0, O_TO },
-	{ "system", required_argument, 0, O_SYSTEM },
-	{ "temperature", required_argument, 0, O_TEMP },
-	{ "max-tokens", required_argument, 0, O_MAXTOK },
-	{ "output-schema", required_argument, 0, O_OSCHEMA },
-	{ "stream", no_argument, 0, O_STREAM },
-	{ "tool", required_argument, 0, O_TOOL },
-	{ "score", no_argument, 0, O_SCORE },
-	{ "suspend", required_argument, 0, O_SUSPEND },
-	{ "schema", required_argument, 0, O_SCHEMA },
-	{ "metadata", required_argument, 0, O_METADATA },
-	{ "retry", required_argument, 0, O_RETRY },
-	{ "backoff", required_argument, 0, O_BACKOFF },
-	{ "timeout", required_argument, 0, O_TIMEOUT },
-	{ "fallback", required_argument, 0, O_FALLBACK },
-	{ "scorer", required_argument, 0, O_SCORER },
-	{ "jobs", required_argument, 0, 'j' },
-	{ "workflow", required_argument, 0, O_WORKFLOW },
-	{ "last", no_argument, 0, O_LAST },
-	{ "fresh", no_argument, 0, O_FRESH },
-	{ "models", required_argument, 0, O_MODELS },
-	PROG_INPUT_OPTIONS,
-	PROG_OPTIONS,
-	PROG_BUS_OPTION,
-	{ 0, 0, 0, 0 },
-};
-
 static struct {
 	struct flow_step step;
 	struct stage *stage;
@@ -139,69 +101,11 @@ static struct {
 	int status;
 } g;
 
-static double seconds(const char *opt, const char *s, double min)
-{
-	char *end;
-	double v = strtod(s, &end);
-	if (end == s || *end || !(v >= min) || v > 86400 * 30)
-		pusage("%s: expected seconds, got '%s'", opt, s);
-	return v;
-}
-
-/* An option's JSON object (OPT names it in errors). */
-static jv object(const char *opt, const char *s)
-{
-	jv v = jv_parse(s);
-	if (jv_get_kind(v) != JV_KIND_OBJECT) {
-		char why[300] = "";
-		if (!jv_is_valid(v))
-			json_error_text(v, why, sizeof why);
-		else
-			jv_free(v);
-		pusage("%s: expected a JSON object%s%s", opt, *why ? ": " : "", why);
-	}
-	return v;
-}
-
-/* NAME=PROGRAM of --tool and --scorer. */
-static void pair(const char *opt, char *arg, const char **name, const char **prog)
-{
-	char *eq = strchr(arg, '=');
-	if (!eq || eq == arg || !eq[1])
-		pusage("%s: expected NAME=PROGRAM, got '%s'", opt, arg);
-	*eq = 0;
-	if (flow_step_name_check(arg) < 0)
-		pusage("%s: %s", opt, err_msg());
-	*name = arg;
-	*prog = eq + 1;
-}
-
 static void note(void *ctx, int level, const char *msg)
 {
 	(void)ctx;
 	if (prog_verbose >= level)
 		pwarn("%s", msg);
-}
-
-/* The workflow this stage belongs to: --workflow, else $SYN_WORKFLOW
- * (syn-run sets it to the workflow file it runs). A value with a '/' is a
- * file; none, a pipeline typed on the command line. */
-static void workflow(const char *opt, char **name, char **file)
-{
-	const char *w = opt ? opt : getenv("SYN_WORKFLOW");
-	char buf[PATH_MAX];
-	*name = *file = NULL;
-	if (!w || !*w)
-		return;
-	if (!strchr(w, '/')) {
-		*name = strdup(w);
-		return;
-	}
-	if (!realpath(w, buf))
-		snprintf(buf, sizeof buf, "%s", w);
-	*file = strdup(buf);
-	const char *b = strrchr(*file, '/');
-	*name = strdup(b ? b + 1 : *file);
 }
 
 /* SYN_DESCRIBE: the descriptions before this stage, then its own. */
@@ -296,115 +200,31 @@ static void on_woke(struct loop *l)
 	}
 }
 
+static long maxline = ND_MAXLINE_DEFAULT;
+
+/* flow/stepargs.c hands on the common options by these codes */
+_Static_assert(PROG_OPT_VERSION == 1000 && PROG_OPT_DB == 1001 && PROG_OPT_BUS == 1002 &&
+               PROG_OPT_JSON == 1003 && PROG_OPT_MAXLINE == 1004, "stepargs.c's codes");
+
+/* An option of every program (cli/prog.h), or getopt's complaint. */
+static void common(int c, const char *arg, void *ctx)
+{
+	(void)ctx;
+	if (c == PROG_OPT_MAXLINE) /* the longest record written, too */
+		maxline = prog_atol("--max-line", arg, 64, 1L << 30);
+	prog_option(c, usage);
+}
+
 int main(int argc, char **argv)
 {
 	prog_init("syn-step");
 	struct flow_step *st = &g.step;
 	flow_step_init(st);
-	const char *wf = NULL, *models = NULL;
-	int score = 0, last = -1, fresh = 0;
-	long maxline = ND_MAXLINE_DEFAULT;
-	if (argc < 2)
-		pusage("a step needs a NAME");
-	if (argv[1][0] != '-') {
-		st->name = argv[1];
-		if (flow_step_name_check(st->name) < 0)
-			pusage("%s", err_msg());
-		optind = 2;
-	}
-	int c;
-	while ((c = getopt_long(argc, argv, "+m:j:Rqvh", longopts, NULL)) != -1) {
-		switch (c) {
-		case O_JQ: st->jq = optarg; break;
-		case 'm': st->model = optarg; break;
-		case O_PROMPT: st->prompt = optarg; break;
-		case O_TO: st->to = optarg; break;
-		case O_SYSTEM: st->system = optarg; break;
-		case O_TEMP: st->temperature = seconds("--temperature", optarg, 0); break;
-		case O_MAXTOK: st->max_tokens = prog_atol("--max-tokens", optarg, 1, 1 << 24); break;
-		case O_OSCHEMA:
-			jv_free(st->output_schema);
-			st->output_schema = object("--output-schema", optarg);
-			break;
-		case O_STREAM: st->stream = 1; break;
-		case O_TOOL:
-			if (st->ntools == FLOW_MAX_TOOLS)
-				pusage("--tool: at most %d tools", FLOW_MAX_TOOLS);
-			pair("--tool", optarg, &st->tools[st->ntools].name, &st->tools[st->ntools].program);
-			st->ntools++;
-			break;
-		case O_SCORE: score = 1; break;
-		case O_SUSPEND: st->suspend = optarg; break;
-		case O_SCHEMA: {
-			jv_free(st->schema);
-			st->schema = object("--schema", optarg);
-			char why[400];
-			if (flow_schema_check(st->schema, why, sizeof why) < 0)
-				pusage("--schema: %s", why);
-			break;
-		}
-		case O_METADATA:
-			jv_free(st->metadata);
-			st->metadata = object("--metadata", optarg);
-			break;
-		case O_RETRY: st->retry = (int)prog_atol("--retry", optarg, 0, 100); break;
-		case O_BACKOFF: st->backoff = seconds("--backoff", optarg, 0); break;
-		case O_TIMEOUT: st->timeout = seconds("--timeout", optarg, 0.001); break;
-		case O_FALLBACK:
-			jv_free(st->fallback);
-			st->fallback = object("--fallback", optarg);
-			break;
-		case O_SCORER:
-			if (st->nscorers == FLOW_MAX_SCORERS)
-				pusage("--scorer: at most %d scorers", FLOW_MAX_SCORERS);
-			pair("--scorer", optarg, &st->scorers[st->nscorers].name,
-			     &st->scorers[st->nscorers].program);
-			st->nscorers++;
-			break;
-		case 'j': st->jobs = (int)prog_atol("-j", optarg, 1, 1024); break;
-		case O_WORKFLOW: wf = optarg; break;
-		case O_LAST: last = 1; break;
-		case O_FRESH: fresh = 1; break;
-		case O_MODELS: models = optarg; break;
-		case PROG_OPT_MAXLINE: /* the longest record written, too */
-			maxline = prog_atol("--max-line", optarg, 64, 1L << 30);
-			prog_option(c, usage);
-			break;
-		default: prog_option(c, usage);
-		}
-	}
-	if (!st->name)
-		pusage("a step needs a NAME, before its options");
-	if (optind < argc && strcmp(argv[optind - 1], "--") != 0)
-		pusage("unexpected argument '%s' (a program goes after --)", argv[optind]);
-	int nactions = (optind < argc) + !!st->jq + !!st->model;
-	if (nactions > 1)
-		pusage("a step has one action: a program after --, --jq or --model");
-	if (score && optind >= argc)
-		pusage("--score: the scorer is the program after --");
-	if (!st->model && (st->prompt || st->to || st->system || st->stream || st->ntools ||
-	                   st->temperature >= 0 || st->max_tokens ||
-	                   jv_get_kind(st->output_schema) != JV_KIND_NULL))
-		pusage("--prompt, --to, --system, --stream, --tool and the like go with --model");
-	if (st->model && !st->prompt)
-		pusage("--model: give the --prompt");
-	if (!st->suspend && (jv_get_kind(st->schema) != JV_KIND_NULL ||
-	                     jv_get_kind(st->metadata) != JV_KIND_NULL))
-		pusage("--schema and --metadata go with --suspend");
-	if ((st->prompt && flow_fill_check(st->prompt) < 0) ||
-	    (st->system && flow_fill_check(st->system) < 0) ||
-	    (st->suspend && flow_fill_check(st->suspend) < 0))
+	struct flow_step_opts so;
+	if (flow_step_parse(argc, argv, st, &so, common, NULL) < 0)
 		pusage("%s", err_msg());
-	if (optind < argc) {
-		st->argv = argv + optind;
-		st->kind = score ? FK_SCORE : FK_COMMAND;
-	} else if (st->jq) {
-		st->kind = FK_JQ;
-	} else if (st->model) {
-		st->kind = FK_LLM;
-		if (!st->to)
-			st->to = st->name;
-	}
+	const char *models = so.models;
+	int last = so.last, fresh = so.fresh;
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 
 	struct catalogue *cat = NULL;
@@ -426,7 +246,7 @@ int main(int argc, char **argv)
 	}
 
 	char *wname, *wfile;
-	workflow(wf, &wname, &wfile);
+	flow_step_workflow(so.workflow, &wname, &wfile);
 	g.db = prog_state(DB_CREATE);
 	g.bus = prog_bus_open("no events");
 	g.eng = engine_new();

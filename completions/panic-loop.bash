@@ -11,7 +11,7 @@ _panic_loop() {
 		return ;;
 	esac
 	if [[ $cur == -* ]]; then
-		COMPREPLY=($(compgen -W "--pace --max --retries --backoff --archive --exit-on-eof --status -R --raw-input --json --max-line
+		COMPREPLY=($(compgen -W "--pace --max --retries --backoff --archive --exit-on-eof --status --stop -R --raw-input --json --max-line
 			--models --db --bus -q --quiet -v --verbose -h --help --version" -- "$cur"))
 		return
 	fi

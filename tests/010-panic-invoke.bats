@@ -189,6 +189,21 @@ dummy-t2t|dummy|text|text|two|DUMMY_TEXT: owt|completed|||1"
 	assert_equal "$stderr" ""
 }
 
+@test "a record failed upstream goes through the next call untouched, in its place; with its input it is called again" {
+	PANIC_DUMMY_FAIL_MATCH=BOOM panic-invoke -m dummy-t2t -q < <(printf '%s\n' ok 'a BOOM b' ok2) > first.ndjson || true
+	run --separate-stderr panic-invoke -m dummy-t2i --from output < first.ndjson
+	assert_success
+	assert_equal "$stderr" ""
+	assert_equal "$(echo "$output" | jq -c '[.input, .model, .state, .output_type]' | paste -sd' ')" \
+		'["ok","dummy-t2i","completed","image"] ["a BOOM b","dummy-t2t","failed","text"] ["ok2","dummy-t2i","completed","image"]'
+	assert_equal "$(echo "$output" | sed -n 2p)" "$(sed -n 2p first.ndjson)"
+	assert_equal "$(sql "select count(*) from calls where model = 'dummy-t2i'")" 2
+	# the failed record still holds its input: run again, it is retried
+	run --separate-stderr panic-invoke -m dummy-t2t --no-log < <(jq -c 'select(.state == "failed")' first.ndjson)
+	assert_success
+	assert_equal "$(echo "$output" | jq -c '[.state, .output]')" '["completed","DUMMY_TEXT: b MOOB a"]'
+}
+
 @test "a user catalogue adds and overrides models, with failure settings per entry" {
 	mkdir -p config/panic
 	cat > config/panic/models.json <<'JSON'

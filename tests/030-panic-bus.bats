@@ -341,3 +341,29 @@ panic-bus: sh: exited with status 3"
 	done
 	assert_equal "$(panic-bus ls --json | wc -l)" 0
 }
+
+@test "without XDG_RUNTIME_DIR (cron) the bus is the login session's, under /run/user/UID, if that is the user's" {
+	uid=$(id -u)
+	dir=/run/user/$uid made=
+	if [ ! -e "$dir" ]; then
+		[ -w /run/user ] || skip "no /run/user/$uid, and no right to make it"
+		mkdir -m 0700 "$dir"
+		made=1
+	fi
+	[ "$(stat -c %u:%a "$dir")" = "$uid:700" ] || skip "$dir is not a login session's"
+	# a session's subscriber (XDG_RUNTIME_DIR set), and cron's publisher
+	XDG_RUNTIME_DIR=$dir PANIC_BUS= panic-bus sub -n 1 'cron:*' > out &
+	pid=$!
+	wait_for test -p "$(ls -d "$dir/panic-$uid/bus"/sub.* 2>/dev/null | head -1)"
+	env -u XDG_RUNTIME_DIR PANIC_BUS= panic-bus pub cron:tick '{"n": 1}'
+	wait "$pid"
+	assert_equal "$(jq -c '[.topic, .data]' out)" '["cron:tick",{"n":1}]'
+	# a /run/user/UID that others may enter is not taken: /tmp it is
+	if [ -n "$made" ]; then
+		rm -rf "$dir/panic-$uid"
+		chmod 0755 "$dir"
+		env -u XDG_RUNTIME_DIR PANIC_BUS= panic-bus ls
+		[ ! -e "$dir/panic-$uid" ]
+		rmdir "$dir"
+	fi
+}

@@ -205,7 +205,7 @@ recs() { jq -c "select(.type == \"$2\") | $3" "$1"; }
 	assert_equal "$(tail -1 notes)" "STOPPING=1"
 }
 
-@test "SIGTERM stops the run cleanly and records it" {
+@test "SIGTERM stops the runner, not the run: the next runner carries it on, no invocation lost or twice" {
 	panic-net create art dummy-t2t -l 0 > /dev/null
 	mkfifo in
 	panic-loop art --pace 10 < in > out 2> err &
@@ -216,8 +216,57 @@ recs() { jq -c "select(.type == \"$2\") | $3" "$1"; }
 	kill -TERM "$pid"
 	wait "$pid"
 	exec {w}>&-
-	assert_equal "$(sql 'select state, reason from runs')" "stopped|signal"
-	assert_equal "$(tail -1 out | jq -c '[.type, .event]')" '["run","stopped"]'
+	assert_equal "$(sql 'select state, reason is null from runs')" "running|1"
+	assert_equal "$(tail -1 out | jq -c '[.type, .event, .reason, .state]')" '["run","paused","signal","running"]'
+	assert_equal "$(panic-loop --status art | jq -r .state)" "not running"
+	# started again (as systemctl restart does), it carries the run on
+	panic-loop art --pace 0 --max 2 < /dev/null > out2
+	assert_equal "$(head -1 out2 | jq -c '[.type, .event]')" '["run","resumed"]'
+	assert_equal "$(jq -r 'select(.state == "completed") | .seq' out2 | paste -sd' ')" "1 2"
+	assert_equal "$(sql 'select count(distinct run_id), count(*), count(distinct seq) from invocations where state = '"'completed'"'')" "1|3|3"
+	assert_equal "$(sql 'select state, reason from runs')" "stopped|max"
+	assert_equal "$err" ""
+}
+
+@test "--stop ends a run its runner left, in the state file; with a runner, the runner ends it" {
+	panic-net create art dummy-t2t -l 0 > /dev/null
+	mkfifo in
+	panic-loop art --pace 10 < in > out 2> err &
+	pid=$!
+	exec {w}>in
+	echo go >&"$w"
+	wait_for grep -q '"seq":1' out
+	kill -TERM "$pid"
+	wait "$pid"
+	run --separate-stderr panic-loop --stop art
+	assert_success
+	assert_equal "$(echo "$output" | jq -c '[.type, .seq, .event, .state, .reason // .error.kind]' | paste -sd" ")" \
+		'["invocation",1,null,"failed","stopped"] ["run",null,"stopped","stopped","a stop request"]'
+	assert_equal "$(sql 'select state, reason from runs')" "stopped|a stop request"
+	assert_equal "$(sql "select count(*) from invocations where state in ('ready', 'invoking')")" 0
+	# nothing to stop: quiet success
+	run --separate-stderr panic-loop --stop art
+	assert_success
+	assert_equal "$output$stderr" ""
+	# a runner that runs gets the request on the bus and stays for the next prompt
+	exec {w}>&-
+	mkfifo in2
+	panic-loop art --pace 10 < in2 > out3 2> err3 &
+	pid=$!
+	exec {w}>in2
+	echo again >&"$w"
+	wait_for grep -q '"seq":1' out3
+	panic-loop --stop art
+	wait_for grep -q '"event":"stopped"' out3
+	assert_equal "$(sql 'select state, reason from runs order by started_at desc limit 1')" "stopped|a stop request"
+	kill -0 "$pid"
+	kill -TERM "$pid"
+	wait "$pid"
+	exec {w}>&-
+	run --separate-stderr panic-loop --stop --status art
+	assert_failure 2
+	run --separate-stderr panic-loop --stop nope
+	assert_failure 3
 }
 
 @test "bad input: unknown or invalid network; garbage prompts on stdin and the bus" {
@@ -267,13 +316,13 @@ panic-loop: stdin:4: no \"input\" (the prompt) as a string"
 	assert_success
 }
 
-@test "a closed reader stops the run and the runner, quietly" {
+@test "a closed reader stops the runner, quietly; the run stays for the next runner" {
 	panic-net create art dummy-t2t -l 0 > /dev/null
 	run --separate-stderr bash -c 'echo go | panic-loop art --pace 0 | head -n 3 > head.out; echo "status ${PIPESTATUS[1]}" >&2'
 	assert_success
 	assert_equal "$stderr" "status 0"
 	assert_equal "$(wc -l < head.out)" 3
-	assert_equal "$(sql 'select state, reason from runs')" "stopped|output closed"
+	assert_equal "$(sql 'select state from runs')" "running"
 	# it did not run on for long after the reader went
 	[ "$(sql 'select count(*) from invocations')" -lt 1000 ]
 }

@@ -1,8 +1,9 @@
 #!/usr/bin/env bats
 # The pure parts of lib/flow, by tables of cases: the resume schema, the
 # context and a step's output, prompt templates, the replay decision, a
-# run's context from its journal, step names. Each table is pairs of
-# lines: a case for build/unit/flowcheck, then the result it must give.
+# run's context from its journal, step names, workflow files that are one
+# plain pipeline. Each table is pairs of lines: a case for
+# build/unit/flowcheck, then the result it must give.
 
 bats_require_minimum_version 1.5.0
 load helper
@@ -232,5 +233,54 @@ T
 {"error":"a step name starts with a letter, a digit or '_', got '.hidden'"}
 {"fn":"name_check","name":"-x"}
 {"error":"a step name starts with a letter, a digit or '_', got '-x'"}
+T
+}
+
+@test "a workflow file that is one plain pipeline of syn-steps: its stages as the shell would start them; anything more is not plain" {
+	table <<'T'
+{"fn":"script","text":"#!/bin/sh\nsyn-step a --jq '{x: 1}' |\nsyn-step b -- sh -c 'echo \"$SYN_STEP\" >> f; echo \"{\\\"s\\\": 1}\"' |\n  syn-step c\n"}
+{"stages":[["syn-step","a","--jq","{x: 1}"],["syn-step","b","--","sh","-c","echo \"$SYN_STEP\" >> f; echo \"{\\\"s\\\": 1}\""],["syn-step","c"]]}
+{"fn":"script","text":"#!/usr/bin/env syn-run\n# a comment\n\nsyn-step a \\\n  --retry 2 | # why\n\n /usr/local/bin/syn-step \"b\"\"c\"'d'e\\ f\n# end\n"}
+{"stages":[["syn-step","a","--retry","2"],["/usr/local/bin/syn-step","bcde f"]]}
+{"fn":"script","text":"#!/bin/sh\nsyn-step a | syn-step \"$X\"\n"}
+{"not":"an expansion ($) in double quotes"}
+{"fn":"script","text":"#!/bin/sh\ncd /tmp\nsyn-step a | syn-step b\n"}
+{"not":"a command that is not syn-step (cd)"}
+{"fn":"script","text":"#!/bin/sh\nsyn-step a | jq . | syn-step b\n"}
+{"not":"a command that is not syn-step (jq)"}
+{"fn":"script","text":"#!/bin/sh -e\nsyn-step a\n"}
+{"not":"its #! line names another interpreter, or options"}
+{"fn":"script","text":"#!/bin/sh\nsyn-step a || syn-step b\n"}
+{"not":"'||'"}
+{"fn":"script","text":"#!/bin/sh\nsyn-step a > out\n"}
+{"not":"'>' outside quotes"}
+{"fn":"script","text":"#!/bin/sh\nsyn-step a |\n"}
+{"not":"a pipe to nothing"}
+{"fn":"script","text":"#!/bin/sh\nFOO=1 syn-step a\n"}
+{"not":"a command that is not syn-step (FOO=1)"}
+{"fn":"script","text":"#!/bin/sh\nsyn-step a *\n"}
+{"not":"'*' outside quotes"}
+{"fn":"script","text":"#!/bin/sh\nsyn-step a 'b\n"}
+{"not":"a quote without its end"}
+{"fn":"script","text":"#!/bin/sh\nsyn-step a \"x\\$y\\\\z\\q\" ''\n"}
+{"stages":[["syn-step","a","x$y\\z\\q",""]]}
+{"fn":"script","text":"#!/bin/sh\n"}
+{"not":"no pipeline"}
+{"fn":"script","text":"syn-step a\n"}
+{"not":"no #! line"}
+{"fn":"script","text":"#!/bin/sh\nsyn-step a; syn-step b\n"}
+{"not":"';' outside quotes"}
+{"fn":"script","text":"#!/bin/sh\nsyn-step a\nsyn-step b\n"}
+{"not":"more than one pipeline"}
+{"fn":"script","text":"#!/bin/sh\nsyn-step a |& syn-step b\n"}
+{"not":"'|&'"}
+{"fn":"script","text":"#!/bin/sh\nsyn-step a ~/x\n"}
+{"not":"'~' outside quotes"}
+{"fn":"script","text":"#!/bin/python3\nsyn-step a\n"}
+{"not":"its #! line names another interpreter, or options"}
+{"fn":"script","text":"#!/opt/x/bin/syn-run\nsyn-step a\n"}
+{"stages":[["syn-step","a"]]}
+{"fn":"script","text":"#!/bin/sh\nsyn-step a --jq \"{a: \\`x\\`}\"\n"}
+{"stages":[["syn-step","a","--jq","{a: `x`}"]]}
 T
 }

@@ -178,6 +178,50 @@ W
 	assert_equal "$(run_status "$id")" completed
 }
 
+@test "resume takes a plain workflow on from the waiting step in syn-run itself (the stages before it never start); any other is driven whole, to the same end" {
+	echo '[]' > models.json
+	body() {
+		echo "syn-step s1 --models ./models.json -- sh -c 'echo s1 >> ran; echo {\\\"a\\\":1}' |"
+		echo "syn-step s2 --jq '{b: (.a + 1)}' |"
+		echo "syn-step s3 --suspend 'Go on?' --schema '{\"ok\": \"boolean\"}' |"
+		echo "syn-step s4 --jq '{c: (if .human_input.ok then .b * 10 else 0 end)}' |"
+		echo "syn-step s5 -- sh -c 'echo \$SYN_STEP \$SYN_STEPS \$(basename \$SYN_WORKFLOW) >> ran; jq -c \"{d: (.c + 1)}\"' |"
+		echo "syn-step s6"
+	}
+	body | wf plain
+	{ echo ': the shell runs this, so the file is not one plain pipeline'; body; } | wf whole
+	a=$(syn-run start ./plain '{"n": 1}')
+	b=$(syn-run start ./whole '{"n": 1}')
+	c=$(syn-run start ./plain '{"n": 2}')
+	d=$(syn-run start ./whole '{"n": 2}')
+	assert_equal "$(cat ran | tr '\n' ' ')" "s1 s1 s1 s1 "
+	: > ran
+	run --separate-stderr syn-run -v resume "$a" '{"ok": true}'
+	assert_success
+	err_has "syn-run: run $a: its last 4 steps run here, from step s3"
+	out_a=$(echo "$output" | jq -c 'del(._run)')
+	run --separate-stderr syn-run -v resume "$b" '{"ok": true}'
+	assert_success
+	err_has "is not a plain pipeline of syn-steps: a command that is not syn-step (:): the workflow is driven whole"
+	assert_equal "$(echo "$output" | jq -c 'del(._run)')" "$out_a"
+	assert_equal "$out_a" '{"n":1,"a":1,"b":2,"human_input":{"ok":true},"c":20,"d":21}'
+	assert_equal "$(cat ran)" "s5 s1 s2 s3 s4 s5 s6 plain
+s5 s1 s2 s3 s4 s5 s6 whole"
+	journal_of() { sql "select step, state, attempts, result, coalesce(human_input, '') from workflow_steps where run_id = '$1' order by seq"; }
+	assert_equal "$(journal_of "$a")" "$(journal_of "$b")"
+	assert_equal "$(run_status "$a") $(run_status "$b")" "completed completed"
+	# the proof that s1's stage does not start: it could not now
+	rm models.json
+	run --separate-stderr syn-run resume "$c" '{"ok": false}'
+	assert_success
+	assert_equal "$(echo "$output" | jq -c '[.c, .d]')" '[0,1]'
+	assert_equal "$(run_status "$c")" completed
+	run --separate-stderr syn-run resume "$d" '{"ok": false}'
+	assert_failure 1
+	err_has "models.json"
+	assert_equal "$(run_status "$d")" running
+}
+
 @test "stop: a waiting run is stopped; a stopped or unknown run is refused; a step in flight is abandoned" {
 	demo
 	id=$(syn-run start ./demo '{}')

@@ -55,9 +55,19 @@ char *path_bus(const char *opt)
 	if (opt || (env && *env))
 		return join(opt ? opt : env, "");
 	const char *run = getenv("XDG_RUNTIME_DIR");
+	char user[64];
+	if (!run || *run != '/') {
+		/* cron and system services have no XDG_RUNTIME_DIR: the login
+		 * session's runtime directory, if the user has one (while logged
+		 * in, or lingering for user units), so they meet on one bus. */
+		struct stat st;
+		snprintf(user, sizeof user, "/run/user/%u", (unsigned)getuid());
+		int mine = lstat(user, &st) == 0 && S_ISDIR(st.st_mode) &&
+		           st.st_uid == getuid() && (st.st_mode & 077) == 0;
+		run = mine ? user : "/tmp";
+	}
 	char *p;
-	if (asprintf(&p, "%s/panic-%u/bus", run && *run == '/' ? run : "/tmp",
-	             (unsigned)getuid()) < 0) {
+	if (asprintf(&p, "%s/panic-%u/bus", run, (unsigned)getuid()) < 0) {
 		err_errno("path");
 		return NULL;
 	}

@@ -9,7 +9,8 @@
 
 /* OPT, else $PANIC_DB, else ${XDG_STATE_HOME:-~/.local/state}/panic/panic.db */
 char *path_db(const char *opt);
-/* OPT, else $PANIC_BUS, else ${XDG_RUNTIME_DIR:-/tmp}/panic-$UID/bus */
+/* OPT, else $PANIC_BUS, else $XDG_RUNTIME_DIR/panic-$UID/bus; without
+ * XDG_RUNTIME_DIR, /run/user/$UID (if it is the user's, mode 0700) or /tmp */
 char *path_bus(const char *opt);
 /* OPT, else $PANIC_ARCHIVE, else ${XDG_DATA_HOME:-~/.local/share}/panic/archive:
  * where panic-archive stores files */

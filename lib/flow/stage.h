@@ -50,6 +50,8 @@ struct stage_cfg {
 	int last;                    /* 1: the last stage, 0: not, -1: find out (peer.h) */
 	int fresh;                   /* a record without _run always starts a new run */
 	const char *steps;           /* $SYN_STEPS: the workflow's steps, space-separated, or NULL */
+	void *jqset;                 /* or NULL: the --jq program as program JQINDEX of a */
+	int jqindex;                 /* set compiled together (flow_jqset_compile) */
 	/* What the user hears of: LEVEL 0 warnings, 1 and 2 more detail; only
 	 * levels up to VERBOSE are made. */
 	void (*note)(void *ctx, int level, const char *msg);
@@ -86,6 +88,12 @@ void stage_output_clear(struct stage *s);
 /* Publishes the events of what was committed (the bus is flushed by the
  * program). */
 void stage_publish(struct stage *s);
+/* Compiles the N jq PROGRAMS together into *OUT, for stages in one
+ * process (stage_cfg.jqset): libjq compiles its builtins with every
+ * program, tens of ms each, and a set pays that once. 0, or -1 with
+ * err_msg() (one does not compile; each stage then compiles its own, and
+ * says what is wrong with it). Free it with flow_jq_free(). */
+int flow_jqset_compile(const char *const *programs, int n, void **out);
 /* Counts: runs that failed at this stage. */
 long stage_failed(const struct stage *s);
 

@@ -173,6 +173,12 @@ void stage_run_set(struct stage *s, struct slot *sl, const char *status, const c
 		c->finished_at = c->updated_at;
 }
 
+static int by_key(const void *a, const void *b)
+{
+	int64_t x = (*(struct op *const *)a)->u.run.run_key, y = (*(struct op *const *)b)->u.run.run_key;
+	return x < y ? -1 : x > y;
+}
+
 int stage_commit(struct stage *s)
 {
 	db_flow_read_end(s->cfg.db);
@@ -182,21 +188,44 @@ int stage_commit(struct stage *s)
 		return err_set("out of memory");
 	if (db_begin(s->cfg.db) < 0)
 		return -1;
+	/* The new runs first, in the order of their keys: random keys in
+	 * input order would have each insert look for its page in the key
+	 * index anew; in key order they walk it once. Nothing else of the
+	 * batch comes before a run's insert. */
+	struct op **runs = NULL;
+	int nruns = 0;
+	for (int i = 0; i < s->nops; i++)
+		nruns += s->ops[i].kind == O_RUN_INSERT;
+	if (nruns > 1 && (runs = malloc((size_t)nruns * sizeof *runs))) {
+		nruns = 0;
+		for (int i = 0; i < s->nops; i++)
+			if (s->ops[i].kind == O_RUN_INSERT)
+				runs[nruns++] = &s->ops[i];
+		qsort(runs, (size_t)nruns, sizeof *runs, by_key);
+		for (int i = 0; i < nruns; i++)
+			if (db_flow_run_insert(s->cfg.db, &runs[i]->u.run) < 0) {
+				free(runs);
+				db_rollback(s->cfg.db);
+				return -1;
+			}
+	}
 	for (int i = 0; i < s->nops; i++) {
 		struct op *o = &s->ops[i];
 		int rc;
 		switch (o->kind) {
-		case O_RUN_INSERT: rc = db_flow_run_insert(s->cfg.db, &o->u.run); break;
+		case O_RUN_INSERT: rc = runs ? 0 : db_flow_run_insert(s->cfg.db, &o->u.run); break;
 		case O_STEP: rc = db_flow_step_put(s->cfg.db, &o->u.step); break;
 		case O_RUN_SET: rc = db_flow_run_set(s->cfg.db, &o->u.set); break;
 		case O_EVENT: rc = flow_event_store(s->cfg.db, o->v); break;
 		default: rc = db_flow_score_put(s->cfg.db, o->v); break;
 		}
 		if (rc < 0) {
+			free(runs);
 			db_rollback(s->cfg.db);
 			return -1;
 		}
 	}
+	free(runs);
 	if (db_commit(s->cfg.db) < 0)
 		return -1;
 	for (int i = 0; i < s->nops; i++)

@@ -268,20 +268,41 @@ int flow_jq_compile(const char *program, void **out)
 	return 0;
 }
 
+int flow_jqset_compile(const char *const *programs, int n, void **out)
+{
+	/* [i, context] in, program i run on the context: its own
+	 * definitions stay inside its parentheses, and a comment on its last
+	 * line ends at the newline */
+	jv p = jv_string(".[1] as $__syn_ctx | .[0] as $__syn_i | $__syn_ctx | ");
+	for (int i = 0; i < n; i++) {
+		char head[64];
+		snprintf(head, sizeof head, "%sif $__syn_i == %d then (", i ? "el" : "", i);
+		p = jv_string_append_str(jv_string_append_str(p, head), programs[i]);
+		p = jv_string_append_str(p, "\n) ");
+	}
+	p = jv_string_append_str(p, n ? "else empty end" : "empty");
+	int rc = flow_jq_compile(jv_string_value(p), out);
+	jv_free(p);
+	return rc;
+}
+
 static void run_jq(struct stage *s, struct slot *sl)
 {
 	/* Compiled when first needed: libjq takes tens of ms to compile (its
 	 * builtins), which a stage that only replays never pays. */
-	if (!s->jq && !s->jq_failed && flow_jq_compile(s->step->jq, &s->jq) < 0) {
+	if (!s->jq && !s->jq_failed && !s->cfg.jqset && flow_jq_compile(s->step->jq, &s->jq) < 0) {
 		s->jq_failed = 1;
 		snprintf(s->jq_why, sizeof s->jq_why, "%s", err_msg());
 	}
-	if (!s->jq) {
+	if (!s->jq && !s->cfg.jqset) {
 		stage_failure(s, sl, "jq", s->jq_why, 0);
 		return;
 	}
-	jq_state *jq = s->jq;
-	jq_start(jq, jv_copy(sl->ctx), 0);
+	jq_state *jq = s->cfg.jqset ? s->cfg.jqset : s->jq;
+	if (s->cfg.jqset)
+		jq_start(jq, JV_ARRAY(jv_number(s->cfg.jqindex), jv_copy(sl->ctx)), 0);
+	else
+		jq_start(jq, jv_copy(sl->ctx), 0);
 	jv v = jq_next(jq);
 	if (!jv_is_valid(v)) {
 		jv m = jv_invalid_get_msg(v);

@@ -13,6 +13,7 @@
  *   decide {status, state, skipping, is_at}   {"action"}
  *   context_of {input, steps}        the context
  *   name_check {name}                {"ok": true} or {"error"}
+ *   script {text}                    {"stages": [[ARG...]...]} or {"not": WHY}
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@
 #include "flow/context.h"
 #include "flow/replay.h"
 #include "flow/schema.h"
+#include "flow/script.h"
 #include "flow/step.h"
 #include "flow/template.h"
 #include "json/json.h"
@@ -103,6 +105,20 @@ static jv one(jv c)
 		jv r = flow_context_of(json_get(c, "input"), steps);
 		jv_free(steps);
 		return r;
+	}
+	if (!strcmp(fn, "script")) {
+		const char *t = json_str_or(c, "text", "");
+		struct flow_script sc;
+		int rc = flow_script_parse(t, strlen(t), &sc);
+		jv r = rc == 1 ? jv_array() : json_set(jv_object(), "not", jv_string(sc.why));
+		for (int i = 0; rc == 1 && i < sc.n; i++) {
+			jv a = jv_array();
+			for (int j = 0; j < sc.stage[i].argc; j++)
+				a = jv_array_append(a, jv_string(sc.stage[i].argv[j]));
+			r = jv_array_append(r, a);
+		}
+		flow_script_free(&sc);
+		return rc == 1 ? json_set(jv_object(), "stages", r) : r;
 	}
 	if (!strcmp(fn, "name_check"))
 		return verdict(flow_step_name_check(json_str_or(c, "name", "")), err_msg());
