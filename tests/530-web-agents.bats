@@ -15,6 +15,8 @@ start_web() {
 	wait_for grep -q 'listening on' "$T/web.err"
 	URL=$(grep -o 'http://[^ ]*' "$T/web.err")
 }
+subscribed() { ls "$PANIC_BUS" 2>/dev/null | grep -q '^sub\.'; }
+lines_in() { [ "$(wc -l < "$1")" -ge "$2" ]; }
 csrf() { curl -s "$URL/api/csrf" | jq -r .csrf; }
 api() { curl -s -w ' %{http_code}' "$@" | tr -d '\n'; }
 post() { api -X POST -H "X-CSRF-Token: $(csrf)" -H 'Content-Type: application/json' -d "$2" "$URL$1"; }
@@ -87,7 +89,7 @@ event:docs:*
 	agent-ctl add scout -a echo -r 'cron:0 9 * * *' > /dev/null
 	id=$(agent-ctl show scout | jq -r .id)
 	panic-bus sub agents:changed > events &
-	wait_for test -n "$(ls "$PANIC_BUS" | grep '^sub\.')"
+	wait_for subscribed
 	start_web
 	run form /agents/scout name=scout status=inactive abilities=echo \
 		responsibilities=$'cron:*/5 * * * *\n{"trigger": "every:1h", "name": "hourly"}' \
@@ -111,7 +113,7 @@ event:docs:*
 	assert_equal "${output% *}" "$(agent-ctl show api)"
 	run post /api/agents/api '{"concurrency": 3}'
 	assert_equal "$(jq -c '[.name, .concurrency, .abilities]' <<<"${output% *}")" '["api",3,["echo"]]'
-	wait_for test "$(wc -l < events)" -ge 6
+	wait_for lines_in events 6
 	assert_equal "$(jq -r '.data | "\(.event) \(.agent.name) \(.agent.status)"' events)" \
 		'updated scout inactive
 updated scout active
