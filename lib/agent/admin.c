@@ -45,9 +45,10 @@ int agent_list(struct db *db, int (*fn)(jv agent, void *ctx), void *ctx)
 static void one_error(jv *errors, const char *field)
 {
 	if (errors)
-		*errors = jv_array_append(jv_array(), json_set(json_set(jv_object(), "field",
-		                                                        field ? jv_string(field) : jv_null()),
-		                                               "message", jv_string(err_msg())));
+		*errors = jv_array_append(jv_array(),
+		                          json_set(json_set(jv_object(), "field",
+		                                            field ? jv_string(field) : jv_null()),
+		                                   "message", jv_string(err_msg())));
 }
 
 jv agent_save(struct db *db, struct bus *bus, const struct agent_lookup *lk, jv in, int create,
@@ -111,9 +112,10 @@ jv agent_status(struct db *db, jv row)
 		out = json_set(out, "running", json_get(note, "running"));
 		out = json_set(out, "queued", json_get(note, "queued"));
 	} else {
-		out = json_set(out, "state", jv_string(!strcmp(st, "disabled_flapping") ? "flapping"
-		                                       : !strcmp(st, "error")           ? "error"
-		                                                                        : "stopped"));
+		out = json_set(out, "state",
+		               jv_string(!strcmp(st, "disabled_flapping") ? "flapping"
+		                         : !strcmp(st, "error")           ? "error"
+		                                                          : "stopped"));
 		out = json_set(out, "pid", jv_null());
 	}
 	jv_free(note);
@@ -121,11 +123,10 @@ jv agent_status(struct db *db, jv row)
 	jv ev = jv_get_kind(last) == JV_KIND_ARRAY && jv_array_length(jv_copy(last))
 	                ? jv_array_get(jv_copy(last), 0)
 	                : jv_null();
-	out = json_set(out, "last_run", jv_get_kind(ev) == JV_KIND_OBJECT ? json_get(ev, "at")
-	                                                                  : jv_null());
-	out = json_set(out, "last_result", jv_get_kind(ev) == JV_KIND_OBJECT
-	                                           ? json_get(ev, "event")
-	                                           : jv_null());
+	out = json_set(out, "last_run",
+	               jv_get_kind(ev) == JV_KIND_OBJECT ? json_get(ev, "at") : jv_null());
+	out = json_set(out, "last_result",
+	               jv_get_kind(ev) == JV_KIND_OBJECT ? json_get(ev, "event") : jv_null());
 	out = json_set(out, "last_error", json_get(row, "last_error"));
 	jv_free(ev);
 	jv_free(last);

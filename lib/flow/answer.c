@@ -172,9 +172,11 @@ int flow_answer(struct db *db, struct bus *bus, const char *id, const char *step
 		db_rollback(db);
 		if (done < 0)
 			return -1;
-		return err_set("the suspension at step %s was already answered", stepbuf), FLOW_REFUSED;
+		return err_set("the suspension at step %s was already answered", stepbuf),
+		       FLOW_REFUSED;
 	}
-	jv d = flow_event("resumed", id, stepbuf, json_set(jv_object(), "human_input", jv_copy(input)));
+	jv d = flow_event("resumed", id, stepbuf,
+	                  json_set(jv_object(), "human_input", jv_copy(input)));
 	if (flow_event_store(db, d) < 0) {
 		db_rollback(db);
 		jv_free(d);

@@ -8,12 +8,11 @@
 #include "web/html.h"
 #include "web/route.h"
 
-static const char *const fields[] = { "name", "status", "abilities", "responsibilities",
+static const char *const fields[] = { "name",       "status",  "abilities",    "responsibilities",
 	                              "llm_config", "prompts", "retry_policy", "concurrency",
 	                              NULL };
 static const char *const json_fields[] = { "llm_config", "prompts", "retry_policy", NULL };
-static const char *const statuses[] = { "inactive", "active", "error", "disabled_flapping",
-	                                NULL };
+static const char *const statuses[] = { "inactive", "active", "error", "disabled_flapping", NULL };
 
 static int among(const char *s, const char *const list[])
 {
@@ -25,8 +24,8 @@ static int among(const char *s, const char *const list[])
 
 static jv error(jv errors, const char *field, jv msg)
 {
-	return jv_array_append(errors, json_set(json_set(jv_object(), "field", jv_string(field)),
-	                                        "message", msg));
+	return jv_array_append(
+		errors, json_set(json_set(jv_object(), "field", jv_string(field)), "message", msg));
 }
 
 /* The lines of S that are not blank, each a string or (starting with '{')
@@ -54,7 +53,8 @@ static jv lines(const char *s, const char *field, jv *errors)
 		if (!jv_is_valid(v)) {
 			char why[300];
 			json_error_text(v, why, sizeof why);
-			*errors = error(*errors, field, jv_string_fmt("%s: line %d: not JSON: %s", field, n, why));
+			*errors = error(*errors, field,
+			                jv_string_fmt("%s: line %d: not JSON: %s", field, n, why));
 			continue;
 		}
 		out = jv_array_append(out, v);
@@ -82,7 +82,8 @@ jv agentform_read(struct web_req *req, jv base, jv *errors)
 			} else {
 				char why[300];
 				json_error_text(v, why, sizeof why);
-				*errors = error(*errors, f, jv_string_fmt("%s: not JSON: %s", f, why));
+				*errors = error(*errors, f,
+				                jv_string_fmt("%s: not JSON: %s", f, why));
 			}
 		} else {
 			in = json_set(in, f, lines(s, f, errors));
@@ -175,7 +176,8 @@ void agentform_put(struct web_req *req, struct html *h, const char *action, jv a
 			html_printf(h, "<select id=\"a-%s\" name=%s>", f, f);
 			for (int k = 0; statuses[k]; k++)
 				html_printf(h, "<option%s>%s</option>",
-				            !strcmp(statuses[k], jv_string_value(t)) ? " selected" : "",
+				            !strcmp(statuses[k], jv_string_value(t)) ? " selected"
+				                                                     : "",
 				            statuses[k]);
 			html_puts(h, "</select>");
 		} else if (!strcmp(f, "name") || !strcmp(f, "concurrency")) {

@@ -96,8 +96,8 @@ static int row(jv a, void *ctx)
 	html_puts(h, "</td><td class=error>");
 	html_esc(h, json_str_or(a, "last_error", ""));
 	html_puts(h, "</td><td>");
-	button(r->req, h, name, strcmp(json_str_or(a, "status", ""), "active") ? "activate"
-	                                                                       : "deactivate");
+	button(r->req, h, name,
+	       strcmp(json_str_or(a, "status", ""), "active") ? "activate" : "deactivate");
 	html_puts(h, "</td></tr>\n");
 	jv_free(ab);
 	jv_free(rs);
@@ -131,9 +131,10 @@ static int list_page(struct web_req *req)
 		html_esc(&h, who ? who : "");
 		html_printf(&h, " %s</p>\n", done);
 	}
-	html_puts(&h, "<p><a href=\"/agents/new\">new agent</a></p>\n<table class=agents><thead><tr>"
-	              "<th>name</th><th>status</th><th>state</th><th>abilities</th>"
-	              "<th>responsibilities</th><th>last error</th><th></th></tr></thead><tbody>\n");
+	html_puts(&h,
+	          "<p><a href=\"/agents/new\">new agent</a></p>\n<table class=agents><thead><tr>"
+	          "<th>name</th><th>status</th><th>state</th><th>abilities</th>"
+	          "<th>responsibilities</th><th>last error</th><th></th></tr></thead><tbody>\n");
 	struct rows r = { req, &h, 0 };
 	if (agent_list(req->db, row, &r) < 0) {
 		html_free(&h);
@@ -179,8 +180,8 @@ static int agent_page(struct web_req *req, int status, jv a, jv values, jv error
 		}
 		html_puts(&h, "</tbody></table>\n<p>");
 		jv_free(st);
-		button(req, &h, name, strcmp(json_str_or(a, "status", ""), "active") ? "activate"
-		                                                                     : "deactivate");
+		button(req, &h, name,
+		       strcmp(json_str_or(a, "status", ""), "active") ? "activate" : "deactivate");
 		html_puts(&h, "</p>\n<p class=meta>id ");
 		html_esc(&h, json_str_or(a, "id", ""));
 		html_puts(&h, ", inserted ");
@@ -291,10 +292,12 @@ static int change(struct web_req *req, int api)
 	} else if (api) {
 		jv body = web_json_body(req);
 		if (jv_get_kind(body) != JV_KIND_OBJECT) {
-			jv msg = jv_is_valid(body) ? jv_string("expected a JSON object (an agent's fields)")
-			                           : jv_invalid_get_msg(body);
-			int rc = web_error(req, 400, "%s", jv_get_kind(msg) == JV_KIND_STRING
-			                                           ? jv_string_value(msg) : "bad body");
+			jv msg = jv_is_valid(body)
+			                 ? jv_string("expected a JSON object (an agent's fields)")
+			                 : jv_invalid_get_msg(body);
+			int rc = web_error(req, 400, "%s",
+			                   jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg)
+			                                                      : "bad body");
 			jv_free(msg);
 			jv_free(cur);
 			jv_free(errors);
@@ -326,9 +329,11 @@ static int change(struct web_req *req, int api)
 			         !strcmp(after, "/activate") ? "activated" : "deactivated", n),
 				rc = web_redirect(req, where);
 		else
-			snprintf(where, sizeof where, "/agents/%s?saved=1", n), rc = web_redirect(req, where);
+			snprintf(where, sizeof where, "/agents/%s?saved=1", n),
+				rc = web_redirect(req, where);
 	} else {
-		jv first = jv_array_length(jv_copy(errors)) ? jv_array_get(jv_copy(errors), 0) : jv_null();
+		jv first = jv_array_length(jv_copy(errors)) ? jv_array_get(jv_copy(errors), 0)
+		                                            : jv_null();
 		const char *msg = json_str_or(first, "message", "refused");
 		if (api) {
 			jv r = json_set(jv_object(), "error", jv_string(msg));
@@ -391,12 +396,8 @@ static int api_get(struct web_req *req)
 }
 
 const struct web_route web_agents_routes[] = {
-	{ "GET", "/agents", list_page, 0 },
-	{ "GET", "/agents/", get, 0 },
-	{ "POST", "/agents/", form_change, 0 },
-	{ "GET", "/api/agents", api_get, 0 },
-	{ "GET", "/api/agents/", api_get, 0 },
-	{ "POST", "/api/agents", api_change, 0 },
-	{ "POST", "/api/agents/", api_change, 0 },
-	{ 0 },
+	{ "GET", "/agents", list_page, 0 },        { "GET", "/agents/", get, 0 },
+	{ "POST", "/agents/", form_change, 0 },    { "GET", "/api/agents", api_get, 0 },
+	{ "GET", "/api/agents/", api_get, 0 },     { "POST", "/api/agents", api_change, 0 },
+	{ "POST", "/api/agents/", api_change, 0 }, { 0 },
 };

@@ -7,7 +7,6 @@
 #include "web/route.h"
 #include "web/runform.h"
 
-
 /* The base type of a schema type T ("integer" for "integer?"), or "json". */
 static const char *base_type(jv t, char buf[static 16], int *optional)
 {
@@ -115,7 +114,7 @@ void runform_errors(struct html *h, jv schema, jv errors, const char *key)
 /* One field of the form: KEY of type T, the value VALUES holds (the form as
  * it was sent, or null), its errors. */
 void runform_field(struct html *h, const char *form_id, int i, const char *key, jv t, jv values,
-                  jv schema, jv errors)
+                   jv schema, jv errors)
 {
 	char buf[16], name[300], id[120];
 	int optional;
@@ -138,7 +137,9 @@ void runform_field(struct html *h, const char *form_id, int i, const char *key, 
 		html_puts(h, "<textarea rows=3 placeholder=JSON");
 	} else {
 		html_printf(h, "<input type=%s%s", strcmp(type, "string") ? "number" : "text",
-		            !strcmp(type, "integer") ? " step=1" : !strcmp(type, "float") ? " step=any" : "");
+		            !strcmp(type, "integer") ? " step=1"
+		            : !strcmp(type, "float") ? " step=any"
+		                                     : "");
 		if (v) {
 			html_puts(h, " value=\"");
 			html_esc(h, v);
@@ -157,4 +158,3 @@ void runform_field(struct html *h, const char *form_id, int i, const char *key, 
 	runform_errors(h, schema, errors, key);
 	html_puts(h, "</div>\n");
 }
-

@@ -106,7 +106,8 @@ static int one_run(jv w, void *ctx)
 	if (jv_get_kind(schema) == JV_KIND_OBJECT) {
 		jv_object_foreach(schema, k, t)
 		{
-			runform_field(h, form_id, i++, jv_string_value(k), t, values, schema, errors);
+			runform_field(h, form_id, i++, jv_string_value(k), t, values, schema,
+			              errors);
 			jv_free(k);
 			jv_free(t);
 		}
@@ -232,7 +233,8 @@ static int run_page(struct web_req *req, const char *id)
 	const char *vars[] = { "id", id, "body", body.s ? body.s : "", NULL };
 	int rc = html_template(req, &h, "run.html", vars);
 	if (rc == 0)
-		rc = h.oom || body.oom ? err_set("out of memory") : web_reply_html(req, 200, h.s, h.n);
+		rc = h.oom || body.oom ? err_set("out of memory")
+		                       : web_reply_html(req, 200, h.s, h.n);
 	html_free(&body);
 	html_free(&h);
 	jv_free(in);
@@ -371,9 +373,10 @@ static int resume(struct web_req *req, const char *id, const char *step, jv inpu
 			if (done == 1)
 				return 0;
 			if (done == 0)
-				done = -1, err_set("syn-run resume ended with status %d before storing the "
-				                   "answer (see the server's log)",
-				                   WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+				done = -1,
+				err_set("syn-run resume ended with status %d before storing the "
+				        "answer (see the server's log)",
+				        WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
 			break;
 		}
 		if (!done)
@@ -418,7 +421,8 @@ static int answer(struct web_req *req, int api)
 		if (!jv_is_valid(input)) {
 			jv msg = jv_invalid_get_msg(input);
 			int rc = web_error(req, 400, "%s",
-			                   jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "bad body");
+			                   jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg)
+			                                                      : "bad body");
 			jv_free(msg);
 			return rc;
 		}
@@ -433,16 +437,19 @@ static int answer(struct web_req *req, int api)
 	int rc = at ? flow_answer_check(req->db, id, stepbuf, input, &errors) : FLOW_REFUSED;
 	if (rc == FLOW_ANSWERED && resume(req, id, stepbuf, input) < 0)
 		rc = -2;
-	int status = rc == FLOW_ANSWERED ? 202 : rc == FLOW_UNKNOWN ? 404 : rc == FLOW_REFUSED ? 409
-	             : rc == FLOW_INVALID                          ? 422 : 500;
+	int status = rc == FLOW_ANSWERED  ? 202
+	             : rc == FLOW_UNKNOWN ? 404
+	             : rc == FLOW_REFUSED ? 409
+	             : rc == FLOW_INVALID ? 422
+	                                  : 500;
 	char msg[1200];
 	snprintf(msg, sizeof msg, "%s", rc == -1 ? "state: " : "");
 	snprintf(msg + strlen(msg), sizeof msg - strlen(msg), "%s", err_msg());
 	int out;
 	if (api) {
 		jv r = rc == FLOW_ANSWERED
-		               ? json_set(json_set(json_set(jv_object(), "run_id", jv_string(id)), "step",
-		                                   jv_string(stepbuf)),
+		               ? json_set(json_set(json_set(jv_object(), "run_id", jv_string(id)),
+		                                   "step", jv_string(stepbuf)),
 		                          "human_input", jv_copy(input))
 		               : json_set(jv_object(), "error", jv_string(msg));
 		if (rc == FLOW_INVALID)
