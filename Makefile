@@ -132,7 +132,7 @@ demo: deps all
 bench: deps all
 	@tools/deps hyperfine mosquitto nats-server libmosquitto-dev libnats-dev \
 	  nginx-light libnginx-mod-http-echo wrk curl time
-	$(MAKE) $(B)/busbench $(B)/agentlat $(B)/agentab
+	$(MAKE) $(B)/busbench $(B)/agentlat $(B)/agentab $(B)/sseclients
 	tools/bench $(B)/bin
 
 $(B)/busbench: bench/busbench.c $(B)/libpanic.a $(B)/flags
@@ -140,6 +140,9 @@ $(B)/busbench: bench/busbench.c $(B)/libpanic.a $(B)/flags
 
 $(B)/agentlat: bench/agentlat.c $(B)/libpanic.a $(B)/flags
 	$(CC) $(CFLAGS) -o $@ $< $(B)/libpanic.a $(LDLIBS)
+
+$(B)/sseclients: bench/sseclients.c
+	$(CC) $(CFLAGS) -o $@ $<
 
 $(B)/agentab: bench/agentab.c
 	$(CC) $(CFLAGS) -static -o $@ $<

@@ -285,3 +285,20 @@ api() { curl -s -w ' %{http_code}' "$@" | tr -d '\n'; }
 	assert_equal "$rc" 0
 	assert_equal "$(cat "$T/web.err")" "panic-web: listening on $URL"
 }
+
+@test "address binding: loopback (IPv4, IPv6) needs no token and binds only there" {
+	panic-web --listen '[::1]:0' 2> "$T/web6.err" &
+	p6=$!
+	wait_for grep -q 'listening on' "$T/web6.err"
+	u6=$(grep -o 'http://[^ ]*' "$T/web6.err")
+	[[ $u6 == 'http://[::1]:'* ]]
+	assert_equal "$(curl -s -g -o /dev/null -w '%{http_code}' "$u6/api/status")" 200
+	start_web
+	port=${URL##*:}
+	run ss -ltnH "sport = :$port"
+	assert_output --partial "127.0.0.1:$port"
+	refute_output --partial "0.0.0.0:$port"
+	run ss -ltnH "sport = :${u6##*:}"
+	assert_output --partial "[::1]:${u6##*:}"
+	kill "$p6"
+}

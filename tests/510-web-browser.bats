@@ -2,7 +2,8 @@
 # panic-web in a real headless Chromium (Debian's chromium, driven by
 # playwright-core from npm, pinned): a grid display updates live as a
 # network runs at --pace 0, with no reload; it fits the screen, landscape
-# and portrait, with no scrollbars; model output stays text. Screenshots
+# and portrait, with no scrollbars; model output stays text; the networks
+# page's prompt box posts through the CSRF check. Screenshots
 # go to build/test-output/510-web-browser/ (their paths are printed as TAP
 # comments) for a person to look at.
 
@@ -32,6 +33,8 @@ load helper
 	assert_equal "$(echo "$r" | jq -c '[.fits_landscape, .fits_portrait, .single_fits]')" '[true,true,true]'
 	assert_equal "$(echo "$r" | jq -c .single)" '[9]'
 	assert_equal "$(echo "$r" | jq -c .networks)" '["art"]'
+	# no runner: the prompt box says so (the form passed the CSRF check)
+	assert_equal "$(echo "$r" | jq -r .prompt_answer)" "network 'art' has no runner (start one: panic-loop art)"
 	assert_equal "$(echo "$r" | jq -c .errors)" '[]'
 	for f in $(echo "$r" | jq -r '.shots[]'); do
 		[ -s "$f" ] || fail "no screenshot $f"

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include "base/err.h"
@@ -86,55 +88,133 @@ static const struct web_file *builtin(const char *name)
 	return NULL;
 }
 
-char *web_file_read(struct web_server *s, const char *name, size_t *n)
+/* ---- a cache of the root's files: looked at again at most once a
+ * second, so an edited file shows at the next second ---- */
+
+#define CACHE_MS 1000
+#define CACHE_MAX 64
+
+struct cached {
+	char name[208];
+	char *data; /* NULL: not in the root */
+	size_t len;
+	int64_t checked;
+	struct stat st;
+};
+
+static pthread_mutex_t cache_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct cached cache[CACHE_MAX];
+static int ncache;
+
+static int64_t now_ms(void)
 {
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* NAME's content from the root as a malloc'd copy (*N), or NULL if the
+ * root has no such file. Locked by the caller. */
+static struct cached *lookup(struct web_server *s, const char *name)
+{
+	struct cached *c = NULL;
+	for (int i = 0; i < ncache; i++)
+		if (!strcmp(cache[i].name, name))
+			c = &cache[i];
+	int64_t t = now_ms();
+	if (c && t - c->checked < CACHE_MS)
+		return c;
+	if (!c) {
+		if (strlen(name) >= sizeof c->name)
+			return NULL;
+		if (ncache == CACHE_MAX) { /* full: forget the oldest look */
+			int old = 0;
+			for (int i = 1; i < ncache; i++)
+				if (cache[i].checked < cache[old].checked)
+					old = i;
+			free(cache[old].data);
+			cache[old] = cache[--ncache];
+		}
+		c = &cache[ncache++];
+		memset(c, 0, sizeof *c);
+		snprintf(c->name, sizeof c->name, "%s", name);
+	}
+	c->checked = t;
 	struct stat st;
 	int fd = open_in_root(s, name, &st);
-	if (fd >= 0) {
-		char *b = malloc((size_t)st.st_size + 1);
-		ssize_t got = b ? read(fd, b, (size_t)st.st_size) : -1;
+	if (fd < 0) {
+		free(c->data);
+		c->data = NULL;
+		return c;
+	}
+	if (c->data && st.st_ino == c->st.st_ino && st.st_size == c->st.st_size &&
+	    st.st_mtim.tv_sec == c->st.st_mtim.tv_sec && st.st_mtim.tv_nsec == c->st.st_mtim.tv_nsec) {
 		close(fd);
-		if (got == (ssize_t)st.st_size) {
-			b[got] = 0;
-			*n = (size_t)got;
-			return b;
-		}
+		return c;
+	}
+	char *b = malloc((size_t)st.st_size + 1);
+	ssize_t got = b ? read(fd, b, (size_t)st.st_size) : -1;
+	close(fd);
+	free(c->data);
+	c->data = NULL;
+	if (got == (ssize_t)st.st_size) {
+		b[got] = 0;
+		c->data = b;
+		c->len = (size_t)got;
+		c->st = st;
+	} else {
 		free(b);
 	}
+	return c;
+}
+
+/* NAME from the root (cached) or built in, malloc'd with a NUL after. */
+static char *content(struct web_server *s, const char *name, size_t *n)
+{
+	if (s->root && plain(name)) {
+		pthread_mutex_lock(&cache_mu);
+		struct cached *c = lookup(s, name);
+		char *b = NULL;
+		if (c && c->data && (b = malloc(c->len + 1))) {
+			memcpy(b, c->data, c->len + 1);
+			*n = c->len;
+		}
+		pthread_mutex_unlock(&cache_mu);
+		if (b)
+			return b;
+	}
 	const struct web_file *f = builtin(name);
-	if (!f) {
-		err_set("no file '%s' in the web root or built in", name);
+	if (!f)
 		return NULL;
-	}
 	char *b = malloc(f->len + 1);
-	if (!b) {
-		err_set("out of memory");
-		return NULL;
+	if (b) {
+		memcpy(b, f->data, f->len);
+		b[f->len] = 0;
+		*n = f->len;
 	}
-	memcpy(b, f->data, f->len);
-	b[f->len] = 0;
-	*n = f->len;
+	return b;
+}
+
+char *web_file_read(struct web_server *s, const char *name, size_t *n)
+{
+	char *b = content(s, name, n);
+	if (!b)
+		err_set("no file '%s' in the web root or built in", name);
 	return b;
 }
 
 int web_static(struct web_req *req, const char *name)
 {
 	struct web_conn *wc = req->conn;
-	struct stat st;
-	struct MHD_Response *r = NULL;
-	int fd = open_in_root(req->srv, name, &st);
-	if (fd >= 0) {
-		r = MHD_create_response_from_fd((uint64_t)st.st_size, fd);
-		if (!r)
-			close(fd);
-	} else {
-		const struct web_file *f = builtin(name);
-		if (!f)
-			return web_error(req, 404, "not found");
-		r = MHD_create_response_from_buffer(f->len, (void *)f->data, MHD_RESPMEM_PERSISTENT);
-	}
-	if (!r)
+	size_t n;
+	char *b = content(req->srv, name, &n);
+	if (!b)
+		return web_error(req, 404, "not found");
+	struct MHD_Response *r = MHD_create_response_from_buffer(n, b, MHD_RESPMEM_MUST_FREE);
+	if (!r) {
+		free(b);
 		return err_set("out of memory");
+	}
 	web_headers(r, web_ctype(name));
 	MHD_add_response_header(r, "Cache-Control", "no-cache");
 	MHD_queue_response(wc->c, 200, r);

@@ -5,6 +5,7 @@
  * the display as it is, and its script follows
  *   /api/display/NET/grid/events?... (Server-Sent Events, hub.h)
  * while /api/display/NET/grid?... is the same display as JSON. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,8 +121,74 @@ static void slot_html(struct html *h, jv v)
 	html_puts(h, "</div>");
 }
 
+/* What this thread made last, per display: served again while the state
+ * file has not changed. */
+#define KEPT 8
+static __thread struct {
+	char key[320];
+	long gen;
+	int json;
+	char *body;
+	size_t n;
+} kept[KEPT];
+static __thread int kept_next;
+
+static int keep(int json, const char *key, long gen, const char *body, size_t n)
+{
+	int i = kept_next++ % KEPT;
+	free(kept[i].body);
+	kept[i].body = malloc(n);
+	if (kept[i].body) {
+		memcpy(kept[i].body, body, n);
+		kept[i].n = n;
+		kept[i].gen = gen;
+		kept[i].json = json;
+		snprintf(kept[i].key, sizeof kept[i].key, "%s", key);
+	}
+	return 0;
+}
+
+static pthread_key_t kept_key;
+static pthread_once_t kept_once = PTHREAD_ONCE_INIT;
+
+static void kept_free(void *p)
+{
+	(void)p;
+	for (int i = 0; i < KEPT; i++) {
+		free(kept[i].body);
+		kept[i].body = NULL;
+	}
+}
+
+static void kept_init(void)
+{
+	pthread_key_create(&kept_key, kept_free);
+}
+
 static int page(struct web_req *req)
 {
+	int api = !strncmp(req->path, "/api/", 5);
+	/* The answer depends on the path, these arguments and the state file
+	 * only: kept per generation of the state file. */
+	char key[320];
+	const char *a[] = { "rows", "cols", "offset", "stride", "show_invoking" };
+	int k = snprintf(key, sizeof key, "%s", req->path);
+	for (int i = 0; i < 5 && k < (int)sizeof key; i++) {
+		const char *v = web_arg(req, a[i]);
+		k += snprintf(key + k, sizeof key - (size_t)k, "&%.40s", v ? v : "-");
+	}
+	int cacheable = k < (int)sizeof key && strcmp(req->path + strlen(req->path) - 7, "/events");
+	long gen = 0;
+	if (cacheable) {
+		pthread_once(&kept_once, kept_init);
+		pthread_setspecific(kept_key, kept); /* so that the thread's exit frees them */
+		gen = web_db_gen(req);
+		for (int i = 0; i < KEPT; i++)
+			if (kept[i].body && kept[i].gen == gen && !strcmp(kept[i].key, key))
+				return web_reply(req, 200,
+				                 api ? "application/json" : "text/html; charset=utf-8",
+				                 kept[i].body, kept[i].n);
+	}
 	jv net;
 	struct display_spec spec;
 	int events;
@@ -138,9 +205,19 @@ static int page(struct web_req *req)
 		jv_free(net);
 		return web_error(req, 500, "state: %s", err_msg());
 	}
-	if (!strncmp(req->path, "/api/", 5)) {
+	if (api) {
 		jv_free(net);
-		return web_reply_json(req, 200, snap);
+		size_t n;
+		char *body = json_dump(snap, &n);
+		jv_free(snap);
+		if (!body)
+			return err_set("out of memory");
+		body[n++] = '\n';
+		if (cacheable)
+			keep(1, key, gen, body, n);
+		int rc = web_reply(req, 200, "application/json", body, n);
+		free(body);
+		return rc;
 	}
 	struct html slots, h;
 	html_init(&slots);
@@ -167,6 +244,8 @@ static int page(struct web_req *req)
 		               "shape",   shape,     "stream", stream,
 		               "slots",   slots.s ? slots.s : "", NULL };
 	int rc = html_template(req, &h, "display.html", vars);
+	if (rc == 0 && !h.oom && !slots.oom && cacheable)
+		keep(0, key, gen, h.s, h.n);
 	if (rc == 0)
 		rc = h.oom || slots.oom ? err_set("out of memory") : web_reply_html(req, 200, h.s, h.n);
 	html_free(&slots);

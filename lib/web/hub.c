@@ -1,8 +1,11 @@
-/* hub: the live displays (hub.h). */
-#include <poll.h>
+/* hub: the live displays (hub.h): one thread follows the bus and writes
+ * every screen's socket (tap.h). */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -13,23 +16,19 @@
 #include "model/catalogue.h"
 #include "state/db.h"
 #include "state/display.h"
+#include "web/html.h"
 #include "web/hub.h"
 #include "web/serveri.h"
 #include "web/sse.h"
-
-struct member {
-	struct hub *hub;
-	struct group *g;
-	struct web_stream *st;
-	struct member *next;
-};
+#include "web/tap.h"
 
 struct group {
 	char name[256], net_id[64];
 	struct display d;
 	char *prompt;
 	long changed; /* the hub's count at its last change */
-	struct member *members;
+	struct tap_log *log; /* its events, once for every screen */
+	int64_t empty_since;  /* monotonic ms, 0: it has screens */
 	struct group *next;
 };
 
@@ -37,7 +36,7 @@ struct hub {
 	struct web_server *srv;
 	pthread_mutex_t mu;
 	pthread_t th;
-	int started, stopfd;
+	int started, stopfd, wakefd, epfd;
 	struct bus *bus;
 	struct bus_sub *sub;
 	struct db *db; /* the thread's, for events sent by reference and prompts */
@@ -120,6 +119,16 @@ jv hub_snapshot(struct web_req *req, const char *name, const char *net_id,
 	return r;
 }
 
+/* An event as SSE text: "id: ID", "event: EVENT", "data: DATA" (one
+ * line of JSON), a blank line. */
+static void sse_text(struct html *t, const char *id, const char *event, const char *data,
+                     size_t n)
+{
+	html_printf(t, "id: %s\nevent: %s\ndata: ", id, event);
+	html_put(t, data, strcspn(data, "\r\n") < n ? strcspn(data, "\r\n") : n);
+	html_puts(t, "\n\n");
+}
+
 static void broadcast(struct hub *h, struct group *g, const char *event, jv data)
 {
 	char id[64];
@@ -129,8 +138,12 @@ static void broadcast(struct hub *h, struct group *g, const char *event, jv data
 	jv_free(data);
 	if (!s)
 		return;
-	for (struct member *m = g->members; m; m = m->next)
-		web_stream_send(m->st, id, event, s, n);
+	struct html t;
+	html_init(&t);
+	sse_text(&t, id, event, s, n);
+	if (!t.oom)
+		tap_log_append(g->log, t.s, t.n);
+	html_free(&t);
 	free(s);
 }
 
@@ -145,9 +158,8 @@ static int on_event(const char *line, size_t n, void *ctx)
 	jv ev = r == 1 ? json_parse(full, len) : json_parse(line, n);
 	free(full);
 	const char *topic = json_str(ev, "topic", NULL);
-	jv data = json_get(ev, "data");
+	jv data = json_get(ev, "data"), at = json_get(ev, "at");
 	if (topic && !strncmp(topic, "invocation:", 11) && jv_get_kind(data) == JV_KIND_OBJECT) {
-		pthread_mutex_lock(&h->mu);
 		for (struct group *g = h->groups; g; g = g->next) {
 			if (strcmp(g->name, topic + 11))
 				continue;
@@ -164,32 +176,105 @@ static int on_event(const char *line, size_t n, void *ctx)
 				    jv_number_value(seq) == 0)
 					g->prompt = strdup(in);
 				jv_free(seq);
-				broadcast(h, g, "slots", whole(h->srv, g->name, &g->d, g->prompt));
+				broadcast(h, g, "slots",
+				          json_set(whole(h->srv, g->name, &g->d, g->prompt), "at", jv_copy(at)));
 			} else {
-				broadcast(h, g, "slot", view(h->srv, &g->d, slot));
+				broadcast(h, g, "slot", json_set(view(h->srv, &g->d, slot), "at", jv_copy(at)));
 			}
 		}
-		pthread_mutex_unlock(&h->mu);
 	}
 	jv_free(data);
+	jv_free(at);
 	jv_free(ev);
 	return 0;
+}
+
+static char BUS_MARK, STOP_MARK, WAKE_MARK;
+
+static void group_free(struct group *g);
+
+/* A display nobody shows is kept this long (ms), current, for a screen
+ * that comes back (its Last-Event-ID still names it). */
+#define LINGER_MS 60000
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Writes out what the events made, lets go of the screens that left, and
+ * of the displays nobody has shown for LINGER_MS. Locked. */
+static void flush(struct hub *h)
+{
+	int64_t now = mono_ms();
+	for (struct group **p = &h->groups; *p;) {
+		struct group *g = *p;
+		tap_flush(g->log);
+		tap_sweep(g->log);
+		if (tap_count(g->log)) {
+			g->empty_since = 0;
+		} else if (!g->empty_since) {
+			g->empty_since = now;
+		} else if (now - g->empty_since > LINGER_MS) {
+			*p = g->next;
+			group_free(g);
+			continue;
+		}
+		p = &g->next;
+	}
 }
 
 static void *run(void *arg)
 {
 	struct hub *h = arg;
-	struct pollfd p[2] = { { .fd = bus_sub_fd(h->sub), .events = POLLIN },
-		               { .fd = h->stopfd, .events = POLLIN } };
+	int ping = h->srv->cfg.ping_ms > 0 ? (int)h->srv->cfg.ping_ms : 15000;
+	if (ping > LINGER_MS)
+		ping = LINGER_MS;
+	struct epoll_event evs[64];
 	for (;;) {
-		if (poll(p, 2, -1) < 0)
+		int n = epoll_wait(h->epfd, evs, 64, ping);
+		if (n < 0)
 			continue;
-		if (p[1].revents)
+		pthread_mutex_lock(&h->mu);
+		int stop = 0;
+		for (int i = 0; i < n; i++) {
+			void *p = evs[i].data.ptr;
+			if (p == &STOP_MARK) {
+				stop = 1;
+			} else if (p == &BUS_MARK) {
+				bus_sub_read(h->sub, on_event, h);
+			} else if (p == &WAKE_MARK) {
+				uint64_t v;
+				if (read(h->wakefd, &v, sizeof v) < 0) {
+					/* nothing to take: another read took it */
+				}
+			} else {
+				tap_ready(p, evs[i].events);
+			}
+		}
+		if (!n) /* quiet: a comment line keeps proxies and screens sure */
+			for (struct group *g = h->groups; g; g = g->next)
+				tap_log_append(g->log, ":\n\n", 3);
+		flush(h);
+		pthread_mutex_unlock(&h->mu);
+		if (stop)
 			break;
-		if (p[0].revents & POLLIN)
-			bus_sub_read(h->sub, on_event, h);
 	}
 	return NULL;
+}
+
+long hub_screens(struct hub *h)
+{
+	if (!h)
+		return 0;
+	pthread_mutex_lock(&h->mu);
+	long n = 0;
+	for (struct group *g = h->groups; g; g = g->next)
+		n += tap_count(g->log);
+	pthread_mutex_unlock(&h->mu);
+	return n;
 }
 
 int hub_start(struct hub **out, struct web_server *srv)
@@ -200,12 +285,23 @@ int hub_start(struct hub **out, struct web_server *srv)
 	h->srv = srv;
 	pthread_mutex_init(&h->mu, NULL);
 	h->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	h->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	h->epfd = epoll_create1(EPOLL_CLOEXEC);
 	const char *pats[] = { "invocation:*" };
-	if (h->stopfd < 0 || bus_open(&h->bus, srv->bus_dir, 0) < 0 ||
+	if (h->stopfd < 0 || h->wakefd < 0 || h->epfd < 0 || bus_open(&h->bus, srv->bus_dir, 0) < 0 ||
 	    bus_subscribe(h->bus, pats, 1, &h->sub) < 0 ||
 	    db_open(&h->db, srv->db_path, DB_CREATE) < 0) {
 		hub_free(h);
 		return -1;
+	}
+	struct epoll_event e1 = { .events = EPOLLIN, .data.ptr = &BUS_MARK };
+	struct epoll_event e2 = { .events = EPOLLIN, .data.ptr = &STOP_MARK };
+	struct epoll_event e3 = { .events = EPOLLIN, .data.ptr = &WAKE_MARK };
+	if (epoll_ctl(h->epfd, EPOLL_CTL_ADD, bus_sub_fd(h->sub), &e1) < 0 ||
+	    epoll_ctl(h->epfd, EPOLL_CTL_ADD, h->stopfd, &e2) < 0 ||
+	    epoll_ctl(h->epfd, EPOLL_CTL_ADD, h->wakefd, &e3) < 0) {
+		hub_free(h);
+		return err_errno("epoll");
 	}
 	if (pthread_create(&h->th, NULL, run, h) != 0) {
 		hub_free(h);
@@ -230,6 +326,7 @@ void hub_stop(struct hub *h)
 
 static void group_free(struct group *g)
 {
+	tap_log_free(g->log);
 	display_free(&g->d);
 	free(g->prompt);
 	free(g);
@@ -242,11 +339,6 @@ void hub_free(struct hub *h)
 	hub_stop(h);
 	for (struct group *g = h->groups, *next; g; g = next) {
 		next = g->next;
-		for (struct member *m = g->members, *mn; m; m = mn) {
-			mn = m->next;
-			web_stream_release(m->st);
-			free(m);
-		}
 		group_free(g);
 	}
 	bus_unsubscribe(h->sub);
@@ -255,32 +347,12 @@ void hub_free(struct hub *h)
 		db_close(h->db);
 	if (h->stopfd >= 0)
 		close(h->stopfd);
+	if (h->wakefd >= 0)
+		close(h->wakefd);
+	if (h->epfd >= 0)
+		close(h->epfd);
 	pthread_mutex_destroy(&h->mu);
 	free(h);
-}
-
-/* A screen went away: out of its group, and the group goes with its last. */
-static void member_gone(void *ctx)
-{
-	struct member *m = ctx;
-	struct hub *h = m->hub;
-	pthread_mutex_lock(&h->mu);
-	struct group *g = m->g;
-	for (struct member **p = &g->members; *p; p = &(*p)->next)
-		if (*p == m) {
-			*p = m->next;
-			break;
-		}
-	if (!g->members)
-		for (struct group **p = &h->groups; *p; p = &(*p)->next)
-			if (*p == g) {
-				*p = g->next;
-				group_free(g);
-				break;
-			}
-	pthread_mutex_unlock(&h->mu);
-	web_stream_release(m->st);
-	free(m);
 }
 
 static int same_spec(const struct display_spec *a, const struct display_spec *b)
@@ -291,20 +363,32 @@ static int same_spec(const struct display_spec *a, const struct display_spec *b)
 	                                        a->show_invoking == b->show_invoking);
 }
 
+static const char head[] = "HTTP/1.1 200 OK\r\n"
+                          "Content-Type: text/event-stream; charset=utf-8\r\n"
+                          "Cache-Control: no-store\r\n"
+                          "X-Content-Type-Options: nosniff\r\n"
+                          "X-Accel-Buffering: no\r\n"
+                          "Connection: close\r\n\r\n"
+                          "retry: 1000\n\n";
+
 int hub_join(struct hub *h, struct web_req *req, const char *name, const char *net_id,
              const struct display_spec *spec)
 {
 	if (!h)
 		return web_error(req, 503, "no live updates: the server runs without a bus");
-	struct member *m = calloc(1, sizeof *m);
-	if (!m)
-		return err_set("out of memory");
+	int fd = web_take_socket(req);
+	if (fd < 0)
+		return -1;
 	pthread_mutex_lock(&h->mu);
 	struct group *g = h->groups;
 	while (g && (strcmp(g->name, name) || !same_spec(&g->d.spec, spec)))
 		g = g->next;
+	int fresh = !g;
 	if (!g) { /* the hub follows the bus already: nothing falls in between */
-		if (!(g = calloc(1, sizeof *g)) || display_init(&g->d, spec) < 0) {
+		if (!(g = calloc(1, sizeof *g)) || !(g->log = tap_log_new()) ||
+		    display_init(&g->d, spec) < 0) {
+			if (g)
+				tap_log_free(g->log);
 			free(g);
 			goto fail;
 		}
@@ -318,36 +402,38 @@ int hub_join(struct hub *h, struct web_req *req, const char *name, const char *n
 		g->next = h->groups;
 		h->groups = g;
 	}
-	m->hub = h;
-	m->g = g;
-	if (web_stream_open(req, &m->st, member_gone, m) < 0) {
-		if (!g->members)
-			for (struct group **p = &h->groups; *p; p = &(*p)->next)
-				if (*p == g) {
-					*p = g->next;
-					group_free(g);
-					break;
-				}
-		goto fail;
-	}
-	m->next = g->members;
-	g->members = m;
 	char id[64];
 	snprintf(id, sizeof id, "%s-%ld", h->srv->epoch, g->changed);
 	const char *last = web_header(req, "Last-Event-ID");
+	struct html first;
+	html_init(&first);
+	html_put(&first, head, sizeof head - 1);
 	if (!last || strcmp(last, id)) {
 		size_t n;
 		jv w = whole(h->srv, name, &g->d, g->prompt);
 		char *s = json_dump(w, &n);
 		jv_free(w);
 		if (s)
-			web_stream_send(m->st, id, "slots", s, n);
+			sse_text(&first, id, "slots", s, n);
 		free(s);
 	}
+	int rc = first.oom ? err_set("out of memory") : tap_add(g->log, h->epfd, fd, first.s, first.n);
+	html_free(&first);
+	if (rc < 0) {
+		if (fresh) {
+			h->groups = g->next;
+			group_free(g);
+		}
+		goto fail;
+	}
 	pthread_mutex_unlock(&h->mu);
+	uint64_t one = 1;
+	if (write(h->wakefd, &one, sizeof one) < 0) {
+		/* full: the hub is awake anyway */
+	}
 	return 0;
 fail:
 	pthread_mutex_unlock(&h->mu);
-	free(m);
+	close(fd);
 	return -1;
 }

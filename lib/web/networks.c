@@ -8,6 +8,7 @@
  *                                    "status" as panic-loop --status
  *   POST /api/networks/NAME/prompt   {"input": PROMPT}
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,12 +37,45 @@ static int collect(jv net, void *ctx)
 	return 0;
 }
 
+/* The networks as this thread read them last, for a generation of the
+ * state file (the runners' notes are read every time: they are not in
+ * it). */
+static __thread long kept_gen = -1;
+static __thread jv kept_nets;
+static pthread_key_t kept_key;
+static pthread_once_t kept_once = PTHREAD_ONCE_INIT;
+
+static void kept_free(void *p)
+{
+	(void)p;
+	if (kept_gen >= 0)
+		jv_free(kept_nets);
+	kept_gen = -1;
+}
+
+static void kept_init(void)
+{
+	pthread_key_create(&kept_key, kept_free);
+}
+
 static jv all_networks(struct web_req *req)
 {
-	jv all = jv_array();
-	if (db_net_list(req->db, collect, &all) < 0) {
-		jv_free(all);
-		return jv_invalid();
+	long gen = web_db_gen(req);
+	jv all;
+	if (kept_gen == gen) {
+		all = jv_copy(kept_nets);
+	} else {
+		all = jv_array();
+		if (db_net_list(req->db, collect, &all) < 0) {
+			jv_free(all);
+			return jv_invalid();
+		}
+		pthread_once(&kept_once, kept_init);
+		pthread_setspecific(kept_key, &kept_gen);
+		if (kept_gen >= 0)
+			jv_free(kept_nets);
+		kept_nets = jv_copy(all);
+		kept_gen = gen;
 	}
 	jv out = jv_array();
 	jv_array_foreach(all, i, net)

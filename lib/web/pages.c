@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "json/json.h"
+#include "web/hub.h"
 #include "web/serveri.h"
 #include "web/sse.h"
 
@@ -24,7 +25,8 @@ static int file(struct web_req *req)
 
 static int status(struct web_req *req)
 {
-	jv o = json_set(jv_object(), "streams", jv_number((double)web_streams_open(req->srv)));
+	long n = web_streams_open(req->srv) + hub_screens(req->srv->hub);
+	jv o = json_set(jv_object(), "streams", jv_number((double)n));
 	o = json_set(o, "live", jv_bool(req->srv->hub != NULL));
 	return web_reply_json(req, 200, o);
 }

@@ -1,8 +1,10 @@
 /* req: what a handler reads of its request and how it answers (route.h). */
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/err.h"
 #include "base/utf8.h"
@@ -188,6 +190,26 @@ int web_error(struct web_req *req, int status, const char *fmt, ...)
 	int rc = h.oom ? err_set("out of memory") : web_reply_html(req, status, h.s, h.n);
 	html_free(&h);
 	return rc;
+}
+
+int web_take_socket(struct web_req *req)
+{
+	struct web_conn *wc = req->conn;
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(wc->c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (!ci)
+		return err_set("no socket");
+	int fd = fcntl(ci->connect_fd, F_DUPFD_CLOEXEC, 3);
+	if (fd < 0)
+		return err_errno("socket");
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
+		close(fd);
+		return err_errno("socket");
+	}
+	wc->taken = 1;
+	req->answered = 1;
+	return fd;
 }
 
 int web_redirect(struct web_req *req, const char *where)

@@ -67,6 +67,12 @@ jv web_json_body(struct web_req *req);
  * checks it on every POST). */
 const char *web_csrf(struct web_req *req);
 
+/* The state file's generation as this thread sees it: it grows whenever
+ * anyone has committed a change since the last call. A page that depends
+ * only on the state file may keep what it made for a generation (use this,
+ * not db_changed(), which the server's threads share with it). */
+long web_db_gen(struct web_req *req);
+
 /* Answers: each copies what it is given. */
 int web_reply(struct web_req *req, int status, const char *ctype, const char *body, size_t n);
 int web_reply_html(struct web_req *req, int status, const char *html, size_t n);

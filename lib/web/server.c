@@ -3,6 +3,7 @@
  * and the dispatch to the routes of pages.c. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,6 +97,16 @@ struct db *web_thread_db(struct web_server *s)
 		return NULL;
 	pthread_setspecific(s->dbkey, db);
 	return db;
+}
+
+static __thread long db_gen;
+
+long web_db_gen(struct web_req *req)
+{
+	int c = db_changed(req->db);
+	if (c != 0) /* changed, or cannot tell: a new generation */
+		db_gen++;
+	return db_gen;
 }
 
 /* ---- checks ---- */
@@ -238,6 +249,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			return MHD_NO;
 		wc->c = c;
 		wc->form = jv_invalid();
+		/* Answers go out whole and at once: no Nagle wait on a short
+		 * last segment (the client's delayed ACK would stall it). */
+		const union MHD_ConnectionInfo *ci =
+			MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		int one = 1;
+		if (ci)
+			setsockopt(ci->connect_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 		*con_cls = wc;
 		return MHD_YES;
 	}
@@ -304,6 +322,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	wc->set_cookie = from_query; /* a screen given ?token= keeps it for its scripts */
 	if (r->handler(&req) < 0 && !req.answered)
 		web_error(&req, 500, "%s", err_msg());
+	if (wc->taken) /* the handler answers on the socket: MHD closes its copy */
+		return MHD_NO;
 	if (!req.answered)
 		web_error(&req, 500, "the page gave no answer");
 	return MHD_YES;
@@ -370,7 +390,9 @@ int web_start(struct web_server **out, const struct web_config *cfg)
 		web_stop(s);
 		return -1;
 	}
-	unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
+	/* Turbo: among others, a connection let go is closed without a
+	 * shutdown(), so a socket taken from it lives on (web_take_socket()). */
+	unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO |
 	                 MHD_USE_ERROR_LOG | (a.v6 ? MHD_USE_IPv6 : 0);
 	int threads = cfg->threads > 0 ? cfg->threads : 1;
 	s->mhd = MHD_start_daemon(

@@ -32,6 +32,7 @@ struct web_conn {
 	size_t len, cap;
 	int too_big;
 	int set_cookie; /* the token came in the query: send it as a cookie */
+	int taken;      /* its socket was taken (web_take_socket()) */
 	jv form; /* parsed on first use, or jv_invalid() */
 };
 
@@ -39,6 +40,10 @@ struct web_conn {
 struct db *web_thread_db(struct web_server *s);
 /* Serves file NAME of the web root (or built in) for REQ; 404 if none. */
 int web_static(struct web_req *req, const char *name);
+/* A copy of REQ's socket (non-blocking), for a handler that answers on
+ * it by itself from now on: libmicrohttpd lets go of the connection
+ * without a word. -1 with err_msg(). */
+int web_take_socket(struct web_req *req);
 /* Pages.c's routes, in order. */
 extern const struct web_route *const web_pages[];
 /* The built-in copies of share/panic/web/ (generated). */

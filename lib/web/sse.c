@@ -1,6 +1,7 @@
 /* sse: live streams (sse.h) on libmicrohttpd: a stream's response reads
  * from its buffer; with nothing there it suspends the connection, and a
- * send resumes it. A thread pings every stream now and then. */
+ * send resumes it. A thread pings every stream now and then. (The
+ * displays do not use these: the hub writes their sockets itself, tap.h.) */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,8 +112,9 @@ int web_stream_open(struct web_req *req, struct web_stream **out, void (*gone)(v
 	return 0;
 }
 
-/* Appends under the lock; resumes a waiting connection. */
-static int put(struct web_stream *s, const char *const parts[], const size_t lens[], int n)
+/* Appends under the lock; with WAKE, resumes a waiting connection. */
+static int put(struct web_stream *s, const char *const parts[], const size_t lens[], int n,
+               int wake)
 {
 	size_t total = 0;
 	for (int i = 0; i < n; i++)
@@ -151,7 +153,7 @@ static int put(struct web_stream *s, const char *const parts[], const size_t len
 		}
 	}
 wake:
-	if (s->suspended) {
+	if (s->suspended && (wake || s->closing)) {
 		s->suspended = 0;
 		MHD_resume_connection(s->conn);
 	}
@@ -164,11 +166,11 @@ int web_stream_raw(struct web_stream *s, const char *text, size_t n)
 {
 	const char *parts[] = { text };
 	size_t lens[] = { n };
-	return put(s, parts, lens, 1);
+	return put(s, parts, lens, 1, 1);
 }
 
-int web_stream_send(struct web_stream *s, const char *id, const char *event, const char *data,
-                    size_t n)
+static int send_event(struct web_stream *s, const char *id, const char *event,
+                      const char *data, size_t n, int wake)
 {
 	const char *parts[10];
 	size_t lens[10];
@@ -192,7 +194,29 @@ int web_stream_send(struct web_stream *s, const char *id, const char *event, con
 	PART(data, m);
 	PART("\n\n", 2);
 #undef PART
-	return put(s, parts, lens, k);
+	return put(s, parts, lens, k, wake);
+}
+
+int web_stream_send(struct web_stream *s, const char *id, const char *event, const char *data,
+                    size_t n)
+{
+	return send_event(s, id, event, data, n, 1);
+}
+
+int web_stream_queue(struct web_stream *s, const char *id, const char *event, const char *data,
+                     size_t n)
+{
+	return send_event(s, id, event, data, n, 0);
+}
+
+void web_stream_flush(struct web_stream *s)
+{
+	pthread_mutex_lock(&s->mu);
+	if (s->suspended && s->len > s->off) {
+		s->suspended = 0;
+		MHD_resume_connection(s->conn);
+	}
+	pthread_mutex_unlock(&s->mu);
 }
 
 void web_stream_release(struct web_stream *s)

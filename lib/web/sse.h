@@ -28,6 +28,11 @@ int web_stream_open(struct web_req *req, struct web_stream **out,
  * gone or fell too far behind (it is then closed). */
 int web_stream_send(struct web_stream *s, const char *id, const char *event,
                     const char *data, size_t n);
+/* The same, without waking the connection: a burst of events queued one
+ * by one goes out with one web_stream_flush(). */
+int web_stream_queue(struct web_stream *s, const char *id, const char *event,
+                     const char *data, size_t n);
+void web_stream_flush(struct web_stream *s);
 /* Queues bytes as they are (several events already in SSE form). */
 int web_stream_raw(struct web_stream *s, const char *text, size_t n);
 /* Ends the owner's hold (the stream is closed if still open). */

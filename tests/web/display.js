@@ -72,6 +72,11 @@ function fits(page) {
 		await nets.goto(`${url}/networks`);
 		out.networks = await nets.$$eval('td.name', (t) => t.map((e) => e.textContent));
 		await shot(nets, 'networks');
+		// the prompt box, through the browser's own POST (CSRF token, Origin)
+		await nets.fill('input[name=prompt]', 'a <b>bold</b> prompt');
+		await Promise.all([nets.waitForNavigation(), nets.click('form.prompt button')]);
+		out.prompt_answer = await nets.$eval('p.error, p.ok', (e) => e.textContent);
+		await shot(nets, 'networks-prompt');
 		out.errors = errors;
 	} finally {
 		await browser.close();
