@@ -24,6 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "agent/admin.h"
 #include "agent/cron.h"
 #include "agent/run.h"
 #include "agent/spec.h"
@@ -266,14 +267,15 @@ static void options(int argc, char **argv)
 
 /* ---- the table ---- */
 
+/* The agent NAME, as show prints it. */
 static jv get(const char *name)
 {
-	jv row = db_agent_get(db, name, 0);
-	if (!jv_is_valid(row))
+	jv o = agent_get(db, name);
+	if (!jv_is_valid(o))
 		pdie(PX_CONFIG, "state: %s", err_msg());
-	if (jv_get_kind(row) == JV_KIND_NULL)
+	if (jv_get_kind(o) == JV_KIND_NULL)
 		pdie(PX_CONFIG, "no agent '%s' (see agent-ctl list)", name);
-	return row;
+	return o;
 }
 
 static void open_world(void)
@@ -291,14 +293,6 @@ static int check(jv in, struct agent *a)
 	return agent_check(in, &world.lk, a);
 }
 
-/* The agent NAME as export prints it (its row consumed). */
-static jv object(jv row)
-{
-	jv o = agent_row_object(row);
-	jv_free(row);
-	return o;
-}
-
 static void publish(const char *event, jv agent)
 {
 	if (bus && agent_publish_changed(bus, db, event, agent) < 0 && prog_verbose > 0)
@@ -312,10 +306,9 @@ static void put_safe(const char *s)
 	prog_put_safe(stdout, s, strlen(s), 0);
 }
 
-static int print_row(jv row, void *ctx)
+static int print_agent(jv o, void *ctx)
 {
 	(void)ctx;
-	jv o = object(row);
 	if (!opt.table) {
 		json_write(stdout, o);
 	} else {
@@ -336,7 +329,7 @@ static int print_row(jv row, void *ctx)
 static void show(jv o);
 static void show_one(const char *name)
 {
-	jv o = object(get(name));
+	jv o = get(name);
 	show(o);
 	jv_free(o);
 }
@@ -423,18 +416,9 @@ static void __attribute__((noreturn)) check_failed(jv in, struct agent *a, const
  * Returns the stored row as an object, or jv_invalid() with err_msg(). */
 static jv store(struct agent *a, int create)
 {
-	jv cols = agent_columns(a);
-	int rc = create ? db_agent_insert(db, cols) : db_agent_update(db, cols);
-	jv_free(cols);
-	if (rc < 0)
-		return jv_invalid();
-	jv row = db_agent_get(db, create && !*a->id ? a->name : a->id, !(create && !*a->id));
-	if (jv_get_kind(row) != JV_KIND_OBJECT) {
-		jv_free(row);
-		return err_set("the stored agent is gone"), jv_invalid();
-	}
-	jv o = object(row);
-	publish(create ? "created" : "updated", o);
+	jv o = agent_save(db, NULL, &world.lk, a->row, create, NULL);
+	if (jv_is_valid(o))
+		publish(create ? "created" : "updated", o);
 	return o;
 }
 
@@ -456,7 +440,7 @@ static int add(const char *name)
 
 static int set(const char *name)
 {
-	jv in = apply_options(object(get(name)));
+	jv in = apply_options(get(name));
 	in = jv_object_delete(in, jv_string("updated_at"));
 	struct agent a;
 	if (check(in, &a) < 0)
@@ -474,9 +458,9 @@ static int set(const char *name)
 static int set_status(int argc, char **argv, const char *status)
 {
 	for (int i = 0; i < argc; i++) {
-		jv in = object(get(argv[i]));
-		in = json_set(jv_object_delete(in, jv_string("updated_at")), "status",
-		              jv_string(status));
+		jv cur = get(argv[i]);
+		jv in = agent_with_status(cur, status);
+		jv_free(cur);
 		struct agent a;
 		if (check(in, &a) < 0)
 			check_failed(in, &a, argv[i]);
@@ -493,7 +477,7 @@ static int set_status(int argc, char **argv, const char *status)
 static int remove_agents(int argc, char **argv)
 {
 	for (int i = 0; i < argc; i++) {
-		jv o = object(get(argv[i]));
+		jv o = get(argv[i]);
 		if (db_agent_delete(db, argv[i]) < 0)
 			pdie(PX_CONFIG, "%s", err_msg());
 		publish("deleted", o);
@@ -577,10 +561,10 @@ static int export(int argc, char **argv)
 {
 	int table = opt.table;
 	opt.table = 0;
-	if (!argc && db_agent_list(db, NULL, print_row, NULL) < 0)
+	if (!argc && agent_list(db, print_agent, NULL) < 0)
 		pdie(PX_CONFIG, "state: %s", err_msg());
 	for (int i = 0; i < argc; i++)
-		print_row(get(argv[i]), NULL);
+		print_agent(get(argv[i]), NULL);
 	opt.table = table;
 	return PX_OK;
 }
@@ -669,7 +653,7 @@ static int ask_again(void)
 
 static int edit(const char *name)
 {
-	jv o = object(get(name));
+	jv o = get(name);
 	char id[ID_LEN + 1];
 	snprintf(id, sizeof id, "%s", json_str_or(o, "id", ""));
 	jv e = jv_object();
@@ -827,49 +811,10 @@ static int next(const char *expr)
 	return PX_OK;
 }
 
-/* What agent-run says of the agent ROW (borrowed), and its last run. */
-static jv status_of(jv row)
-{
-	const char *id = json_str_or(row, "id", "");
-	const char *st = json_str_or(row, "status", "");
-	jv out = jv_object();
-	out = json_set(out, "name", json_get(row, "name"));
-	out = json_set(out, "status", json_get(row, "status"));
-	char lock[80];
-	jv note = db_lock_peek(db, agent_lock_name(id, lock));
-	if (jv_get_kind(note) == JV_KIND_OBJECT) {
-		out = json_set(out, "state", json_get(note, "state"));
-		out = json_set(out, "pid", json_get(note, "pid"));
-		out = json_set(out, "runner", json_get(note, "mode"));
-		out = json_set(out, "next_fire", json_get(note, "next_fire"));
-		out = json_set(out, "running", json_get(note, "running"));
-		out = json_set(out, "queued", json_get(note, "queued"));
-	} else {
-		out = json_set(out, "state", jv_string(!strcmp(st, "disabled_flapping") ? "flapping"
-		                                       : !strcmp(st, "error")           ? "error"
-		                                                                        : "stopped"));
-		out = json_set(out, "pid", jv_null());
-	}
-	jv_free(note);
-	jv last = db_agent_events(db, id, "completed failed", 1);
-	jv ev = jv_get_kind(last) == JV_KIND_ARRAY && jv_array_length(jv_copy(last))
-	                ? jv_array_get(jv_copy(last), 0)
-	                : jv_null();
-	out = json_set(out, "last_run", jv_get_kind(ev) == JV_KIND_OBJECT ? json_get(ev, "at")
-	                                                                  : jv_null());
-	out = json_set(out, "last_result", jv_get_kind(ev) == JV_KIND_OBJECT
-	                                           ? json_get(ev, "event")
-	                                           : jv_null());
-	out = json_set(out, "last_error", json_get(row, "last_error"));
-	jv_free(ev);
-	jv_free(last);
-	return out;
-}
-
 static int print_status(jv row, void *ctx)
 {
 	int *first = ctx;
-	jv s = status_of(row);
+	jv s = agent_status(db, row);
 	jv_free(row);
 	if (!opt.table) {
 		json_write(stdout, s);
@@ -903,7 +848,7 @@ static int print_status(jv row, void *ctx)
 static int agents_status(int argc, char **argv)
 {
 	int first = 1;
-	if (!argc && db_agent_list(db, NULL, print_status, &first) < 0)
+	if (!argc && agent_list(db, print_status, &first) < 0)
 		pdie(PX_CONFIG, "state: %s", err_msg());
 	for (int i = 0; i < argc; i++)
 		print_status(get(argv[i]), &first);
@@ -997,7 +942,7 @@ int main(int argc, char **argv)
 		status = set(args[0]);
 	else if (!strcmp(cmd, "show"))
 		show_one(args[0]);
-	else if (!strcmp(cmd, "list") && db_agent_list(db, NULL, print_row, NULL) < 0)
+	else if (!strcmp(cmd, "list") && agent_list(db, print_agent, NULL) < 0)
 		pdie(PX_CONFIG, "state: %s", err_msg());
 	else if (!strcmp(cmd, "activate"))
 		status = set_status(n, args, "active");

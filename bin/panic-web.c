@@ -1,5 +1,6 @@
 /* panic-web: the browser face of panic (DESIGN.md §6): gallery displays,
- * networks with their status and a prompt box, JSON under /api/. The
+ * networks with their status and a prompt box, runs waiting for a human,
+ * the agents admin, JSON under /api/. The
  * server is lib/web's; this program reads its options, finds the token,
  * and serves until a stop signal. */
 #include <getopt.h>
@@ -21,7 +22,9 @@
 static const char usage[] =
 	"usage: panic-web [OPTION]...\n"
 	"Serve panic's pages: gallery displays of networks (live), the networks\n"
-	"with their runners' status and a prompt box, and their JSON under /api/.\n"
+	"with their runners' status and a prompt box, workflow runs waiting for a\n"
+	"human with a form to answer each, the agents admin, and their JSON under\n"
+	"/api/.\n"
 	"\n"
 	"      --listen ADDR:PORT  where to listen (default 127.0.0.1:8080; port 0:\n"
 	"                          any free one); an address other than loopback\n"

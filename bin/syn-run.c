@@ -22,13 +22,13 @@
 #include "base/timeutil.h"
 #include "bus/bus.h"
 #include "cli/prog.h"
+#include "flow/answer.h"
 #include "flow/chain.h"
 #include "flow/context.h"
 #include "flow/drive.h"
 #include "flow/events.h"
 #include "flow/export.h"
 #include "flow/report.h"
-#include "flow/schema.h"
 #include "json/json.h"
 #include "state/db.h"
 #include "state/flow.h"
@@ -344,64 +344,16 @@ static int cmd_start(int argc, char **argv)
 	return verdict(id);
 }
 
-/* The journal row of STEP in run ID. */
-static jv step_row(const char *id, const char *step)
-{
-	jv rows = db_flow_steps(o.db, id);
-	if (!jv_is_valid(rows))
-		pdie(PX_CONFIG, "state: %s", err_msg());
-	jv found = jv_null();
-	jv_array_foreach(rows, i, r)
-	{
-		if (!strcmp(json_str_or(r, "step", ""), step)) {
-			jv_free(found);
-			found = r;
-		} else {
-			jv_free(r);
-		}
-	}
-	jv_free(rows);
-	return found;
-}
-
-/* Checks INPUT (borrowed) against the schema of the suspension of run ID
- * at STEP, stores it and sets the run going: 0; or PX_CONFIG (WHY: the
- * input does not meet the schema) or PX_REFUSED (already answered). */
+/* Answers the suspension of run ID at STEP with INPUT (borrowed): 0; or
+ * PX_CONFIG (WHY: the input does not meet the schema) or PX_REFUSED
+ * (already answered). */
 static int answer(const char *id, const char *step, jv input, char *why, size_t size)
 {
-	jv row = step_row(id, step);
-	jv waiting = json_get(row, "waiting");
-	jv schema = json_get(waiting, "schema");
-	int rc = 0;
-	if (jv_get_kind(schema) == JV_KIND_OBJECT &&
-	    (flow_schema_check(schema, why, size) < 0 ||
-	     flow_schema_validate(schema, input, why, size) < 0))
-		rc = PX_CONFIG;
-	jv_free(schema);
-	jv_free(waiting);
-	jv_free(row);
-	if (rc)
-		return rc;
-	char at[32];
-	time_rfc3339(time_now_ms(), at);
-	if (db_begin(o.db) < 0)
+	int rc = flow_answer(o.db, o.bus, id, step, input, NULL);
+	if (rc < 0)
 		pdie(PX_CONFIG, "state: %s", err_msg());
-	int done = db_flow_resume(o.db, id, step, input, at);
-	if (done <= 0) {
-		db_rollback(o.db);
-		if (done < 0)
-			pdie(PX_CONFIG, "state: %s", err_msg());
-		snprintf(why, size, "the suspension at step %s was already answered", step);
-		return PX_REFUSED;
-	}
-	jv d = flow_event("resumed", id, step, json_set(jv_object(), "human_input", jv_copy(input)));
-	if (flow_event_store(o.db, d) < 0 || db_commit(o.db) < 0)
-		pdie(PX_CONFIG, "state: %s", err_msg());
-	flow_event_publish(o.bus, o.db, d);
-	jv_free(d);
-	if (o.bus)
-		bus_flush(o.bus);
-	return 0;
+	snprintf(why, size, "%s", err_msg());
+	return rc == FLOW_ANSWERED ? 0 : rc == FLOW_REFUSED ? PX_REFUSED : PX_CONFIG;
 }
 
 static void note(void *ctx, int level, const char *msg)
@@ -460,12 +412,9 @@ static int cmd_resume(int argc, char **argv)
 	open_state();
 	const char *id = argv[0];
 	jv run = get_run(id);
-	const char *status = json_str_or(run, "status", "");
-	const char *step = json_str(run, "waiting_step", NULL);
-	if (strcmp(status, "waiting_for_human") || !step)
-		pdie(PX_REFUSED, "run %s does not wait for a human: it is %s", id, status);
-	if (o.step && strcmp(o.step, step))
-		pdie(PX_REFUSED, "run %s waits at step %s, not %s", id, step, o.step);
+	const char *step = flow_waits_at(run, o.step);
+	if (!step)
+		pdie(PX_REFUSED, "%s", err_msg());
 	jv input = context_arg("resume", argv[1], PX_CONFIG);
 	const char *file = json_str(run, "workflow_file", NULL);
 	char real[PATH_MAX];
@@ -551,19 +500,17 @@ static int cmd_history(int argc, char **argv)
 	if (argc != 1)
 		pusage("history: expected RUN");
 	open_state();
-	jv run = get_run(argv[0]);
-	jv steps = rows_or_die(db_flow_steps(o.db, argv[0]));
-	jv events = rows_or_die(db_flow_events(o.db, argv[0]));
-	jv h = flow_history(run, steps, events);
+	jv h = flow_run_history(o.db, argv[0]);
+	if (!jv_is_valid(h))
+		pdie(PX_CONFIG, "state: %s", err_msg());
+	if (jv_get_kind(h) != JV_KIND_ARRAY)
+		pdie(PX_CONFIG, "unknown run '%s'", argv[0]);
 	jv_array_foreach(h, i, e)
 	{
 		json_write(stdout, e);
 		jv_free(e);
 	}
 	jv_free(h);
-	jv_free(events);
-	jv_free(steps);
-	jv_free(run);
 	return PX_OK;
 }
 

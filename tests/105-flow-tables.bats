@@ -86,6 +86,26 @@ T
 T
 }
 
+@test "schema: every error of an answer at once, each with its field, for a form" {
+	table <<'T'
+{"fn":"schema_errors","schema":{"ok":"boolean","n":"integer"},"input":{"ok":true,"n":2}}
+{"errors":[]}
+{"fn":"schema_errors","schema":{"ok":"boolean","n":"integer","note":"string?","x":"float"},"input":{"ok":"yes","n":2.5,"note":null}}
+{"errors":[{"field":"ok","message":"field 'ok': expected boolean, got string"},{"field":"n","message":"field 'n': expected integer, got float"},{"field":"x","message":"missing field 'x'"}]}
+{"fn":"schema_errors","schema":{"o":{"a":"string","b":"map"},"l":["integer"]},"input":{"o":{"b":[]},"l":[1,"2",3.5]}}
+{"errors":[{"field":"o.a","message":"missing field 'o.a'"},{"field":"o.b","message":"field 'o.b': expected map, got list"},{"field":"l[1]","message":"field 'l[1]': expected integer, got string"},{"field":"l[2]","message":"field 'l[2]': expected integer, got float"}]}
+{"fn":"schema_errors","schema":{"ok":"boolean"},"input":"yes"}
+{"errors":[{"field":null,"message":"expected a JSON object, got string"}]}
+{"fn":"schema_errors","schema":{"ok":"date"},"input":{}}
+{"errors":[{"field":null,"message":"schema: field 'ok': unknown type 'date' (string, boolean, integer, float, map, list)"}]}
+T
+	# a hostile list stops at the cap of 100 errors
+	run "$FLOWCHECK" <<<"{\"fn\":\"schema_errors\",\"schema\":{\"l\":[\"integer\"]},\"input\":{\"l\":$(jq -nc '[range(5000) | "x"]')}}"
+	assert_success
+	assert_equal "$(jq '.errors | length' <<<"$output")" 100
+	assert_equal "$(jq -r '.errors[99].field' <<<"$output")" 'l[99]'
+}
+
 @test "context: records split, results shallow-merged, a run's context from its journal" {
 	table <<'T'
 {"fn":"split","rec":{"a":1,"_run":"R","_key":"K","_status":"failed","_error":{},"_other":2}}

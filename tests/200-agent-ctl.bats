@@ -120,6 +120,37 @@ EOF2
 	assert_equal "$(sql 'select count(*) from agents')" 0
 }
 
+@test "every field's error at once, for a form: the first is agent-ctl's, each names its field" {
+	ability ok 'cat'
+	cat > cases <<'EOF'
+{"name":"fine","abilities":["echo","ok"],"responsibilities":["cron:0 9 * * *"]}
+{"name":"-bad","status":"on","abilities":["echo","nope"],"responsibilities":["cron:61 * * * *","every:soon"],"retry_policy":{"type":"x"},"concurrency":0,"colour":"red"}
+{"name":"a","abilities":["llm"]}
+{"name":"x","prompts":{"t":5},"llm_config":{"api_key_env_var":"sk-abcdef"},"responsibilities":["every:soon"]}
+[1]
+EOF
+	run "$PANIC_BIN/../unit/agentcheck" < cases
+	assert_success
+	assert_equal "$(jq -c '[.errors[].field]' <<<"$output")" '[]
+["colour","name","status","concurrency","abilities","responsibilities","retry_policy"]
+["abilities"]
+["llm_config","prompts","responsibilities"]
+[null]'
+	local want=$output
+	assert_equal "$(sed -n 2p <<<"$want" | jq -r '.errors[4, 5].message')" \
+		"abilities[1]: no ability 'nope' (built in: echo, llm; searched $XDG_CONFIG_HOME/panic/abilities, $(cd "$PANIC_BIN/.." && pwd)/share/panic/abilities)
+responsibilities[0]: cron '61 * * * *': minute: 61 is out of range 0-59"
+	# the first error of each is the one agent-ctl gives, and nothing is stored
+	local c
+	for c in 2 3 4; do
+		sed -n "${c}p" cases > one
+		run --separate-stderr agent-ctl import one
+		assert_failure 1
+		assert_equal "$stderr" "agent-ctl: one:1: $(sed -n "${c}p" <<<"$want" | jq -r '.errors[0].message')"
+	done
+	assert_equal "$(agent-ctl list)" ''
+}
+
 @test "abilities: only from the allow-list; hostile names, symlinks and open directories refused" {
 	ability ok 'cat'
 	run agent-ctl add a -a ok

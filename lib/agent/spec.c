@@ -256,7 +256,110 @@ static jv field(jv in, const char *key, const char *def)
 	return jv_is_valid(v) ? v : jv_parse(def);
 }
 
-int agent_check(jv in, const struct agent_lookup *lk, struct agent *a)
+/* Where agent_check puts what it finds: with ERRORS valid, every field's
+ * error as {field, message} (the first of each field), and the check goes
+ * on; without, it stops at the first. */
+struct found {
+	jv errors;
+	int n;
+};
+
+/* The check of FIELD failed (err_msg() says why): -1 if it stops here. */
+static int failed(struct found *f, const char *field)
+{
+	f->n++;
+	if (!jv_is_valid(f->errors))
+		return -1;
+	int seen = 0;
+	jv_array_foreach(f->errors, i, e)
+	{
+		const char *x = json_str(e, "field", NULL);
+		seen |= field && x && !strcmp(x, field);
+		jv_free(e);
+	}
+	if (!seen)
+		f->errors = jv_array_append(
+			f->errors, json_set(json_set(jv_object(), "field",
+			                             field ? jv_string(field) : jv_null()),
+			                    "message", jv_string(err_msg())));
+	return 0;
+}
+
+/* The fields of IN not among KEYS, each an error. */
+static int unknown_keys(jv in, const char *const keys[], struct found *f)
+{
+	for (int i = jv_object_iter(in); jv_object_iter_valid(in, i);
+	     i = jv_object_iter_next(in, i)) {
+		jv k = jv_object_iter_key(in, i);
+		jv one = json_set(jv_object(), jv_string_value(k), jv_null());
+		int rc = only_keys(one, keys, "") < 0 ? failed(f, jv_string_value(k)) : 0;
+		jv_free(one);
+		jv_free(k);
+		if (rc)
+			return -1;
+	}
+	return 0;
+}
+
+static int check_name(jv in, struct agent *a)
+{
+	const char *name = json_str(in, "name", NULL);
+	if (!name)
+		return err_set("name: required, a string");
+	if (!agent_name_ok(name))
+		return err_set("name: '%.80s' is not a name (1 to %d of A-Z a-z 0-9 . _ -, not "
+		               "starting with . or -)", name, AGENT_NAME_MAX);
+	snprintf(a->name, sizeof a->name, "%s", name);
+	return 0;
+}
+
+static int check_id(jv in, struct agent *a)
+{
+	jv id = json_get(in, "id");
+	if (!jv_is_valid(id))
+		return 0;
+	int ok = jv_get_kind(id) == JV_KIND_STRING && jv_string_length_bytes(jv_copy(id)) == ID_LEN &&
+	         strspn(jv_string_value(id), "0123456789abcdef-") == ID_LEN;
+	if (ok)
+		snprintf(a->id, sizeof a->id, "%s", jv_string_value(id));
+	jv_free(id);
+	return ok ? 0 : err_set("id: not an id (a UUID in lower case)");
+}
+
+static int check_status(jv in, struct agent *a)
+{
+	jv st = field(in, "status", "\"inactive\"");
+	int ok = jv_get_kind(st) == JV_KIND_STRING && agent_status_ok(jv_string_value(st));
+	if (ok)
+		snprintf(a->status, sizeof a->status, "%s", jv_string_value(st));
+	jv_free(st);
+	return ok ? 0 : err_set("status: must be active, inactive, error or disabled_flapping");
+}
+
+static int check_last_error(jv in)
+{
+	jv le = json_get(in, "last_error");
+	int ok = !jv_is_valid(le) || jv_get_kind(le) == JV_KIND_NULL ||
+	         jv_get_kind(le) == JV_KIND_STRING;
+	jv_free(le);
+	return ok ? 0 : err_set("last_error: a string or null");
+}
+
+static int check_concurrency(jv in, struct agent *a)
+{
+	jv cc = json_get(in, "concurrency");
+	int64_t jobs = 0;
+	int ok = !jv_is_valid(cc) || jv_get_kind(cc) == JV_KIND_NULL ||
+	         integer(in, "concurrency", 1, AGENT_JOBS_MAX, &jobs, "concurrency") == 0;
+	jv_free(cc);
+	if (!ok)
+		return err_set("concurrency: a whole number from 1 to %d (jobs of the agent at "
+		               "once), or null for agent-run's --jobs", AGENT_JOBS_MAX);
+	a->concurrency = (int)jobs;
+	return 0;
+}
+
+static int check(jv in, const struct agent_lookup *lk, struct agent *a, struct found *f)
 {
 	static const char *const keys[] = { "id", "name", "status", "llm_config", "prompts",
 		                            "abilities", "responsibilities", "retry_policy",
@@ -265,63 +368,30 @@ int agent_check(jv in, const struct agent_lookup *lk, struct agent *a)
 	memset(a, 0, sizeof *a);
 	a->row = a->llm = a->prompts = jv_null();
 	if (jv_get_kind(in) != JV_KIND_OBJECT)
-		return err_set("an agent is a JSON object");
-	if (only_keys(in, keys, "") < 0)
+		return err_set("an agent is a JSON object"), failed(f, NULL), -1;
+	if (unknown_keys(in, keys, f) < 0 || (check_name(in, a) < 0 && failed(f, "name")) ||
+	    (check_id(in, a) < 0 && failed(f, "id")) ||
+	    (check_status(in, a) < 0 && failed(f, "status")) ||
+	    (check_last_error(in) < 0 && failed(f, "last_error")) ||
+	    (stamp(in, "inserted_at") < 0 && failed(f, "inserted_at")) ||
+	    (stamp(in, "updated_at") < 0 && failed(f, "updated_at")) ||
+	    (check_concurrency(in, a) < 0 && failed(f, "concurrency")))
 		return -1;
-	const char *name = json_str(in, "name", NULL);
-	if (!name)
-		return err_set("name: required, a string");
-	if (!agent_name_ok(name))
-		return err_set("name: '%.80s' is not a name (1 to %d of A-Z a-z 0-9 . _ -, not "
-		               "starting with . or -)", name, AGENT_NAME_MAX);
-	snprintf(a->name, sizeof a->name, "%s", name);
-	jv id = json_get(in, "id");
-	if (jv_is_valid(id)) {
-		int ok = jv_get_kind(id) == JV_KIND_STRING && jv_string_length_bytes(jv_copy(id)) ==
-		                                                  ID_LEN &&
-		         strspn(jv_string_value(id), "0123456789abcdef-") == ID_LEN;
-		if (ok)
-			snprintf(a->id, sizeof a->id, "%s", jv_string_value(id));
-		jv_free(id);
-		if (!ok)
-			return err_set("id: not an id (a UUID in lower case)");
-	}
-	jv st = field(in, "status", "\"inactive\"");
-	int ok = jv_get_kind(st) == JV_KIND_STRING && agent_status_ok(jv_string_value(st));
-	if (ok)
-		snprintf(a->status, sizeof a->status, "%s", jv_string_value(st));
-	jv_free(st);
-	if (!ok)
-		return err_set("status: must be active, inactive, error or disabled_flapping");
-	jv le = json_get(in, "last_error");
-	ok = !jv_is_valid(le) || jv_get_kind(le) == JV_KIND_NULL ||
-	     jv_get_kind(le) == JV_KIND_STRING;
-	jv_free(le);
-	if (!ok)
-		return err_set("last_error: a string or null");
-	if (stamp(in, "inserted_at") < 0 || stamp(in, "updated_at") < 0)
-		return -1;
-	jv cc = json_get(in, "concurrency");
-	int64_t jobs = 0;
-	ok = !jv_is_valid(cc) || jv_get_kind(cc) == JV_KIND_NULL ||
-	     integer(in, "concurrency", 1, AGENT_JOBS_MAX, &jobs, "concurrency") == 0;
-	jv_free(cc);
-	if (!ok)
-		return err_set("concurrency: a whole number from 1 to %d (jobs of the agent at "
-		               "once), or null for agent-run's --jobs", AGENT_JOBS_MAX);
-	a->concurrency = (int)jobs;
 	a->llm = field(in, "llm_config", "{}");
 	a->prompts = field(in, "prompts", "{}");
 	jv ab = field(in, "abilities", "[]"), rs = field(in, "responsibilities", "[]");
 	jv rp = field(in, "retry_policy", "{\"type\":\"fixed\",\"max_retries\":3,\"delay_ms\":5000}");
-	int rc = llm_config(a->llm, lk) < 0 || prompts(a->prompts) < 0 || abilities(ab, a, lk) < 0 ||
-	                         responsibilities(rs, a, lk) < 0 || retry(rp, &a->retry) < 0
+	int rc = (llm_config(a->llm, lk) < 0 && failed(f, "llm_config")) ||
+	                         (prompts(a->prompts) < 0 && failed(f, "prompts")) ||
+	                         (abilities(ab, a, lk) < 0 && failed(f, "abilities")) ||
+	                         (responsibilities(rs, a, lk) < 0 && failed(f, "responsibilities")) ||
+	                         (retry(rp, &a->retry) < 0 && failed(f, "retry_policy"))
 	                 ? -1
 	                 : 0;
 	for (int i = 0; rc == 0 && i < a->nabilities; i++)
 		if (!strcmp(a->abilities[i], "llm") && !json_str(a->llm, "model", NULL))
-			rc = err_set("abilities[%d]: llm needs llm_config.model", i);
-	if (rc == 0) {
+			rc = err_set("abilities[%d]: llm needs llm_config.model", i), failed(f, "abilities");
+	if (rc == 0 && !f->n) {
 		jv row = jv_object();
 		if (*a->id)
 			row = json_set(row, "id", jv_string(a->id));
@@ -340,12 +410,28 @@ int agent_check(jv in, const struct agent_lookup *lk, struct agent *a)
 		size_t n = 0;
 		free(json_dump(row, &n));
 		if (n > AGENT_MAX_BYTES)
-			rc = err_set("the agent is %zu bytes, over %d KiB", n, AGENT_MAX_BYTES / 1024);
+			rc = err_set("the agent is %zu bytes, over %d KiB", n, AGENT_MAX_BYTES / 1024),
+			failed(f, NULL);
 	}
 	jv_free(ab);
 	jv_free(rs);
 	jv_free(rp);
-	return rc;
+	return rc || f->n ? -1 : 0;
+}
+
+int agent_check(jv in, const struct agent_lookup *lk, struct agent *a)
+{
+	struct found f = { .errors = jv_invalid() };
+	return check(in, lk, a, &f);
+}
+
+jv agent_errors(jv in, const struct agent_lookup *lk)
+{
+	struct found f = { .errors = jv_array() };
+	struct agent a;
+	check(in, lk, &a, &f);
+	agent_free(&a);
+	return f.errors;
 }
 
 static const char *const json_cols[] = { "llm_config", "prompts", "abilities",

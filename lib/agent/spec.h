@@ -88,6 +88,13 @@ struct agent_lookup {
 /* Checks the fields of AGENT (an object; missing fields take their
  * defaults) and makes *OUT. 0, or -1 with err_msg(). */
 int agent_check(jv agent, const struct agent_lookup *lk, struct agent *out);
+/* Every field's error of AGENT, for a form that shows each next to its
+ * field: an array (empty if AGENT is valid) of {"field": KEY, "message":
+ * WHY}, KEY the top-level field ("responsibilities" for
+ * "responsibilities[0]: cron ..."), WHY as agent_check gives it, the
+ * first of each field; field is null for what is no one field's (AGENT
+ * is not an object, or too large). */
+jv agent_errors(jv agent, const struct agent_lookup *lk);
 /* The same from a row of the agents table (its JSON columns as text);
  * an invalid column is named ("responsibilities: not JSON: ..."). */
 int agent_from_row(jv row, const struct agent_lookup *lk, struct agent *out);

@@ -250,6 +250,11 @@ int proc_run(struct proc *p, char *const argv[], int out)
 	return spawn(p, argv, NULL, out, 0);
 }
 
+int proc_run_env(struct proc *p, char *const argv[], char *const env[], int out)
+{
+	return spawn(p, argv, (char *const *)env, out, 1);
+}
+
 int proc_reap(struct proc *p, int *status, int block)
 {
 	if (p->pid < 0)

@@ -26,6 +26,8 @@ int proc_spawn_env(struct proc *p, char *const argv[], char *const env[]);
 /* Starts ARGV in the caller's process group with stdin and stderr
  * inherited and stdout on OUT; p->in, p->out and p->err stay -1. */
 int proc_run(struct proc *p, char *const argv[], int out);
+/* The same with exactly the environment ENV, ARGV[0] a path. */
+int proc_run_env(struct proc *p, char *const argv[], char *const env[], int out);
 /* Reaps the child; BLOCK waits for it. 1 if reaped (*status as from
  * waitpid), 0 if still running, -1 on error. */
 int proc_reap(struct proc *p, int *status, int block);

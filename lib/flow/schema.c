@@ -1,5 +1,6 @@
 /* schema: checking a resume schema and an input against it; see schema.h. */
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -109,7 +110,38 @@ static const char *kind_text(jv v)
 	}
 }
 
-static int validate(jv t, jv v, const char *path, char *why, size_t size);
+/* Where a validation puts what it finds: the first error's text in WHY,
+ * and every error as {field, message} in ERRORS (if valid), at most
+ * FLOW_SCHEMA_ERRORS_MAX; ALL: go on after the first. */
+struct found {
+	char *why;
+	size_t size;
+	jv errors;
+	int all, n;
+};
+
+/* An error about the field at PATH ("" for the input itself): -1 if the
+ * validation stops here, 0 if it goes on. */
+static int __attribute__((format(printf, 3, 4))) fail(struct found *f, const char *path,
+                                                       const char *fmt, ...)
+{
+	char msg[600];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (!f->n)
+		snprintf(f->why, f->size, "%s", msg);
+	f->n++;
+	if (jv_is_valid(f->errors) && f->n <= FLOW_SCHEMA_ERRORS_MAX)
+		f->errors = jv_array_append(
+			f->errors, jv_object_set(jv_object_set(jv_object(), jv_string("field"),
+			                                       *path ? jv_string(path) : jv_null()),
+			                         jv_string("message"), jv_string(msg)));
+	return f->all && f->n < FLOW_SCHEMA_ERRORS_MAX ? 0 : -1;
+}
+
+static int validate(jv t, jv v, const char *path, struct found *f);
 
 static int is_optional(jv t)
 {
@@ -120,7 +152,7 @@ static int is_optional(jv t)
 	return n && s[n - 1] == '?';
 }
 
-static int validate_object(jv s, jv v, const char *path, char *why, size_t size)
+static int validate_object(jv s, jv v, const char *path, struct found *f)
 {
 	int rc = 0;
 	jv_object_foreach(s, k, t)
@@ -131,12 +163,10 @@ static int validate_object(jv s, jv v, const char *path, char *why, size_t size)
 		int optional = is_optional(t);
 		if (rc) {
 		} else if (!jv_is_valid(x) || (optional && jv_get_kind(x) == JV_KIND_NULL)) {
-			if (!optional) {
-				snprintf(why, size, "missing field '%s'", p);
-				rc = -1;
-			}
+			if (!optional)
+				rc = fail(f, p, "missing field '%s'", p);
 		} else {
-			rc = validate(t, x, p, why, size);
+			rc = validate(t, x, p, f);
 		}
 		jv_free(x);
 		jv_free(k);
@@ -145,7 +175,7 @@ static int validate_object(jv s, jv v, const char *path, char *why, size_t size)
 	return rc;
 }
 
-static int validate(jv t, jv v, const char *path, char *why, size_t size)
+static int validate(jv t, jv v, const char *path, struct found *f)
 {
 	int want;
 	if (jv_get_kind(t) == JV_KIND_OBJECT) {
@@ -167,12 +197,10 @@ static int validate(jv t, jv v, const char *path, char *why, size_t size)
 	case T_MAP: ok = k == JV_KIND_OBJECT; break;
 	default: ok = k == JV_KIND_ARRAY; break;
 	}
-	if (!ok) {
-		snprintf(why, size, "field '%s': expected %s, got %s", path, names[want], kind_text(v));
-		return -1;
-	}
+	if (!ok)
+		return fail(f, path, "field '%s': expected %s, got %s", path, names[want], kind_text(v));
 	if (jv_get_kind(t) == JV_KIND_OBJECT)
-		return validate_object(t, v, path, why, size);
+		return validate_object(t, v, path, f);
 	if (jv_get_kind(t) == JV_KIND_ARRAY) {
 		jv item = jv_array_get(jv_copy(t), 0);
 		int rc = 0, n = jv_array_length(jv_copy(v));
@@ -180,7 +208,7 @@ static int validate(jv t, jv v, const char *path, char *why, size_t size)
 			char p[256];
 			sub(p, sizeof p, path, NULL, i);
 			jv x = jv_array_get(jv_copy(v), i);
-			rc = validate(item, x, p, why, size);
+			rc = validate(item, x, p, f);
 			jv_free(x);
 		}
 		jv_free(item);
@@ -189,11 +217,28 @@ static int validate(jv t, jv v, const char *path, char *why, size_t size)
 	return 0;
 }
 
+static int run(jv schema, jv input, struct found *f)
+{
+	if (jv_get_kind(input) != JV_KIND_OBJECT)
+		return fail(f, "", "expected a JSON object, got %s", jv_kind_name(jv_get_kind(input)));
+	validate_object(schema, input, "", f);
+	return f->n ? -1 : 0;
+}
+
 int flow_schema_validate(jv schema, jv input, char *why, size_t size)
 {
-	if (jv_get_kind(input) != JV_KIND_OBJECT) {
-		snprintf(why, size, "expected a JSON object, got %s", jv_kind_name(jv_get_kind(input)));
-		return -1;
-	}
-	return validate_object(schema, input, "", why, size);
+	struct found f = { .why = why, .size = size, .errors = jv_invalid() };
+	return run(schema, input, &f);
+}
+
+jv flow_schema_errors(jv schema, jv input)
+{
+	char why[600];
+	struct found f = { .why = why, .size = sizeof why, .errors = jv_array(), .all = 1 };
+	if (flow_schema_check(schema, why, sizeof why) < 0)
+		return jv_array_append(f.errors, jv_object_set(jv_object_set(jv_object(),
+		                                                             jv_string("field"), jv_null()),
+		                                               jv_string("message"), jv_string(why)));
+	run(schema, input, &f);
+	return f.errors;
 }

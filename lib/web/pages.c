@@ -10,6 +10,8 @@
 
 extern const struct web_route web_display_routes[];
 extern const struct web_route web_networks_routes[];
+extern const struct web_route web_runs_routes[];
+extern const struct web_route web_agents_routes[];
 
 static int front(struct web_req *req)
 {
@@ -46,5 +48,7 @@ const struct web_route *const web_pages[] = {
 	own,
 	web_display_routes,
 	web_networks_routes,
+	web_runs_routes,
+	web_agents_routes,
 	NULL,
 };

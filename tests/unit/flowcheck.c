@@ -5,6 +5,7 @@
  * result per line:
  *   schema_check {schema}            {"ok": true} or {"error": WHY}
  *   schema_validate {schema, input}  the same
+ *   schema_errors {schema, input}    {"errors": [{field, message}]}
  *   split {rec}                      {"ctx", "run", "key"}
  *   merge {ctx, merge}               the merged context
  *   outcome {text}                   {"kind", "merge", "suspend", "why"}
@@ -49,6 +50,13 @@ static jv one(jv c)
 		jv_free(s);
 		jv_free(in);
 		return verdict(rc, why);
+	}
+	if (!strcmp(fn, "schema_errors")) {
+		jv s = json_get(c, "schema"), in = json_get(c, "input");
+		jv r = json_set(jv_object(), "errors", flow_schema_errors(s, in));
+		jv_free(s);
+		jv_free(in);
+		return r;
 	}
 	if (!strcmp(fn, "split")) {
 		jv run, key;
