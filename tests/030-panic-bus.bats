@@ -348,13 +348,14 @@ panic-bus: sh: exited with status 3"
 	if [ ! -e "$dir" ]; then
 		[ -w /run/user ] || skip "no /run/user/$uid, and no right to make it"
 		mkdir -m 0700 "$dir"
-		made=1
+		made=1 MADE=$dir # teardown removes it, whatever happens
 	fi
 	[ "$(stat -c %u:%a "$dir")" = "$uid:700" ] || skip "$dir is not a login session's"
 	# a session's subscriber (XDG_RUNTIME_DIR set), and cron's publisher
 	XDG_RUNTIME_DIR=$dir PANIC_BUS= panic-bus sub -n 1 'cron:*' > out &
 	pid=$!
-	wait_for test -p "$(ls -d "$dir/panic-$uid/bus"/sub.* 2>/dev/null | head -1)"
+	subscribed() { compgen -G "$dir/panic-$uid/bus/sub.*" > /dev/null; }
+	wait_for subscribed
 	env -u XDG_RUNTIME_DIR PANIC_BUS= panic-bus pub cron:tick '{"n": 1}'
 	wait "$pid"
 	assert_equal "$(jq -c '[.topic, .data]' out)" '["cron:tick",{"n":1}]'

@@ -26,6 +26,9 @@ teardown() {
 	for j in $(jobs -p); do kill "$j" 2>/dev/null || true; done
 	cd /
 	rm -rf "$T"
+	# what a test had to make outside $T (it names it in MADE)
+	local p
+	for p in ${MADE:-}; do rm -rf "$p"; done
 }
 
 # md5 of a string, as hex
