@@ -750,10 +750,11 @@ static int stop(void)
 		char topic[300];
 		snprintf(topic, sizeof topic, "run:%s", g.name);
 		jv cmd = json_set(jv_object(), "command", jv_string("stop"));
-		if (!g.bus || bus_publish(g.bus, topic, cmd, g.db) < 0)
+		int rc = g.bus ? bus_publish(g.bus, topic, cmd, g.db) : -1;
+		jv_free(cmd);
+		if (rc < 0)
 			pdie(PX_CONFIG, "network '%s' has a runner, and the stop request cannot "
 			     "reach it: bus: %s", g.name, g.bus ? err_msg() : "not open");
-		bus_flush(g.bus);
 		if (prog_verbose > 0)
 			pwarn("%s: the stop request went to its runner", g.name);
 		return PX_OK;
@@ -771,8 +772,6 @@ static int stop(void)
 	const char *state = json_str(g.inv, "state", NULL);
 	g.start = state && (!strcmp(state, "invoking") || !strcmp(state, "ready"));
 	end_run("stopped", "a stop request");
-	if (g.bus)
-		bus_flush(g.bus);
 	return PX_OK;
 }
 
@@ -915,8 +914,11 @@ int main(int argc, char **argv)
 	g.db = prog_state(want_status ? DB_CREATE : DB_CREATE | DB_WRITE);
 	if (want_status)
 		return prog_finish(status());
-	if (want_stop)
-		return prog_finish(stop());
+	if (want_stop) {
+		int rc = stop();
+		bus_close(g.bus); /* and what it published goes out */
+		return prog_finish(rc);
+	}
 
 	if (catalogue_load(&g.cat, models) < 0)
 		pdie(PX_CONFIG, "%s", err_msg());

@@ -80,7 +80,7 @@ int bus_wants(struct bus *b, const char *topic);
 /* The same, with the data already as compact JSON text (N bytes). */
 int bus_publish_text(struct bus *b, const char *topic, const char *data, size_t n,
                      struct db *db);
-int bus_publish(struct bus *b, const char *topic, jv data, struct db *db);
+int bus_publish(struct bus *b, const char *topic, jv data, struct db *db); /* DATA borrowed */
 /* Writes every queued event now. */
 void bus_flush(struct bus *b);
 
