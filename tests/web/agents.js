@@ -9,60 +9,38 @@
 // a valid schedule is saved, and the agent activated from the list.
 // Screenshots each page into OUTDIR. Prints one JSON line of what it saw.
 'use strict';
-const { chromium } = require('playwright-core');
-const path = require('path');
+const { drive } = require('./browser');
 
 const [url, agent, outdir] = process.argv.slice(2);
-const shots = [];
 
-async function shot(page, name) {
-	const file = path.join(outdir, name + '.png');
-	await page.screenshot({ path: file, fullPage: true });
-	shots.push(file);
-}
-
-(async () => {
-	const browser = await chromium.launch({
-		executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-		args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
-	});
-	const out = {};
-	try {
-		const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
-		const errors = [];
-		page.on('pageerror', (e) => errors.push(String(e)));
-		await page.goto(`${url}/agents`);
-		out.listed = await page.$$eval('td.name', (t) => t.map((e) => e.textContent));
-		out.last_error = await page.$$eval('td.error', (t) => t.map((e) => e.textContent));
-		out.pwned = await page.evaluate(() => window.pwned === undefined ? null : window.pwned);
-		await shot(page, 'agents');
-		await Promise.all([page.waitForNavigation(), page.click(`a[href="/agents/${agent}"]`)]);
-		await page.fill('#a-responsibilities', 'cron:0 25 * * *');
-		await Promise.all([page.waitForNavigation(), page.click('form.agent button')]);
-		out.error = await page.$eval('#a-responsibilities + .error', (e) => e.textContent);
-		out.kept = await page.$eval('#a-responsibilities', (e) => e.value);
-		await shot(page, 'agent-invalid-schedule');
-		await page.fill('#a-responsibilities', 'cron:30 8 * * mon-fri');
-		await Promise.all([page.waitForNavigation(), page.click('form.agent button')]);
-		out.saved_at = new URL(page.url()).pathname + new URL(page.url()).search;
-		out.saved = await page.$eval('#a-responsibilities', (e) => e.value);
-		out.errors_shown = await page.$$eval('.error[role=alert]', (e) => e.length);
-		await shot(page, 'agent-saved');
-		await page.goto(`${url}/agents`);
-		await Promise.all([page.waitForNavigation(), page.click(`form[action="/agents/${agent}/activate"] button`)]);
-		out.status = await page.$$eval('tr', (rows, a) => {
-			const r = rows.find((x) => x.querySelector('td.name') && x.querySelector('td.name').textContent === a);
-			return r ? r.querySelector('td.status').textContent : null;
-		}, agent);
-		out.notice = await page.$eval('p.ok', (e) => e.textContent);
-		await shot(page, 'agents-activated');
-		out.errors = errors;
-	} finally {
-		await browser.close();
-	}
-	out.shots = shots;
-	console.log(JSON.stringify(out));
-})().catch((e) => {
-	console.error(String(e && e.stack || e));
-	process.exit(1);
+drive(outdir, true, async (browser, shot, out) => {
+	const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+	const errors = [];
+	page.on('pageerror', (e) => errors.push(String(e)));
+	await page.goto(`${url}/agents`);
+	out.listed = await page.$$eval('td.name', (t) => t.map((e) => e.textContent));
+	out.last_error = await page.$$eval('td.error', (t) => t.map((e) => e.textContent));
+	out.pwned = await page.evaluate(() => window.pwned === undefined ? null : window.pwned);
+	await shot(page, 'agents');
+	await Promise.all([page.waitForNavigation(), page.click(`a[href="/agents/${agent}"]`)]);
+	await page.fill('#a-responsibilities', 'cron:0 25 * * *');
+	await Promise.all([page.waitForNavigation(), page.click('form.agent button')]);
+	out.error = await page.$eval('#a-responsibilities + .error', (e) => e.textContent);
+	out.kept = await page.$eval('#a-responsibilities', (e) => e.value);
+	await shot(page, 'agent-invalid-schedule');
+	await page.fill('#a-responsibilities', 'cron:30 8 * * mon-fri');
+	await Promise.all([page.waitForNavigation(), page.click('form.agent button')]);
+	out.saved_at = new URL(page.url()).pathname + new URL(page.url()).search;
+	out.saved = await page.$eval('#a-responsibilities', (e) => e.value);
+	out.errors_shown = await page.$$eval('.error[role=alert]', (e) => e.length);
+	await shot(page, 'agent-saved');
+	await page.goto(`${url}/agents`);
+	await Promise.all([page.waitForNavigation(), page.click(`form[action="/agents/${agent}/activate"] button`)]);
+	out.status = await page.$$eval('tr', (rows, a) => {
+		const r = rows.find((x) => x.querySelector('td.name') && x.querySelector('td.name').textContent === a);
+		return r ? r.querySelector('td.status').textContent : null;
+	}, agent);
+	out.notice = await page.$eval('p.ok', (e) => e.textContent);
+	await shot(page, 'agents-activated');
+	out.errors = errors;
 });

@@ -9,18 +9,10 @@
 // and portrait, and that model output is text, never markup; screenshots
 // each page into OUTDIR. Prints one JSON line of what it saw.
 'use strict';
-const { chromium } = require('playwright-core');
 const { execFileSync } = require('child_process');
-const path = require('path');
+const { drive } = require('./browser');
 
 const [url, net, outdir] = process.argv.slice(2);
-const shots = [];
-
-async function shot(page, name) {
-	const file = path.join(outdir, name + '.png');
-	await page.screenshot({ path: file });
-	shots.push(file);
-}
 
 function fits(page) {
 	return page.evaluate(() => {
@@ -29,61 +21,47 @@ function fits(page) {
 	});
 }
 
-(async () => {
-	const browser = await chromium.launch({
-		executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-		args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
-	});
-	const out = {};
-	try {
-		const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
-		const errors = [];
-		page.on('pageerror', (e) => errors.push(String(e)));
-		await page.goto(`${url}/display/${net}/grid?rows=2&cols=3`);
-		await page.waitForSelector('.title .live.on');
-		out.before = await page.$$eval('.slot', (s) => s.map((e) => e.getAttribute('data-seq') || e.className));
-		await page.evaluate(() => { window.loadedOnce = 'yes'; });
-		await shot(page, 'grid-before');
-		const prompt = '<img src=x onerror="window.pwned=1"><script>window.pwned=2</script> a cat';
-		execFileSync('panic-loop', [net, '--pace', '0', '--max', '12'], { input: prompt + '\n', stdio: ['pipe', 'ignore', 'inherit'] });
-		await page.waitForFunction(() => {
-			const s = document.querySelectorAll('.slot');
-			return s.length === 6 && [...s].every((e) => e.getAttribute('data-state') === 'completed') &&
-				[...s].some((e) => e.getAttribute('data-seq') === '11');
-		}, null, { timeout: 20000 });
-		out.after = await page.$$eval('.slot', (s) => s.map((e) => Number(e.getAttribute('data-seq'))));
-		out.not_reloaded = await page.evaluate(() => window.loadedOnce === 'yes');
-		out.prompt = await page.$eval('.title .prompt', (e) => e.textContent);
-		out.pwned = await page.evaluate(() => window.pwned === undefined ? null : window.pwned);
-		out.markup_in_slots = await page.$$eval('.slot .body img, .slot .body script', (e) => e.length);
-		out.markup_as_text = await page.$$eval('.slot .body p', (ps) =>
-			ps.filter((p) => p.textContent.includes('<script>window.pwned=2</script>')).length);
-		out.fits_landscape = await fits(page);
-		await shot(page, 'grid-after');
-		await page.setViewportSize({ width: 1080, height: 1920 });
-		out.fits_portrait = await fits(page);
-		await shot(page, 'grid-portrait');
-		const single = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
-		await single.goto(`${url}/display/${net}/single?offset=1&stride=4`);
-		out.single = await single.$$eval('.slot', (s) => s.map((e) => Number(e.getAttribute('data-seq'))));
-		out.single_fits = await fits(single);
-		await shot(single, 'single');
-		const nets = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-		await nets.goto(`${url}/networks`);
-		out.networks = await nets.$$eval('td.name', (t) => t.map((e) => e.textContent));
-		await shot(nets, 'networks');
-		// the prompt box, through the browser's own POST (CSRF token, Origin)
-		await nets.fill('input[name=prompt]', 'a <b>bold</b> prompt');
-		await Promise.all([nets.waitForNavigation(), nets.click('form.prompt button')]);
-		out.prompt_answer = await nets.$eval('p.error, p.ok', (e) => e.textContent);
-		await shot(nets, 'networks-prompt');
-		out.errors = errors;
-	} finally {
-		await browser.close();
-	}
-	out.shots = shots;
-	console.log(JSON.stringify(out));
-})().catch((e) => {
-	console.error(String(e && e.stack || e));
-	process.exit(1);
+drive(outdir, false, async (browser, shot, out) => {
+	const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
+	const errors = [];
+	page.on('pageerror', (e) => errors.push(String(e)));
+	await page.goto(`${url}/display/${net}/grid?rows=2&cols=3`);
+	await page.waitForSelector('.title .live.on');
+	out.before = await page.$$eval('.slot', (s) => s.map((e) => e.getAttribute('data-seq') || e.className));
+	await page.evaluate(() => { window.loadedOnce = 'yes'; });
+	await shot(page, 'grid-before');
+	const prompt = '<img src=x onerror="window.pwned=1"><script>window.pwned=2</script> a cat';
+	execFileSync('panic-loop', [net, '--pace', '0', '--max', '12'], { input: prompt + '\n', stdio: ['pipe', 'ignore', 'inherit'] });
+	await page.waitForFunction(() => {
+		const s = document.querySelectorAll('.slot');
+		return s.length === 6 && [...s].every((e) => e.getAttribute('data-state') === 'completed') &&
+			[...s].some((e) => e.getAttribute('data-seq') === '11');
+	}, null, { timeout: 20000 });
+	out.after = await page.$$eval('.slot', (s) => s.map((e) => Number(e.getAttribute('data-seq'))));
+	out.not_reloaded = await page.evaluate(() => window.loadedOnce === 'yes');
+	out.prompt = await page.$eval('.title .prompt', (e) => e.textContent);
+	out.pwned = await page.evaluate(() => window.pwned === undefined ? null : window.pwned);
+	out.markup_in_slots = await page.$$eval('.slot .body img, .slot .body script', (e) => e.length);
+	out.markup_as_text = await page.$$eval('.slot .body p', (ps) =>
+		ps.filter((p) => p.textContent.includes('<script>window.pwned=2</script>')).length);
+	out.fits_landscape = await fits(page);
+	await shot(page, 'grid-after');
+	await page.setViewportSize({ width: 1080, height: 1920 });
+	out.fits_portrait = await fits(page);
+	await shot(page, 'grid-portrait');
+	const single = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
+	await single.goto(`${url}/display/${net}/single?offset=1&stride=4`);
+	out.single = await single.$$eval('.slot', (s) => s.map((e) => Number(e.getAttribute('data-seq'))));
+	out.single_fits = await fits(single);
+	await shot(single, 'single');
+	const nets = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+	await nets.goto(`${url}/networks`);
+	out.networks = await nets.$$eval('td.name', (t) => t.map((e) => e.textContent));
+	await shot(nets, 'networks');
+	// the prompt box, through the browser's own POST (CSRF token, Origin)
+	await nets.fill('input[name=prompt]', 'a <b>bold</b> prompt');
+	await Promise.all([nets.waitForNavigation(), nets.click('form.prompt button')]);
+	out.prompt_answer = await nets.$eval('p.error, p.ok', (e) => e.textContent);
+	await shot(nets, 'networks-prompt');
+	out.errors = errors;
 });
