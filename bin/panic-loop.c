@@ -367,13 +367,11 @@ static void invoke(void)
 }
 
 /* Ends the run: STATE stopped, failed or superseded, with REASON. */
-static void end_run(const char *state, const char *reason)
+/* Abandons what the run has going: the call (its result must never land),
+ * the wait for the next invocation, a retry. */
+static void halt(void)
 {
-	char at[32];
-	if (jv_get_kind(g.run) != JV_KIND_OBJECT)
-		return;
-	int unfinished = g.calling || g.start; /* stored as invoking */
-	if (g.calling) { /* abandon the call: its result must never land */
+	if (g.calling) {
 		engine_cancel(g.eng, &g.call);
 		call_clear(&g.call);
 		g.calling = 0;
@@ -381,6 +379,24 @@ static void end_run(const char *state, const char *reason)
 	g.due = 0;
 	g.retrying = 0;
 	g.start = 0;
+}
+
+/* The runner holds no run now. */
+static void drop_run(void)
+{
+	jv_free(g.run);
+	jv_free(g.inv);
+	g.run = g.inv = jv_null();
+	note("idle");
+}
+
+static void end_run(const char *state, const char *reason)
+{
+	char at[32];
+	if (jv_get_kind(g.run) != JV_KIND_OBJECT)
+		return;
+	int unfinished = g.calling || g.start; /* stored as invoking */
+	halt();
 	if (unfinished) {
 		g.inv = json_set(g.inv, "state", jv_string("failed"));
 		g.inv = json_set(g.inv, "finished_at", jv_string(now_text(at)));
@@ -393,10 +409,7 @@ static void end_run(const char *state, const char *reason)
 	g.run = json_set(g.run, "stopped_at", jv_string(now_text(at)));
 	g.run = json_set(g.run, "reason", jv_string(reason));
 	store_run(state);
-	jv_free(g.run);
-	jv_free(g.inv);
-	g.run = g.inv = jv_null();
-	note("idle");
+	drop_run();
 }
 
 /* The runner goes and the run stays (a signal, a closed reader): the call
@@ -407,20 +420,10 @@ static void leave(const char *reason)
 {
 	if (jv_get_kind(g.run) != JV_KIND_OBJECT)
 		return;
-	if (g.calling) {
-		engine_cancel(g.eng, &g.call);
-		call_clear(&g.call);
-		g.calling = 0;
-	}
-	g.due = 0;
-	g.retrying = 0;
-	g.start = 0;
+	halt();
 	report("run", "run", json_set(json_set(jv_copy(g.run), "event", jv_string("paused")),
 	                              "reason", jv_string(reason)));
-	jv_free(g.run);
-	jv_free(g.inv);
-	g.run = g.inv = jv_null();
-	note("idle");
+	drop_run();
 }
 
 /* A call finished: take its result into the current invocation. Its

@@ -5,19 +5,10 @@
 
 bats_require_minimum_version 1.5.0
 load helper
+load web
 
-# start_web [OPTION]...: panic-web on a free port; sets URL and WEB_PID
-start_web() {
-	panic-web --listen 127.0.0.1:0 "$@" 2> "$T/web.err" &
-	WEB_PID=$!
-	wait_for grep -q 'listening on' "$T/web.err"
-	URL=$(grep -o 'http://[^ ]*' "$T/web.err")
-}
 # code URL [CURL OPTION]...: the status code of a GET
 code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
-csrf() { curl -s "$URL/api/csrf" | jq -r .csrf; }
-# api [CURL OPTION]...: the body and, after a space, the status code, one line
-api() { curl -s -w ' %{http_code}' "$@" | tr -d '\n'; }
 
 @test "the display API holds panic-watch's slots; the page shows them escaped" {
 	panic-net create art dummy-t2t -l 0 > /dev/null

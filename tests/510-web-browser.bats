@@ -9,15 +9,14 @@
 
 bats_require_minimum_version 1.5.0
 load helper
+load web
 
 @test "a grid display follows a run at --pace 0 without a reload; fits the screen; output stays text" {
 	load npm
 	npm_oracles playwright-core@1.56.1
 	panic-net create art dummy-t2t -l 0 > /dev/null
 	echo 'an earlier run' | panic-loop art --pace 0 --max 3 > /dev/null
-	panic-web --listen 127.0.0.1:0 2> "$T/web.err" &
-	wait_for grep -q 'listening on' "$T/web.err"
-	URL=$(grep -o 'http://[^ ]*' "$T/web.err")
+	start_web
 	out=$TOP/build/test-output/510-web-browser
 	rm -rf "$out" && mkdir -p "$out"
 	run --separate-stderr timeout 120 node "$TOP/tests/web/display.js" "$URL" art "$out"

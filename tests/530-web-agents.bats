@@ -8,18 +8,10 @@
 
 bats_require_minimum_version 1.5.0
 load helper
+load web
 
-start_web() {
-	panic-web --listen 127.0.0.1:0 "$@" 2> "$T/web.err" &
-	WEB_PID=$!
-	wait_for grep -q 'listening on' "$T/web.err"
-	URL=$(grep -o 'http://[^ ]*' "$T/web.err")
-}
 subscribed() { ls "$PANIC_BUS" 2>/dev/null | grep -q '^sub\.'; }
 lines_in() { [ "$(wc -l < "$1")" -ge "$2" ]; }
-csrf() { curl -s "$URL/api/csrf" | jq -r .csrf; }
-api() { curl -s -w ' %{http_code}' "$@" | tr -d '\n'; }
-post() { api -X POST -H "X-CSRF-Token: $(csrf)" -H 'Content-Type: application/json' -d "$2" "$URL$1"; }
 # form PATH FIELD=VALUE...: a form POST with the CSRF token; the page, then its status code
 form() {
 	local path=$1 a=()
