@@ -11,6 +11,8 @@
  * copies the descriptions of the stages before it from stdin to stdout and
  * adds its own (what `syn-run describe` reads).
  */
+#include <fcntl.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -226,6 +228,15 @@ int main(int argc, char **argv)
 	const char *models = so.models;
 	int last = so.last, fresh = so.fresh;
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
+	/* A batch's records leave at once when it is committed: a pipe that
+	 * holds a whole batch (FULL_OUT, lib/flow/stage.c) lets this stage go
+	 * on while the next one reads, where 64 kB would make the two take
+	 * turns. Best effort: the kernel's pipe-max-size may be smaller. */
+	fcntl(1, F_SETPIPE_SZ, 1 << 20);
+	/* SQLite drops its page cache whenever another stage has committed,
+	 * and takes it again page by page: keep freed memory rather than give
+	 * it back to the kernel and fault it in again at every batch. */
+	mallopt(M_TRIM_THRESHOLD, 32 << 20);
 
 	struct catalogue *cat = NULL;
 	if ((st->kind != FK_JQ && st->kind != FK_PASS) || st->nscorers)

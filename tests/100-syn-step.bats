@@ -25,6 +25,22 @@ c|completed|1|{}'
 	assert_equal "$(sql "select input from workflow_runs")" '{"id":7,"big":12345678901234567890,"request":"cats"}'
 }
 
+@test "a step that only adds fields appends them to the record as it came; one that changes a field writes the record anew" {
+	run --separate-stderr sh -c 'printf "%s\n" "{\"b\":1.50,\"big\":12345678901234567890,\"a\":\"x\"}" "{}" |
+		syn-step a --jq "{c: 2}" | syn-step b --jq "{}" | sed "s/\"_run\":\"[^\"]*\"/R/"'
+	assert_success
+	assert_equal "$output" '{"b":1.50,"big":12345678901234567890,"a":"x","c":2,R}
+{"c":2,R}'
+	run --separate-stderr sh -c 'echo "{\"b\":1.50,\"a\":\"x\"}" | syn-step a --jq "{a: \"y\", d: [1]}" | sed "s/,\"_run.*/}/"'
+	assert_success
+	assert_equal "$output" '{"b":1.5,"a":"y","d":[1]}'
+	assert_equal "$(journal)" 'a|completed|1|{"c":2}
+b|completed|1|{}
+a|completed|1|{"c":2}
+b|completed|1|{}
+a|completed|1|{"a":"y","d":[1]}'
+}
+
 @test "a text line is the context {\"input\": LINE}; the _run a stage writes is the run's id" {
 	run --separate-stderr sh -c 'echo "a cat at sea" | syn-step a --jq "{n: (.input | length)}"'
 	assert_success

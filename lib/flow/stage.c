@@ -23,7 +23,7 @@
 #include "state/flow.h"
 
 #define STOP_CHECK_MS 500
-#define FULL_OPS 4000
+#define FULL_OPS 8000
 #define FULL_OUT (1u << 20)
 
 void stage_note(struct stage *s, int level, const char *fmt, ...)
@@ -49,7 +49,6 @@ struct stage *stage_new(const struct stage_cfg *cfg)
 	s->cfg = *cfg;
 	s->step = cfg->step;
 	s->events = jv_array();
-	s->created = jv_object();
 	s->downstream = cfg->last < 0 ? -1 : !cfg->last;
 	/* syn-run says what the steps are: no need to look at /proc */
 	int seen = 0;
@@ -109,7 +108,7 @@ void stage_free(struct stage *s)
 	free(s->membuf);
 	stage_run_free(s);
 	jv_free(s->events);
-	jv_free(s->created);
+	free(s->made);
 	free(s->ops);
 	free(s->q);
 	free(s->out);
@@ -256,7 +255,8 @@ static void create(struct stage *s, jv ctx, const char *text, size_t n, int64_t 
 	r->status = "running";
 	r->input = text ? stage_keepn(s, text, n) : stage_keep_json(s, jv_copy(ctx));
 	r->started_at = r->updated_at = stage_keep(s, at);
-	s->created = jv_object_set(s->created, jv_string_fmt("%lld", (long long)key), jv_true());
+	if (stage_made(s, key, 1) < 0)
+		s->failed = -1;
 }
 
 static const char *status_of(const char *st)
@@ -441,9 +441,7 @@ int stage_take(struct stage *s, jv rec, const char *raw, size_t rawlen, char *wh
 		}
 		int64_t k = stage_run_key(s, ctx, key, text, rawlen);
 		jv_free(key);
-		char ks[32];
-		snprintf(ks, sizeof ks, "%lld", (long long)k);
-		if (json_has(s->created, ks))
+		if (stage_made(s, k, 0))
 			return reject(ctx, why, size, "a run of this \"_key\" is already in the pipeline%s", "");
 		rc = s->cfg.fresh ? 0
 		     : db_flow_read_begin(s->cfg.db) < 0 ? -1 : db_flow_run_by_key(s->cfg.db, k, id);

@@ -130,14 +130,14 @@ void stage_emit_event(struct stage *s, const char *event, struct slot *sl, jv ex
 		jv_free(d);
 }
 
-void stage_journal(struct stage *s, struct slot *sl, const char *state, jv result, jv error,
-                   jv waiting)
+struct db_flow_step *stage_journal(struct stage *s, struct slot *sl, const char *state, jv result,
+                                   jv error, jv waiting)
 {
 	char at[32];
 	struct op *o = stage_new_op(s, O_STEP);
 	if (!o) {
 		jv_free(result), jv_free(error), jv_free(waiting);
-		return;
+		return NULL;
 	}
 	struct db_flow_step *r = &o->u.step;
 	r->run_id = stage_keep(s, sl->run);
@@ -150,6 +150,7 @@ void stage_journal(struct stage *s, struct slot *sl, const char *state, jv resul
 	time_rfc3339(time_now_ms(), at);
 	r->started_at = stage_keep(s, sl->started_at[0] ? sl->started_at : at);
 	r->finished_at = stage_keep(s, at);
+	return r;
 }
 
 void stage_run_set(struct stage *s, struct slot *sl, const char *status, const char *only_if,
@@ -231,8 +232,7 @@ int stage_commit(struct stage *s)
 	for (int i = 0; i < s->nops; i++)
 		jv_free(s->ops[i].v);
 	s->nops = 0;
-	jv_free(s->created);
-	s->created = jv_object();
+	stage_made_clear(s);
 	/* the arena's first chunk is kept for the next batch */
 	while (s->arena && s->arena->next) {
 		struct chunk *c = s->arena;

@@ -97,7 +97,8 @@ struct stage {
 	uint64_t *seen;
 	uint32_t *seen_n;
 	size_t seen_cap, seen_len;
-	jv created;                 /* keys of runs created in the batch not yet committed */
+	uint64_t *made;             /* keys of runs created in the batch not yet committed */
+	size_t made_cap, made_len;
 	int downstream;             /* 1, 0, -1 (unknown) */
 	int scanned;
 	int dup_named;
@@ -112,6 +113,11 @@ void stage_note(struct stage *s, int level, const char *fmt, ...)
  * workflow, the record (TEXT, N bytes, or CTX dumped) and how many of the
  * same came before it on this input. */
 int64_t stage_run_key(struct stage *s, jv ctx, jv key, const char *text, size_t n);
+/* Whether a run of KEY was created in the batch not yet committed; ADD
+ * notes it. -1 when out of memory. */
+int stage_made(struct stage *s, int64_t key, int add);
+/* Forgets the batch's keys, once it is committed. */
+void stage_made_clear(struct stage *s);
 
 /* stagedb.c */
 /* A write held for the next commit (its jv null). */
@@ -129,9 +135,10 @@ void stage_op(struct stage *s, int kind, jv v);
 int stage_wants_event(struct stage *s, const char *event, struct slot *sl);
 void stage_emit_event(struct stage *s, const char *event, struct slot *sl, jv extra);
 /* Journals the step's row for SL: STATE, and RESULT, ERROR and WAITING
- * (consumed; jv_null() for none). */
-void stage_journal(struct stage *s, struct slot *sl, const char *state, jv result, jv error,
-                   jv waiting);
+ * (consumed; jv_null() for none). The row, to be added to before the
+ * commit, or NULL when out of memory. */
+struct db_flow_step *stage_journal(struct stage *s, struct slot *sl, const char *state, jv result,
+                                   jv error, jv waiting);
 /* Sets the run's status (ONLY_IF as db_flow_run_set), with WAITING_STEP
  * and ERROR (consumed; jv_null() for none). */
 void stage_run_set(struct stage *s, struct slot *sl, const char *status, const char *only_if,

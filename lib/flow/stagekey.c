@@ -99,3 +99,44 @@ int64_t stage_run_key(struct stage *s, jv ctx, jv key, const char *text, size_t 
 	int64_t h = (int64_t)strtoull(h16, NULL, 16);
 	return h ? h : 1;
 }
+
+int stage_made(struct stage *s, int64_t key, int add)
+{
+	uint64_t k = (uint64_t)key ? (uint64_t)key : 1; /* 0 marks an empty place */
+	if (add && s->made_len * 2 >= s->made_cap) {
+		size_t cap = s->made_cap ? s->made_cap * 2 : 1024;
+		uint64_t *t = calloc(cap, sizeof *t);
+		if (!t)
+			return -1;
+		for (size_t i = 0; i < s->made_cap; i++) {
+			if (!s->made[i])
+				continue;
+			size_t j = s->made[i] & (cap - 1);
+			while (t[j])
+				j = (j + 1) & (cap - 1);
+			t[j] = s->made[i];
+		}
+		free(s->made);
+		s->made = t;
+		s->made_cap = cap;
+	}
+	if (!s->made_cap)
+		return 0;
+	size_t j = k & (s->made_cap - 1);
+	while (s->made[j] && s->made[j] != k)
+		j = (j + 1) & (s->made_cap - 1);
+	if (s->made[j])
+		return 1;
+	if (add) {
+		s->made[j] = k;
+		s->made_len++;
+	}
+	return 0;
+}
+
+void stage_made_clear(struct stage *s)
+{
+	if (s->made_len)
+		memset(s->made, 0, s->made_cap * sizeof *s->made);
+	s->made_len = 0;
+}

@@ -31,6 +31,40 @@ static void next_scorer(struct stage *s, struct slot *sl)
 	stage_forward(s, sl);
 }
 
+/* Whether merging M into CTX only adds fields (both borrowed). */
+static int only_adds(jv ctx, jv m)
+{
+	jv_object_foreach(m, k, v)
+	{
+		int has = json_has(ctx, jv_string_value(k));
+		jv_free(k);
+		jv_free(v);
+		if (has)
+			return 0;
+	}
+	return 1;
+}
+
+/* The text of SL's context with M's fields added, when M only adds
+ * fields: M's text MT (N bytes, "{...}") appended to the context's own
+ * text, so that a record's bytes and order pass through as they came.
+ * Sets *LEN; NULL when out of memory. */
+static char *appended(const struct slot *sl, const char *mt, size_t n, size_t *len)
+{
+	if (n <= 2 || !jv_object_length(jv_copy(sl->ctx))) { /* M is {}, or the context is */
+		*len = n <= 2 ? sl->textlen : n;
+		return strdup(n <= 2 ? sl->text : mt);
+	}
+	char *t = malloc(sl->textlen + n);
+	if (!t)
+		return NULL;
+	memcpy(t, sl->text, sl->textlen - 1);
+	t[sl->textlen - 1] = ',';
+	memcpy(t + sl->textlen, mt + 1, n); /* with its NUL */
+	*len = sl->textlen + n - 1;
+	return t;
+}
+
 /* The step's merge M (consumed) is its result; ERROR (consumed) the
  * failure a fallback stands in for, or null; STOP the reason the step
  * stops the run, or NULL. */
@@ -38,13 +72,20 @@ static void on_merge(struct stage *s, struct slot *sl, jv m, jv error, const cha
 {
 	if (jv_get_kind(sl->human) != JV_KIND_NULL && !json_has(m, "human_input"))
 		m = json_set(m, "human_input", jv_copy(sl->human));
-	jv ctx = flow_merge(jv_copy(sl->ctx), jv_copy(m));
-	size_t n;
-	char *text = stage_dump(s, ctx, &n);
+	size_t mn, n = 0;
+	char *mt = stage_dump(s, m, &mn), *text = NULL;
+	jv ctx = jv_invalid();
+	if (mt && sl->text && only_adds(sl->ctx, m)) {
+		text = appended(sl, mt, mn, &n);
+	} else if (mt) {
+		ctx = flow_merge(jv_copy(sl->ctx), jv_copy(m));
+		text = stage_dump(s, ctx, &n);
+	}
 	if (!text || n + ID_LEN + 16 > s->cfg.maxline) {
 		char why[200];
 		snprintf(why, sizeof why, "the context would be %zu bytes, more than the %zu a record may be",
 		         n, s->cfg.maxline);
+		free(mt);
 		free(text);
 		jv_free(ctx);
 		jv_free(m);
@@ -52,13 +93,21 @@ static void on_merge(struct stage *s, struct slot *sl, jv m, jv error, const cha
 		stage_failure(s, sl, "too_large", why, 0);
 		return;
 	}
+	if (!jv_is_valid(ctx)) { /* merged in place: the slot holds the only copy */
+		ctx = flow_merge(sl->ctx, jv_copy(m));
+		sl->ctx = jv_null();
+	}
 	jv_free(sl->ctx);
 	sl->ctx = ctx;
 	free(sl->text);
 	sl->text = text;
 	sl->textlen = n;
 	int fallback = jv_get_kind(error) == JV_KIND_OBJECT;
-	stage_journal(s, sl, "completed", m, error, jv_null());
+	struct db_flow_step *r = stage_journal(s, sl, "completed", jv_null(), error, jv_null());
+	if (r)
+		r->result = stage_keepn(s, mt, mn);
+	free(mt);
+	jv_free(m);
 	if (stage_wants_event(s, "step_completed", sl)) {
 		jv extra = json_set(jv_object(), "attempts", jv_number(sl->attempt));
 		if (fallback)
