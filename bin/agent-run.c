@@ -252,7 +252,8 @@ int main(int argc, char **argv)
 	l.fds[0] = (struct pollfd){ .fd = g.sfd, .events = POLLIN };
 	if (loop_run(&l) < 0)
 		pwarn("stdin: %s", err_msg());
-	notify("STOPPING=1");
+	if (!prog_signalled) /* a signal said it already */
+		notify("STOPPING=1");
 	runner_stop(g.r);
 	runner_idle(g.r);
 	int status = runner_status(g.r);

@@ -396,7 +396,8 @@ events() { sql "select event from agent_events where agent = '$1' order by at, i
 	wait "$pid"
 	exec 7>&-
 	assert_equal "$(head -1 notes)" READY=1
-	grep -q STOPPING=1 notes
+	wait_for grep -q STOPPING=1 notes
+	assert_equal "$(grep -c STOPPING=1 notes)" 1 # said once, at the signal
 	assert_equal "$(jq -c '[.state, .error.kind]' out)" '["cancelled","cancelled"]'
 	run pgrep -f 'sleep 2011'
 	assert_failure
