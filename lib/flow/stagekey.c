@@ -7,6 +7,16 @@
 #include "flow/stagei.h"
 #include "json/json.h"
 
+/* Where key K is in the open-addressed table T of CAP places (a power of
+ * two, 0 marking an empty place), or the empty place where it would go. */
+static size_t place(const uint64_t *t, size_t cap, uint64_t k)
+{
+	size_t j = k & (cap - 1);
+	while (t[j] && t[j] != k)
+		j = (j + 1) & (cap - 1);
+	return j;
+}
+
 /* The exact count of hash H, counting this one; H not yet counted is
  * taken as FIRST. */
 static uint32_t counted(struct stage *s, uint64_t h, uint32_t first)
@@ -25,9 +35,7 @@ static uint32_t counted(struct stage *s, uint64_t h, uint32_t first)
 		for (size_t i = 0; i < s->seen_cap; i++) {
 			if (!s->seen[i])
 				continue;
-			size_t j = s->seen[i] & (cap - 1);
-			while (k[j])
-				j = (j + 1) & (cap - 1);
+			size_t j = place(k, cap, s->seen[i]);
 			k[j] = s->seen[i];
 			n[j] = s->seen_n[i];
 		}
@@ -37,9 +45,7 @@ static uint32_t counted(struct stage *s, uint64_t h, uint32_t first)
 		s->seen_n = n;
 		s->seen_cap = cap;
 	}
-	size_t j = h & (s->seen_cap - 1);
-	while (s->seen[j] && s->seen[j] != h)
-		j = (j + 1) & (s->seen_cap - 1);
+	size_t j = place(s->seen, s->seen_cap, h);
 	if (!s->seen[j]) {
 		s->seen[j] = h;
 		s->seen_n[j] = first - 1;
@@ -108,23 +114,16 @@ int stage_made(struct stage *s, int64_t key, int add)
 		uint64_t *t = calloc(cap, sizeof *t);
 		if (!t)
 			return -1;
-		for (size_t i = 0; i < s->made_cap; i++) {
-			if (!s->made[i])
-				continue;
-			size_t j = s->made[i] & (cap - 1);
-			while (t[j])
-				j = (j + 1) & (cap - 1);
-			t[j] = s->made[i];
-		}
+		for (size_t i = 0; i < s->made_cap; i++)
+			if (s->made[i])
+				t[place(t, cap, s->made[i])] = s->made[i];
 		free(s->made);
 		s->made = t;
 		s->made_cap = cap;
 	}
 	if (!s->made_cap)
 		return 0;
-	size_t j = k & (s->made_cap - 1);
-	while (s->made[j] && s->made[j] != k)
-		j = (j + 1) & (s->made_cap - 1);
+	size_t j = place(s->made, s->made_cap, k);
 	if (s->made[j])
 		return 1;
 	if (add) {
