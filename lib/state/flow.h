@@ -74,7 +74,9 @@ int db_flow_step_put(struct db *db, const struct db_flow_step *r);
  * if none is open; ended before writing and before waiting. */
 int db_flow_read_begin(struct db *db);
 void db_flow_read_end(struct db *db);
-/* Fewer, larger WAL checkpoints, for a stage that writes in streams. */
+/* Fewer, larger WAL checkpoints, for a stage that writes in streams;
+ * its journal rows are not checked against workflow_runs by SQLite
+ * (the stage has read or made each row's run). */
 void db_flow_tune(struct db *db);
 /* Stores the human's INPUT for the step STEP at which run ID waits, and
  * sets the run running again: 1 if done, 0 if the run no longer waits

@@ -222,6 +222,11 @@ void db_flow_tune(struct db *db)
 {
 	sqlite3_wal_autocheckpoint(db->h, 4000);
 	sqlite3_busy_handler(db->h, busy, NULL);
+	/* A stage writes journal rows only of runs it has just read or
+	 * created in the same transaction, and no program deletes a run: the
+	 * parent lookup SQLite makes for each row would find what the stage
+	 * found, at a tenth of the stage's time. */
+	sqlite3_exec(db->h, "PRAGMA foreign_keys=OFF", NULL, NULL, NULL);
 }
 
 int db_flow_resume(struct db *db, const char *id, const char *step, jv input, const char *at)
