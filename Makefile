@@ -57,7 +57,12 @@ FUZZBINS = $(FUZZERS:%=$(B)/fuzz/%)
 # Table tests of pure library parts: tests/unit/NAME.c, built beside the
 # programs (build/unit/NAME) and run by their suites.
 UNITS = $(basename $(notdir $(wildcard tests/unit/*.c)))
-all: $(BINS) $(FUZZBINS) $(UNITS:%=$(B)/unit/%)
+all: $(BINS) $(FUZZBINS) $(UNITS:%=$(B)/unit/%) $(B)/share/panic/abilities
+
+# the installed abilities, found beside the programs in the build tree too
+$(B)/share/panic/abilities:
+	@mkdir -p $(@D)
+	ln -sfn $(CURDIR)/share/panic/abilities $@
 
 $(B)/unit/%: tests/unit/%.c $(B)/libpanic.a $(B)/flags
 	@mkdir -p $(@D)

@@ -433,6 +433,14 @@ events() { sql "select event from agent_events where agent = '$1' order by at, i
 	wait_for state e stopped
 }
 
+@test "the installed abilities are found from the build tree, without --abilities" {
+	printf 'hi\n' > doc.txt
+	agent-ctl add info -a file-info -r stdin --status active > /dev/null
+	run agent-run info --exit-on-eof <<< "{\"path\":\"$T/doc.txt\"}"
+	assert_success
+	assert_equal "$(echo "$output" | jq -c '[.state, .result.size]')" '["completed",3]'
+}
+
 @test "the installed abilities, found beside the program: file-info, and publish chaining two agents" {
 	mkdir -p root/bin root/share/panic
 	cp "$PANIC_BIN/agent-run" root/bin/
