@@ -1,5 +1,9 @@
-/* netlive: the networks page's live status (netlive.h). */
+/* netlive: the networks page's live status (netlive.h). A runner that
+ * ends says nothing on the bus after its lock is gone: the thread also
+ * watches each runner it reported (a pidfd) and reports its network
+ * again when it has exited. */
 #include <poll.h>
+#include <sys/syscall.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -28,6 +32,16 @@ struct moved {
 	struct moved *next;
 };
 
+/* A runner reported running, watched till it exits. */
+struct runner {
+	int fd; /* pidfd */
+	long pid;
+	char name[256];
+	struct runner *next;
+};
+
+#define RUNNERS_MAX 62
+
 struct netlive {
 	struct web_server *srv;
 	pthread_t th;
@@ -38,19 +52,66 @@ struct netlive {
 	pthread_mutex_t mu;
 	struct watcher *ws;
 	struct moved *moved;
+	struct runner *runners;
+	int nrunners;
 	int watched; /* some page follows: read the events */
 };
 
 /* NET's status event's data, malloc'd JSON (*N bytes), or NULL. Every jv
  * is made and freed on the calling thread. */
-static char *status_json(struct db *db, jv net, size_t *n)
+static char *status_json(struct db *db, jv net, size_t *n, long *pid)
 {
 	jv st = loop_status(db, net, time_now_ms());
+	jv p = jv_is_valid(st) ? json_get(st, "pid") : jv_null();
+	*pid = jv_get_kind(p) == JV_KIND_NUMBER ? (long)jv_number_value(p) : 0;
+	jv_free(p);
 	jv o = json_set(jv_object(), "network", json_get(net, "name"));
 	o = json_set(o, "status", jv_is_valid(st) ? st : jv_null());
 	char *s = json_dump(o, n);
 	jv_free(o);
 	return s;
+}
+
+/* NAME's status is to be sent again. */
+static void move(struct netlive *nl, const char *name)
+{
+	struct moved *m = nl->moved;
+	while (m && strcmp(m->name, name))
+		m = m->next;
+	if (!m && strlen(name) < sizeof m->name && (m = calloc(1, sizeof *m))) {
+		strcpy(m->name, name);
+		m->next = nl->moved;
+		nl->moved = m;
+	}
+}
+
+/* Watches PID, NAME's runner now (0: none), instead of the one before. */
+static void watch(struct netlive *nl, const char *name, long pid)
+{
+	for (struct runner **p = &nl->runners; *p; p = &(*p)->next) {
+		struct runner *r = *p;
+		if (!strcmp(r->name, name)) {
+			if (r->pid == pid)
+				return;
+			*p = r->next;
+			close(r->fd);
+			free(r);
+			nl->nrunners--;
+			break;
+		}
+	}
+	if (pid <= 0 || nl->nrunners >= RUNNERS_MAX || strlen(name) >= sizeof nl->runners->name)
+		return;
+	struct runner *r = calloc(1, sizeof *r);
+	if (!r || (r->fd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0)) < 0) {
+		free(r); /* gone already, or no pidfds: its next event tells */
+		return;
+	}
+	r->pid = pid;
+	strcpy(r->name, name);
+	r->next = nl->runners;
+	nl->runners = r;
+	nl->nrunners++;
 }
 
 static int on_event(const char *line, size_t n, void *ctx)
@@ -65,14 +126,8 @@ static int on_event(const char *line, size_t n, void *ctx)
 	                   : !strncmp(topic, "invocation:", 11) ? topic + 11
 	                   : !strncmp(topic, "run:", 4)         ? topic + 4
 	                                                        : NULL;
-	struct moved *m = nl->moved;
-	while (name && m && strcmp(m->name, name))
-		m = m->next;
-	if (name && !m && strlen(name) < sizeof m->name && (m = calloc(1, sizeof *m))) {
-		strcpy(m->name, name);
-		m->next = nl->moved;
-		nl->moved = m;
-	}
+	if (name)
+		move(nl, name);
 	jv_free(ev);
 	return 0;
 }
@@ -99,26 +154,42 @@ static void send_all(struct netlive *nl, const char *text, size_t n)
 static void *run(void *arg)
 {
 	struct netlive *nl = arg;
-	struct pollfd p[2] = { { .fd = bus_sub_fd(nl->sub), .events = POLLIN },
-		               { .fd = nl->stopfd, .events = POLLIN } };
-	while (!(p[1].revents & POLLIN)) {
-		if (poll(p, 2, -1) < 0)
-			continue;
-		if (p[0].revents & POLLIN) {
-			pthread_mutex_lock(&nl->mu);
-			nl->watched = nl->ws != NULL;
-			pthread_mutex_unlock(&nl->mu);
-			bus_sub_read(nl->sub, on_event, nl);
+	struct pollfd p[2 + RUNNERS_MAX];
+	struct runner *of[2 + RUNNERS_MAX];
+	for (;;) {
+		p[0] = (struct pollfd){ .fd = bus_sub_fd(nl->sub), .events = POLLIN };
+		p[1] = (struct pollfd){ .fd = nl->stopfd, .events = POLLIN };
+		int k = 2;
+		for (struct runner *r = nl->runners; r && k < 2 + RUNNERS_MAX; r = r->next) {
+			of[k] = r;
+			p[k++] = (struct pollfd){ .fd = r->fd, .events = POLLIN };
 		}
+		if (poll(p, (nfds_t)k, -1) < 0)
+			continue;
+		if (p[1].revents & POLLIN)
+			break;
+		pthread_mutex_lock(&nl->mu);
+		nl->watched = nl->ws != NULL;
+		pthread_mutex_unlock(&nl->mu);
+		if (p[0].revents & POLLIN)
+			bus_sub_read(nl->sub, on_event, nl);
+		for (int i = 2; i < k; i++)
+			if (p[i].revents) { /* it exited */
+				move(nl, of[i]->name);
+				watch(nl, of[i]->name, 0);
+			}
 		while (nl->moved) {
 			struct moved *m = nl->moved;
 			nl->moved = m->next;
 			jv net = db_net_get(nl->db, m->name);
 			if (jv_get_kind(net) == JV_KIND_OBJECT) {
 				size_t n;
-				char *s = status_json(nl->db, net, &n);
-				if (s)
+				long pid;
+				char *s = status_json(nl->db, net, &n, &pid);
+				if (s) {
 					send_all(nl, s, n);
+					watch(nl, m->name, pid);
+				}
 				free(s);
 			}
 			jv_free(net);
@@ -174,6 +245,12 @@ void netlive_free(struct netlive *nl)
 		nl->moved = m->next;
 		free(m);
 	}
+	while (nl->runners) {
+		struct runner *r = nl->runners;
+		nl->runners = r->next;
+		close(r->fd);
+		free(r);
+	}
 	bus_unsubscribe(nl->sub);
 	bus_close(nl->bus);
 	if (nl->db)
@@ -193,7 +270,8 @@ static int send_net(jv net, void *ctx)
 {
 	struct first *f = ctx;
 	size_t n;
-	char *s = status_json(f->req->db, net, &n);
+	long pid;
+	char *s = status_json(f->req->db, net, &n, &pid);
 	if (s)
 		web_stream_queue(f->s, NULL, "status", s, n);
 	free(s);
