@@ -99,6 +99,14 @@ code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 	wait_for sh -c "tail -n 2 '$T/sse' | grep -q '\"art\",\"status\":{\"network\":\"art\",\"state\":\"not running\"'"
 	# zen's runner did nothing: nothing more about zen
 	assert_equal "$(grep -c '"network":"zen"' "$T/sse")" 1
+	# a runner that was there before the page and dies without a word
+	panic-loop zen --pace 60 < /dev/null > /dev/null &
+	pid=$!
+	wait_for sh -c "panic-loop --status zen | grep -q idle"
+	curl -s -N "$URL/api/events/networks" > "$T/sse2" &
+	wait_for grep -q '"network":"zen","status":{"pid":'"$pid"',"network":"zen","state":"idle"' "$T/sse2"
+	kill -9 "$pid"
+	wait_for grep -q '"network":"zen","status":{"network":"zen","state":"not running"' "$T/sse2"
 }
 
 @test "the prompt box starts a run through the runner; refused in the lockout, as the runner refuses" {

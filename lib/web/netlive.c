@@ -45,7 +45,7 @@ struct runner {
 struct netlive {
 	struct web_server *srv;
 	pthread_t th;
-	int started, stopfd;
+	int started, stopfd, wakefd; /* wake: a page came, watch the runners */
 	struct bus *bus;
 	struct bus_sub *sub;
 	struct db *db; /* the thread's */
@@ -151,16 +151,31 @@ static void send_all(struct netlive *nl, const char *text, size_t n)
 	pthread_mutex_unlock(&nl->mu);
 }
 
+/* Watches NET's runner, if one runs (a page came: it shows it). */
+static int watch_net(jv net, void *ctx)
+{
+	struct netlive *nl = ctx;
+	jv st = loop_status(nl->db, net, time_now_ms());
+	jv p = jv_is_valid(st) ? json_get(st, "pid") : jv_null();
+	if (jv_get_kind(p) == JV_KIND_NUMBER)
+		watch(nl, json_str_or(net, "name", ""), (long)jv_number_value(p));
+	jv_free(p);
+	jv_free(st);
+	jv_free(net);
+	return 0;
+}
+
 static void *run(void *arg)
 {
 	struct netlive *nl = arg;
-	struct pollfd p[2 + RUNNERS_MAX];
-	struct runner *of[2 + RUNNERS_MAX];
+	struct pollfd p[3 + RUNNERS_MAX];
+	struct runner *of[3 + RUNNERS_MAX];
 	for (;;) {
 		p[0] = (struct pollfd){ .fd = bus_sub_fd(nl->sub), .events = POLLIN };
 		p[1] = (struct pollfd){ .fd = nl->stopfd, .events = POLLIN };
-		int k = 2;
-		for (struct runner *r = nl->runners; r && k < 2 + RUNNERS_MAX; r = r->next) {
+		p[2] = (struct pollfd){ .fd = nl->wakefd, .events = POLLIN };
+		int k = 3;
+		for (struct runner *r = nl->runners; r && k < 3 + RUNNERS_MAX; r = r->next) {
 			of[k] = r;
 			p[k++] = (struct pollfd){ .fd = r->fd, .events = POLLIN };
 		}
@@ -173,7 +188,14 @@ static void *run(void *arg)
 		pthread_mutex_unlock(&nl->mu);
 		if (p[0].revents & POLLIN)
 			bus_sub_read(nl->sub, on_event, nl);
-		for (int i = 2; i < k; i++)
+		if (p[2].revents & POLLIN) {
+			uint64_t v;
+			if (read(nl->wakefd, &v, sizeof v) < 0) {
+				/* taken already */
+			}
+			db_net_list(nl->db, watch_net, nl);
+		}
+		for (int i = 3; i < k; i++)
 			if (p[i].revents) { /* it exited */
 				move(nl, of[i]->name);
 				watch(nl, of[i]->name, 0);
@@ -208,8 +230,9 @@ int netlive_start(struct netlive **out, struct web_server *srv)
 	nl->srv = srv;
 	pthread_mutex_init(&nl->mu, NULL);
 	nl->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	nl->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	const char *pats[] = { "invocation:*", "run:*" };
-	if (nl->stopfd < 0 || bus_open(&nl->bus, srv->bus_dir, 0) < 0 ||
+	if (nl->stopfd < 0 || nl->wakefd < 0 || bus_open(&nl->bus, srv->bus_dir, 0) < 0 ||
 	    bus_subscribe(nl->bus, pats, 2, &nl->sub) < 0 ||
 	    db_open(&nl->db, srv->db_path, DB_CREATE) < 0) {
 		netlive_free(nl);
@@ -257,6 +280,8 @@ void netlive_free(struct netlive *nl)
 		db_close(nl->db);
 	if (nl->stopfd >= 0)
 		close(nl->stopfd);
+	if (nl->wakefd >= 0)
+		close(nl->wakefd);
 	pthread_mutex_destroy(&nl->mu);
 	free(nl);
 }
@@ -299,5 +324,9 @@ int netlive_join(struct netlive *nl, struct web_req *req)
 	db_net_list(req->db, send_net, &f);
 	web_stream_flush(w->s);
 	pthread_mutex_unlock(&nl->mu);
+	uint64_t one = 1;
+	if (write(nl->wakefd, &one, sizeof one) < 0) {
+		/* full: the thread is awake anyway */
+	}
 	return 0;
 }
