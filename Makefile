@@ -147,7 +147,7 @@ $(B)/agentlat: bench/agentlat.c $(B)/libpanic.a $(B)/flags
 	$(CC) $(CFLAGS) -o $@ $< $(B)/libpanic.a $(LDLIBS)
 
 $(B)/sseclients: bench/sseclients.c
-	$(CC) $(CFLAGS) -o $@ $<
+	$(CC) $(CFLAGS) -pthread -o $@ $<
 
 $(B)/agentab: bench/agentab.c
 	$(CC) $(CFLAGS) -static -o $@ $<

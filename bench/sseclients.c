@@ -2,7 +2,9 @@
  *
  *   sseclients HOST PORT PATH N EXPECT TIMEOUT_MS
  *
- * Opens N connections to PATH, then reads every stream (epoll). Each
+ * Opens N connections to PATH, then reads every stream (epoll), shared
+ * among SSE_THREADS threads (default: one per CPU; 200 screens are 200
+ * browsers, not one loop that reads them in turn). Each
  * client's first event (the display as it is) is not counted; each later
  * event counts, and one whose data has "at":"...Z" (the time the runner
  * published it, RFC 3339 with ms) gives a latency: arrival minus "at".
@@ -14,6 +16,7 @@
 #define _GNU_SOURCE
 #endif
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,25 +41,58 @@ static double now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-/* "2026-11-23T18:15:03.988Z" as ms since the epoch, or -1. */
-static double at_ms(const char *s)
+static int num(const char *s, int n)
 {
-	struct tm tm = { 0 };
-	int ms;
-	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-	           &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms) != 7)
-		return -1;
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
-	return (double)timegm(&tm) * 1e3 + ms;
+	int v = 0;
+	for (int i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
 }
 
-static double *lat;
-static size_t nlat, caplat;
-
-static void event(struct client *c, const char *ev, size_t n, double t)
+/* "2026-11-23T18:15:03.988Z" as ms since the epoch, or -1. Parsed by
+ * hand, the day's start kept (timegm() and sscanf() per event made this
+ * client slower than the server it measures). */
+static double at_ms(const char *s)
 {
-	(void)n;
+	static __thread char day[10];
+	static __thread double day_ms;
+	if (strlen(s) < 24 || s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[19] != '.' ||
+	    s[23] != 'Z')
+		return -1;
+	if (memcmp(s, day, 10)) {
+		struct tm tm = { 0 };
+		tm.tm_year = num(s, 4) - 1900;
+		tm.tm_mon = num(s + 5, 2) - 1;
+		tm.tm_mday = num(s + 8, 2);
+		if (tm.tm_year < 0 || tm.tm_mon < 0 || tm.tm_mday < 0)
+			return -1;
+		day_ms = (double)timegm(&tm) * 1e3;
+		memcpy(day, s, 10);
+	}
+	int h = num(s + 11, 2), m = num(s + 14, 2), sec = num(s + 17, 2), ms = num(s + 20, 3);
+	if (h < 0 || m < 0 || sec < 0 || ms < 0)
+		return -1;
+	return day_ms + ((h * 60 + m) * 60 + sec) * 1e3 + ms;
+}
+
+/* A thread and the clients it reads. */
+struct worker {
+	pthread_t th;
+	int ep;
+	long expect;
+	int quiet, n; /* clients */
+	double *lat;
+	size_t nlat, caplat;
+};
+
+static int connected;
+static int ready; /* clients with their first event (atomic) */
+
+static void event(struct worker *w, struct client *c, const char *ev, double t)
+{
 	if (!strstr(ev, "\ndata: ") && strncmp(ev, "data: ", 6))
 		return; /* a comment (ping) or the retry line */
 	c->events++;
@@ -64,62 +100,30 @@ static void event(struct client *c, const char *ev, size_t n, double t)
 	if (a) {
 		double p = at_ms(a + 6);
 		if (p >= 0) {
-			if (nlat == caplat) {
-				caplat = caplat ? caplat * 2 : 65536;
-				lat = realloc(lat, caplat * sizeof *lat);
+			if (w->nlat == w->caplat) {
+				w->caplat = w->caplat ? w->caplat * 2 : 65536;
+				w->lat = realloc(w->lat, w->caplat * sizeof *w->lat);
 			}
-			lat[nlat++] = t - p;
+			w->lat[w->nlat++] = t - p;
 		}
 	}
 }
 
-static int cmp(const void *a, const void *b)
+static void *reader(void *arg)
 {
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-int main(int argc, char **argv)
-{
-	if (argc != 7) {
-		fprintf(stderr, "usage: sseclients HOST PORT PATH N EXPECT TIMEOUT_MS\n");
-		return 2;
-	}
-	int n = atoi(argv[4]);
-	long expect = atol(argv[5]);
-	int quiet = atoi(argv[6]);
-	struct client *cl = calloc((size_t)n, sizeof *cl);
-	int ep = epoll_create1(0);
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(argv[2])) };
-	inet_pton(AF_INET, argv[1], &sa.sin_addr);
-	char req[1024];
-	int rl = snprintf(req, sizeof req, "GET %s HTTP/1.0\r\nHost: %s:%s\r\nAccept: text/event-stream\r\n\r\n",
-	                  argv[3], argv[1], argv[2]);
-	int connected = 0;
-	for (int i = 0; i < n; i++) {
-		cl[i].fd = socket(AF_INET, SOCK_STREAM, 0);
-		if (connect(cl[i].fd, (struct sockaddr *)&sa, sizeof sa) < 0 ||
-		    write(cl[i].fd, req, (size_t)rl) != rl) {
-			close(cl[i].fd);
-			cl[i].fd = -1;
-			continue;
-		}
-		connected++;
-		struct epoll_event e = { .events = EPOLLIN, .data.ptr = &cl[i] };
-		epoll_ctl(ep, EPOLL_CTL_ADD, cl[i].fd, &e);
-	}
-	int ready = 0, done = 0;
+	struct worker *w = arg;
+	int done = 0;
 	struct epoll_event evs[256];
-	while (done < connected) {
-		int k = epoll_wait(ep, evs, 256, quiet);
+	while (done < w->n) {
+		int k = epoll_wait(w->ep, evs, 256, w->quiet);
 		if (k <= 0)
 			break;
-		double t = now_ms();
 		for (int j = 0; j < k; j++) {
 			struct client *c = evs[j].data.ptr;
 			ssize_t r = read(c->fd, c->buf + c->len, sizeof c->buf - c->len - 1);
+			double t = now_ms(); /* arrival: when this read got the bytes */
 			if (r <= 0) {
-				epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+				epoll_ctl(w->ep, EPOLL_CTL_DEL, c->fd, NULL);
 				close(c->fd);
 				c->fd = -1;
 				done++;
@@ -139,27 +143,99 @@ int main(int argc, char **argv)
 			/* HTTP/1.0: the stream as it is, no chunks */
 			while ((end = strstr(p, "\n\n"))) {
 				*end = 0;
-				int was = c->first;
 				if (strstr(p, "data: ")) {
-					if (was == -1) {
+					if (c->first == -1) {
 						c->first = 1;
-						if (++ready == connected)
+						if (__atomic_add_fetch(&ready, 1, __ATOMIC_SEQ_CST) == connected)
 							fprintf(stderr, "ready\n");
 					} else {
-						event(c, p, (size_t)(end - p), t);
+						event(w, c, p, t);
 					}
 				}
 				p = end + 2;
 			}
 			c->len -= (size_t)(p - c->buf);
 			memmove(c->buf, p, c->len + 1);
-			if (c->events >= expect && c->fd >= 0) {
-				epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+			if (c->events >= w->expect && c->fd >= 0) {
+				epoll_ctl(w->ep, EPOLL_CTL_DEL, c->fd, NULL);
 				close(c->fd);
 				c->fd = -1;
 				done++;
 			}
 		}
+	}
+	return NULL;
+}
+
+static int cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 7) {
+		fprintf(stderr, "usage: sseclients HOST PORT PATH N EXPECT TIMEOUT_MS\n");
+		return 2;
+	}
+	int n = atoi(argv[4]);
+	long expect = atol(argv[5]);
+	int quiet = atoi(argv[6]);
+	const char *nt = getenv("SSE_THREADS");
+	int nw = nt ? atoi(nt) : (int)sysconf(_SC_NPROCESSORS_ONLN);
+	if (nw < 1)
+		nw = 1;
+	if (nw > n && n > 0)
+		nw = n;
+	struct client *cl = calloc((size_t)n, sizeof *cl);
+	struct worker *ws = calloc((size_t)nw, sizeof *ws);
+	/* Every page touched before the clock runs: a page fault in the
+	 * middle of a burst (costly in a VM) is not the server's delay. */
+	memset(cl, 0, (size_t)n * sizeof *cl);
+	for (int i = 0; i < nw; i++) {
+		ws[i].ep = epoll_create1(0);
+		ws[i].expect = expect;
+		ws[i].quiet = quiet;
+		ws[i].caplat = (size_t)(n / nw + 1) * (size_t)(expect > 0 ? expect : 1);
+		ws[i].lat = malloc(ws[i].caplat * sizeof(double));
+		memset(ws[i].lat, 0, ws[i].caplat * sizeof(double));
+	}
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(argv[2])) };
+	inet_pton(AF_INET, argv[1], &sa.sin_addr);
+	char req[1024];
+	int rl = snprintf(req, sizeof req, "GET %s HTTP/1.0\r\nHost: %s:%s\r\nAccept: text/event-stream\r\n\r\n",
+	                  argv[3], argv[1], argv[2]);
+	/* All connect before any is read: "ready" counts them all. */
+	for (int i = 0; i < n; i++) {
+		cl[i].fd = socket(AF_INET, SOCK_STREAM, 0);
+		if (connect(cl[i].fd, (struct sockaddr *)&sa, sizeof sa) < 0 ||
+		    write(cl[i].fd, req, (size_t)rl) != rl) {
+			close(cl[i].fd);
+			cl[i].fd = -1;
+			continue;
+		}
+		connected++;
+	}
+	for (int i = 0, k = 0; i < n; i++) {
+		if (cl[i].fd < 0)
+			continue;
+		struct worker *w = &ws[k++ % nw];
+		struct epoll_event e = { .events = EPOLLIN, .data.ptr = &cl[i] };
+		epoll_ctl(w->ep, EPOLL_CTL_ADD, cl[i].fd, &e);
+		w->n++;
+	}
+	for (int i = 0; i < nw; i++)
+		pthread_create(&ws[i].th, NULL, reader, &ws[i]);
+	size_t nlat = 0;
+	for (int i = 0; i < nw; i++) {
+		pthread_join(ws[i].th, NULL);
+		nlat += ws[i].nlat;
+	}
+	double *lat = malloc((nlat ? nlat : 1) * sizeof *lat);
+	for (int i = 0, k = 0; i < nw; i++) {
+		memcpy(lat + k, ws[i].lat, ws[i].nlat * sizeof *lat);
+		k += (int)ws[i].nlat;
 	}
 	long mn = -1, mx = 0;
 	for (int i = 0; i < n; i++) {

@@ -78,6 +78,37 @@ code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 	assert_output --partial '<span class="status not running">not running</span>'
 }
 
+@test "the networks page's statuses are live: each network's status, then its changes as its runner goes" {
+	panic-net create art dummy-t2t -l 0 > /dev/null
+	panic-net create zen dummy-t2t > /dev/null
+	start_web
+	run curl -s "$URL/networks"
+	assert_output --partial '<tr data-network="art"><td class=name>art</td>'
+	assert_output --partial '<td class=state><span class="status not running">not running</span>'
+	assert_output --partial '<script src=/static/networks.js defer></script>'
+	assert_equal "$(curl -s -o /dev/null -w '%{http_code}' "$URL/static/networks.js")" 200
+	curl -s -N "$URL/api/events/networks" > "$T/sse" &
+	wait_for grep -q '"network":"zen"' "$T/sse"
+	# first each network as it is
+	assert_equal "$(grep '^data: ' "$T/sse" | cut -c7- | jq -sc 'map([.network, .status.state]) | sort')" '[["art","not running"],["zen","not running"]]'
+	assert_equal "$(grep -c '^event: status' "$T/sse")" 2
+	# then each change of art's runner: waiting for its next invocation, stopped
+	echo hi | panic-loop art --pace 1 --max 2 > /dev/null
+	wait_for grep -q '"state":"waiting"' "$T/sse"
+	assert_equal "$(grep '^data: ' "$T/sse" | cut -c7- | jq -c 'select(.status.state == "waiting") | [.network, .status.seq, .status.next_in_ms > 0]' | head -n 1)" '["art",1,true]'
+	wait_for sh -c "tail -n 2 '$T/sse' | grep -q '\"art\",\"status\":{\"network\":\"art\",\"state\":\"not running\"'"
+	# zen's runner did nothing: nothing more about zen
+	assert_equal "$(grep -c '"network":"zen"' "$T/sse")" 1
+	# a runner that was there before the page and dies without a word
+	panic-loop zen --pace 60 < /dev/null > /dev/null &
+	pid=$!
+	wait_for sh -c "panic-loop --status zen | grep -q idle"
+	curl -s -N "$URL/api/events/networks" > "$T/sse2" &
+	wait_for grep -q '"network":"zen","status":{"pid":'"$pid"',"network":"zen","state":"idle"' "$T/sse2"
+	kill -9 "$pid"
+	wait_for grep -q '"network":"zen","status":{"network":"zen","state":"not running"' "$T/sse2"
+}
+
 @test "the prompt box starts a run through the runner; refused in the lockout, as the runner refuses" {
 	panic-net create art dummy-t2t -l 600 > /dev/null
 	start_web

@@ -3,7 +3,8 @@
 # playwright-core from npm, pinned): a grid display updates live as a
 # network runs at --pace 0, with no reload; it fits the screen, landscape
 # and portrait, with no scrollbars; model output stays text; the networks
-# page's prompt box posts through the CSRF check. Screenshots
+# page's status follows a runner live; its prompt box posts through the
+# CSRF check. Screenshots
 # go to build/test-output/510-web-browser/ (their paths are printed as TAP
 # comments) for a person to look at.
 
@@ -32,6 +33,9 @@ load web
 	assert_equal "$(echo "$r" | jq -c '[.fits_landscape, .fits_portrait, .single_fits]')" '[true,true,true]'
 	assert_equal "$(echo "$r" | jq -c .single)" '[9]'
 	assert_equal "$(echo "$r" | jq -c .networks)" '["art"]'
+	# the networks page's status follows the runner, with no reload
+	assert_equal "$(echo "$r" | jq -c .live_status)" '["waiting, next in 1.0 s","not running"]'
+	assert_equal "$(echo "$r" | jq -c .live_not_reloaded)" true
 	# no runner: the prompt box says so (the form passed the CSRF check)
 	assert_equal "$(echo "$r" | jq -r .prompt_answer)" "network 'art' has no runner (start one: panic-loop art)"
 	assert_equal "$(echo "$r" | jq -c .errors)" '[]'

@@ -91,7 +91,8 @@ int bus_subscribe(struct bus *b, const char *const patterns[], int n, struct bus
 int bus_sub_fd(const struct bus_sub *s);
 /* Reads what has arrived and calls FN for each event line (without its
  * newline; LINE is valid during the call). Returns 0 when nothing more is
- * there now, or the first non-zero value FN returned, or -1. */
+ * there now, or the first non-zero value FN returned (the lines after that
+ * one wait for the next call, which takes them first), or -1. */
 int bus_sub_read(struct bus_sub *s, int (*fn)(const char *line, size_t n, void *ctx), void *ctx);
 /* Removes the fifo and its files. */
 void bus_unsubscribe(struct bus_sub *s);

@@ -120,6 +120,23 @@ int bus_sub_fd(const struct bus_sub *s)
 int bus_sub_read(struct bus_sub *s, int (*fn)(const char *line, size_t n, void *ctx), void *ctx)
 {
 	for (;;) {
+		/* First the lines already here (left by an FN that stopped). */
+		size_t start = 0;
+		char *nl;
+		while (start < s->len && (nl = memchr(s->buf + start, '\n', s->len - start))) {
+			size_t n = (size_t)(nl - (s->buf + start));
+			int rc = fn(s->buf + start, n, ctx);
+			start += n + 1;
+			if (rc) {
+				memmove(s->buf, s->buf + start, s->len - start);
+				s->len -= start;
+				return rc;
+			}
+		}
+		if (start) {
+			memmove(s->buf, s->buf + start, s->len - start);
+			s->len -= start;
+		}
 		if (s->cap - s->len < 65536) {
 			size_t cap = s->cap ? s->cap * 2 : 131072;
 			char *nb = realloc(s->buf, cap);
@@ -136,20 +153,6 @@ int bus_sub_read(struct bus_sub *s, int (*fn)(const char *line, size_t n, void *
 		if (k <= 0) /* cannot happen while we hold a write end */
 			return k < 0 ? err_errno("bus") : 0;
 		s->len += (size_t)k;
-		size_t start = 0;
-		char *nl;
-		while ((nl = memchr(s->buf + start, '\n', s->len - start))) {
-			size_t n = (size_t)(nl - (s->buf + start));
-			int rc = fn(s->buf + start, n, ctx);
-			start += n + 1;
-			if (rc) {
-				memmove(s->buf, s->buf + start, s->len - start);
-				s->len -= start;
-				return rc;
-			}
-		}
-		memmove(s->buf, s->buf + start, s->len - start);
-		s->len -= start;
 	}
 }
 

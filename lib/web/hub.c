@@ -51,6 +51,7 @@ struct hub {
 	struct bus_sub *sub;
 	struct db *db; /* the thread's, for events sent by reference and prompts */
 	long count;
+	int64_t batch; /* monotonic ms: when this reading of the bus began */
 	struct group *groups;
 	struct join *joins; /* screens waiting to be added */
 };
@@ -158,6 +159,17 @@ static void broadcast(struct hub *h, struct group *g, const char *event, jv data
 	free(s);
 }
 
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The bus is read for at most this long (ms) before the screens are
+ * written. */
+#define BATCH_MS 2
+
 static int on_event(const char *line, size_t n, void *ctx)
 {
 	struct hub *h = ctx;
@@ -197,7 +209,9 @@ static int on_event(const char *line, size_t n, void *ctx)
 	jv_free(data);
 	jv_free(at);
 	jv_free(ev);
-	return 0;
+	/* A long burst goes out in pieces: what came first is not held
+	 * back while the rest is read. */
+	return mono_ms() - h->batch >= BATCH_MS;
 }
 
 static char BUS_MARK, STOP_MARK, WAKE_MARK;
@@ -209,13 +223,6 @@ static void join_drop(struct join *j);
 /* A display nobody shows is kept this long (ms), current, for a screen
  * that comes back (its Last-Event-ID still names it). */
 #define LINGER_MS 60000
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Writes out what the events made, lets go of the screens that left, and
  * of the displays nobody has shown for LINGER_MS. Locked. */
@@ -246,18 +253,19 @@ static void *run(void *arg)
 	if (ping > LINGER_MS)
 		ping = LINGER_MS;
 	struct epoll_event evs[64];
+	int more = 0; /* the bus has more than was read */
 	for (;;) {
-		int n = epoll_wait(h->epfd, evs, 64, ping);
+		int n = epoll_wait(h->epfd, evs, 64, more ? 0 : ping);
 		if (n < 0)
 			continue;
 		pthread_mutex_lock(&h->mu);
-		int stop = 0;
+		int stop = 0, bus = more;
 		for (int i = 0; i < n; i++) {
 			void *p = evs[i].data.ptr;
 			if (p == &STOP_MARK) {
 				stop = 1;
 			} else if (p == &BUS_MARK) {
-				bus_sub_read(h->sub, on_event, h);
+				bus = 1;
 			} else if (p == &WAKE_MARK) {
 				uint64_t v;
 				if (read(h->wakefd, &v, sizeof v) < 0) {
@@ -267,6 +275,10 @@ static void *run(void *arg)
 				tap_ready(p, evs[i].events);
 			}
 		}
+		if (bus) {
+			h->batch = mono_ms();
+			more = bus_sub_read(h->sub, on_event, h) == 1;
+		}
 		while (h->joins) { /* in the order they came */
 			struct join **p = &h->joins;
 			while ((*p)->next)
@@ -275,9 +287,10 @@ static void *run(void *arg)
 			*p = NULL;
 			join(h, j);
 		}
-		if (!n) /* quiet: a comment line keeps proxies and screens sure */
+		if (!n && !bus) { /* quiet: a comment line keeps proxies and screens sure */
 			for (struct group *g = h->groups; g; g = g->next)
 				tap_log_append(g->log, ":\n\n", 3);
+		}
 		flush(h);
 		pthread_mutex_unlock(&h->mu);
 		if (stop)

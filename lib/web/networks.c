@@ -7,6 +7,8 @@
  *   GET  /api/networks[/NAME]        the records panic-net prints, with
  *                                    "status" as panic-loop --status
  *   POST /api/networks/NAME/prompt   {"input": PROMPT}
+ *   GET  /api/events/networks        the statuses as they change (SSE,
+ *                                    netlive.h), for the page's script
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -20,6 +22,7 @@
 #include "state/db.h"
 #include "state/loop.h"
 #include "web/html.h"
+#include "web/netlive.h"
 #include "web/serveri.h"
 
 #define PROMPT_MAX 65536
@@ -145,7 +148,9 @@ static void row(struct web_req *req, struct html *h, jv net)
 	if (f)
 		fclose(f);
 	const char *e = enc ? enc : "";
-	html_puts(h, "<tr><td class=name>");
+	html_puts(h, "<tr data-network=\"");
+	html_esc(h, name);
+	html_puts(h, "\"><td class=name>");
 	html_esc(h, name);
 	html_puts(h, "</td><td class=models>");
 	jv models = json_get(net, "models");
@@ -157,7 +162,7 @@ static void row(struct web_req *req, struct html *h, jv net)
 			jv_free(m);
 		}
 	jv_free(models);
-	html_printf(h, "</td><td class=lockout-s>%.0f s</td><td>", num(net, "lockout_seconds", 0));
+	html_printf(h, "</td><td class=lockout-s>%.0f s</td><td class=state>", num(net, "lockout_seconds", 0));
 	jv st = json_get(net, "status");
 	status_words(h, st);
 	jv_free(st);
@@ -387,11 +392,17 @@ static int api_prompt(struct web_req *req)
 	return prompt(req, 1);
 }
 
+static int events(struct web_req *req)
+{
+	return netlive_join(req->srv->netlive, req);
+}
+
 const struct web_route web_networks_routes[] = {
 	{ "GET", "/networks", page, 0 },
 	{ "POST", "/networks/", form_prompt, 0 },
 	{ "GET", "/api/networks", api_list, 0 },
 	{ "GET", "/api/networks/", api_list, 0 },
 	{ "POST", "/api/networks/", api_prompt, 0 },
+	{ "GET", "/api/events/networks", events, 0 },
 	{ 0 },
 };

@@ -15,6 +15,7 @@
 #include "bus/bus.h"
 #include "state/db.h"
 #include "web/hub.h"
+#include "web/netlive.h"
 #include "web/serveri.h"
 #include "web/streams.h"
 
@@ -386,7 +387,7 @@ int web_start(struct web_server **out, const struct web_config *cfg)
 		web_stop(s);
 		return -1;
 	}
-	if (s->bus && hub_start(&s->hub, s) < 0) {
+	if (s->bus && (hub_start(&s->hub, s) < 0 || netlive_start(&s->netlive, s) < 0)) {
 		web_stop(s);
 		return -1;
 	}
@@ -429,6 +430,7 @@ void web_stop(struct web_server *s)
 {
 	if (!s)
 		return;
+	netlive_free(s->netlive);
 	streams_stop(s->streams);
 	hub_stop(s->hub);
 	if (s->mhd)

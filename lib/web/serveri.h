@@ -10,6 +10,7 @@
 
 struct bus;
 struct hub;
+struct netlive;
 
 struct web_server {
 	struct MHD_Daemon *mhd;
@@ -22,6 +23,7 @@ struct web_server {
 	pthread_mutex_t bus_mu; /* the bus handle below, for publishing */
 	struct bus *bus;
 	struct hub *hub;   /* live displays */
+	struct netlive *netlive; /* the networks page's live status */
 	struct web_streams *streams;
 };
 

@@ -9,7 +9,7 @@
 // and portrait, and that model output is text, never markup; screenshots
 // each page into OUTDIR. Prints one JSON line of what it saw.
 'use strict';
-const { execFileSync } = require('child_process');
+const { execFileSync, spawn } = require('child_process');
 const { drive } = require('./browser');
 
 const [url, net, outdir] = process.argv.slice(2);
@@ -58,6 +58,20 @@ drive(outdir, false, async (browser, shot, out) => {
 	await nets.goto(`${url}/networks`);
 	out.networks = await nets.$$eval('td.name', (t) => t.map((e) => e.textContent));
 	await shot(nets, 'networks');
+	// the statuses are live: a runner's waiting, then its end, with no reload
+	await nets.evaluate(() => { window.loadedOnce = 'yes'; });
+	const state = () => nets.$eval('td.state .status', (e) => e.textContent);
+	const runner = spawn('panic-loop', [net, '--pace', '1', '--max', '2'], { stdio: ['pipe', 'ignore', 'inherit'] });
+	runner.stdin.end('a live prompt\n');
+	await nets.waitForFunction(() => document.querySelector('td.state .status').textContent.startsWith('waiting, next in'),
+		null, { timeout: 20000 });
+	out.live_status = [await state()];
+	await shot(nets, 'networks-live');
+	await new Promise((ok) => runner.on('exit', ok));
+	await nets.waitForFunction(() => document.querySelector('td.state .status').textContent === 'not running',
+		null, { timeout: 20000 });
+	out.live_status.push(await state());
+	out.live_not_reloaded = await nets.evaluate(() => window.loadedOnce === 'yes');
 	// the prompt box, through the browser's own POST (CSRF token, Origin)
 	await nets.fill('input[name=prompt]', 'a <b>bold</b> prompt');
 	await Promise.all([nets.waitForNavigation(), nets.click('form.prompt button')]);
