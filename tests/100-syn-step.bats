@@ -25,6 +25,26 @@ c|completed|1|{}'
 	assert_equal "$(sql "select input from workflow_runs")" '{"id":7,"big":12345678901234567890,"request":"cats"}'
 }
 
+@test "a workflow's status is its last stage's: 1 when a run that reached it had failed or was stopped, as syn-run says" {
+	wf failing <<'W'
+syn-step boom -- sh -c 'jq -e ".n > 0" > /dev/null || exit 1; echo "{}"' |
+syn-step after --jq '{x: 1}'
+W
+	run --separate-stderr ./failing <<< '{"n":1}'
+	assert_success
+	run --separate-stderr ./failing <<< '{"n":0}'
+	assert_failure 1
+	assert_equal "$(echo "$output" | jq -r ._status)" failed
+	# the same run again: replayed, still failed, still 1
+	run --separate-stderr ./failing <<< '{"n":0}'
+	assert_failure 1
+	run --separate-stderr syn-run ./failing <<< '{"n":0}'
+	assert_failure 1
+	# and a run that completes makes none
+	run --separate-stderr ./failing <<< '{"n":2}'
+	assert_success
+}
+
 @test "a step that only adds fields appends them to the record as it came; one that changes a field writes the record anew" {
 	run --separate-stderr sh -c 'printf "%s\n" "{\"b\":1.50,\"big\":12345678901234567890,\"a\":\"x\"}" "{}" |
 		syn-step a --jq "{c: 2}" | syn-step b --jq "{}" | sed "s/\"_run\":\"[^\"]*\"/R/"'
@@ -206,11 +226,11 @@ completed|"
 		'{"message":"Approve go?","metadata":{"plan":"go","n":1},"schema":{"approved":"boolean"}}'
 }
 
-@test "_stop ends the run as stopped: later stages pass its record on untouched" {
+@test "_stop ends the run as stopped: later stages pass its record on untouched; the last one exits 1" {
 	run --separate-stderr sh -c 'printf "{\"n\":0}\n{\"n\":1}\n" |
 		syn-step check --jq "if .n == 0 then {_stop: \"nothing to do\", why: \"zero\"} else {} end" |
 		syn-step work --jq "{worked: true}"'
-	assert_success
+	assert_failure 1
 	assert_equal "$(echo "$output" | jq -c 'del(._run)' | tr '\n' ' ')" \
 		'{"n":0,"why":"zero","_status":"stopped"} {"n":1,"worked":true} '
 	assert_equal "$(sql "select status, json_extract(error, '\$.message') from workflow_runs order by id")" "stopped|nothing to do

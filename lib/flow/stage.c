@@ -165,6 +165,10 @@ void stage_forward(struct stage *s, struct slot *sl)
 		sl->status = "completed";
 	}
 	int ended = !strcmp(sl->status, "failed") || !strcmp(sl->status, "stopped");
+	/* counted where it failed, and by the last stage, whose status is
+	 * the workflow's: a run that did not complete makes both exit 1 */
+	if (ended && (sl->failed_here || is_last(s)))
+		s->failed++;
 	if (ended || !sl->text) {
 		free(sl->text);
 		jv rec = jv_copy(sl->ctx);

@@ -37,6 +37,7 @@ struct slot {
 	int64_t stop_check; /* when to look whether the run was stopped */
 	char started_at[32];
 	int can_complete; /* passing the run on from the last stage completes it */
+	int failed_here;  /* the run failed at this stage */
 	/* the call in flight */
 	struct call call;
 	int calling, what, scorer;

@@ -202,7 +202,7 @@ void stage_failure(struct stage *s, struct slot *sl, const char *kind, const cha
 	stage_run_set(s, sl, "failed", "running", NULL, jv_copy(e));
 	stage_emit_event(s, "failed", sl, json_set(jv_object(), "error", jv_copy(e)));
 	stage_note(s, 0, "run %s failed at step %s: %s", sl->run, st->name, m);
-	s->failed++;
+	sl->failed_here = 1;
 	sl->status = "failed";
 	jv_free(sl->err);
 	sl->err = e;
