@@ -262,6 +262,25 @@ struct flow_chain *flow_chain_plan(const char *file, const char *id, const char 
 	}
 	if (c->from < 0)
 		return refuse(c, why, size, "no step '%s' in %s", waiting, file);
+	/* libjq takes tens of ms to compile (its builtins, with every program):
+	 * one set for all, started as soon as the stages are known, on a
+	 * thread, to be ready by the first stage that runs a program */
+	c->progs = calloc((size_t)n, sizeof *c->progs);
+	c->index = calloc((size_t)n, sizeof *c->index);
+	if (!c->progs || !c->index) {
+		flow_chain_free(c);
+		err_set("out of memory");
+		return NULL;
+	}
+	for (int i = c->from; i < n; i++)
+		if (c->steps[i].kind == FK_JQ) {
+			c->index[i] = c->np;
+			c->progs[c->np++] = c->steps[i].jq;
+		}
+	if (c->np && pthread_create(&c->thread, NULL, compile, c) == 0)
+		c->compiling = 1;
+	else if (c->np)
+		compile(c);
 	/* the record as the stages before would replay it */
 	jv ctx = jv_get_kind(input) == JV_KIND_OBJECT ? jv_copy(input) : jv_object();
 	for (int i = 0; i < c->from; i++) {
@@ -304,24 +323,6 @@ struct flow_chain *flow_chain_plan(const char *file, const char *id, const char 
 		if (st->kind == FK_LLM && !catalogue_find(c->cats[i], st->model))
 			return refuse(c, why, size, "step %s: unknown model '%s'", st->name, st->model);
 	}
-	/* libjq takes tens of ms to compile (its builtins, with every program):
-	 * one set for all, started now, on a thread, to be ready by the run */
-	c->progs = calloc((size_t)n, sizeof *c->progs);
-	c->index = calloc((size_t)n, sizeof *c->index);
-	if (!c->progs || !c->index) {
-		flow_chain_free(c);
-		err_set("out of memory");
-		return NULL;
-	}
-	for (int i = c->from; i < n; i++)
-		if (c->steps[i].kind == FK_JQ) {
-			c->index[i] = c->np;
-			c->progs[c->np++] = c->steps[i].jq;
-		}
-	if (c->np && pthread_create(&c->thread, NULL, compile, c) == 0)
-		c->compiling = 1;
-	else if (c->np)
-		compile(c);
 	return c;
 }
 
@@ -401,7 +402,6 @@ int flow_chain_run(struct flow_chain *c, const struct flow_chain_cfg *cfg, int *
 	    setenv("SYN_DESCRIBE", "", 1) < 0)
 		return err_errno("environment");
 	int n = c->sc.n, rc = 0;
-	join(c);
 	struct engine *eng = engine_new();
 	char *in = malloc(c->reclen + 2), *out = NULL;
 	size_t inlen = c->reclen + 1, outlen = 0;
@@ -413,6 +413,8 @@ int flow_chain_run(struct flow_chain *c, const struct flow_chain_cfg *cfg, int *
 	in[c->reclen] = '\n';
 	in[inlen] = 0;
 	for (int i = c->from; i < n && inlen; i++) {
+		if (c->steps[i].kind == FK_JQ)
+			join(c); /* the stages before it ran while the set compiled */
 		char *wname, *wfile;
 		flow_step_workflow(c->opts[i].workflow, &wname, &wfile);
 		struct stage_cfg sc = {
