@@ -28,9 +28,11 @@
  * SYN_WORKFLOW and SYN_STEPS are set in this process's environment (only
  * what the shell itself adds, such as PWD and SHLVL, may differ). Their
  * jq programs are compiled together, once (flow_jqset_compile), on a
- * thread the plan starts, so that the caller can store the answer in the
- * meantime (that commit waits on the disk; the compile on the CPU); the
- * run, or freeing the plan, waits for it.
+ * thread the plan starts as soon as its stages are known, so that the
+ * caller can store the answer in the meantime (that commit waits on the
+ * disk; the compile on the CPU); the run waits for it at its first stage
+ * with a jq program (the stages before it run meanwhile), freeing the
+ * plan before that.
  *
  * jv ownership: borrowed.
  */
