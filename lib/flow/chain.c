@@ -166,9 +166,8 @@ static jv row_of(jv journal, const char *step)
 	return found;
 }
 
-struct flow_chain *flow_chain_plan(const char *file, const char *id, const char *waiting,
-                                   jv input, jv journal, const char *step_bin, char *why,
-                                   size_t size)
+struct flow_chain *flow_chain_plan(const char *file, const char *waiting, const char *step_bin,
+                                   char *why, size_t size)
 {
 	why[0] = 0;
 	struct flow_chain *c = calloc(1, sizeof *c);
@@ -281,6 +280,21 @@ struct flow_chain *flow_chain_plan(const char *file, const char *id, const char 
 		c->compiling = 1;
 	else if (c->np)
 		compile(c);
+	return c;
+}
+
+/* WHY, formatted, for flow_chain_replay: -1. */
+static int unfit(char *why, size_t size, const char *fmt, const char *a, const char *b)
+{
+	snprintf(why, size, fmt, a, b);
+	return -1;
+}
+
+int flow_chain_replay(struct flow_chain *c, const char *id, jv input, jv journal, char *why,
+                      size_t size)
+{
+	why[0] = 0;
+	int n = c->sc.n;
 	/* the record as the stages before would replay it */
 	jv ctx = jv_get_kind(input) == JV_KIND_OBJECT ? jv_copy(input) : jv_object();
 	for (int i = 0; i < c->from; i++) {
@@ -289,8 +303,8 @@ struct flow_chain *flow_chain_plan(const char *file, const char *id, const char 
 		if (strcmp(st, "completed") && strcmp(st, "skipped")) {
 			jv_free(row);
 			jv_free(ctx);
-			return refuse(c, why, size, "step %s has no completed row: it would run%s",
-			              c->steps[i].name, "");
+			return unfit(why, size, "step %s has no completed row: it would run%s",
+			             c->steps[i].name, "");
 		}
 		jv res = json_get(row, "result");
 		if (jv_get_kind(res) == JV_KIND_OBJECT && jv_object_length(jv_copy(res)))
@@ -302,11 +316,8 @@ struct flow_chain *flow_chain_plan(const char *file, const char *id, const char 
 	ctx = json_set(ctx, "_run", jv_string(id));
 	c->record = json_dump(ctx, &c->reclen);
 	jv_free(ctx);
-	if (!c->record) {
-		flow_chain_free(c);
-		err_set("out of memory");
-		return NULL;
-	}
+	if (!c->record)
+		return err_set("out of memory");
 	/* the models of the stages that will run, as syn-step loads them */
 	struct catalogue *shared = NULL;
 	for (int i = c->from; i < n; i++) {
@@ -316,14 +327,14 @@ struct flow_chain *flow_chain_plan(const char *file, const char *id, const char 
 		if (!c->opts[i].models && shared) {
 			c->cats[i] = shared;
 		} else if (catalogue_load(&c->cats[i], c->opts[i].models) < 0) {
-			return refuse(c, why, size, "step %s: %s", st->name, err_msg());
+			return unfit(why, size, "step %s: %s", st->name, err_msg());
 		} else if (!c->opts[i].models) {
 			shared = c->cats[i];
 		}
 		if (st->kind == FK_LLM && !catalogue_find(c->cats[i], st->model))
-			return refuse(c, why, size, "step %s: unknown model '%s'", st->name, st->model);
+			return unfit(why, size, "step %s: unknown model '%s'", st->name, st->model);
 	}
-	return c;
+	return 0;
 }
 
 /* Commits what stage S holds, publishes its events, and appends its
