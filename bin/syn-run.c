@@ -371,14 +371,22 @@ static struct flow_chain *plan(const char *file, const char *id, const char *ste
 	char real[PATH_MAX];
 	if (flow_chain_step_bin(real, sizeof real) < 0)
 		return NULL;
-	jv journal = db_flow_steps(o.db, id);
-	if (!jv_is_valid(journal))
-		pdie(PX_CONFIG, "state: %s", err_msg());
-	jv input = json_get(run, "input");
 	char why[600];
-	struct flow_chain *c = flow_chain_plan(file, id, step, input, journal, real, why, sizeof why);
-	jv_free(input);
-	jv_free(journal);
+	/* the plan first (its jq programs compile from then on), the journal
+	 * next */
+	struct flow_chain *c = flow_chain_plan(file, step, real, why, sizeof why);
+	if (c) {
+		jv journal = db_flow_steps(o.db, id);
+		if (!jv_is_valid(journal))
+			pdie(PX_CONFIG, "state: %s", err_msg());
+		jv input = json_get(run, "input");
+		if (flow_chain_replay(c, id, input, journal, why, sizeof why) < 0) {
+			flow_chain_free(c);
+			c = NULL;
+		}
+		jv_free(input);
+		jv_free(journal);
+	}
 	if (!c && !why[0])
 		pdie(PX_FAIL, "%s", err_msg());
 	if (!c && prog_verbose > 0)

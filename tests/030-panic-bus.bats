@@ -152,6 +152,38 @@ sub_bg() {
 	assert_equal "$(fifos)" 0
 }
 
+@test "a publisher watches the directory (inotify) only once a subscriber comes or goes; it reaches those that come later" {
+	inotify() { find "/proc/$pub/fd" -lname 'anon_inode:inotify' | wc -l; }
+	sub_bg a 't'
+	a=$!
+	mkfifo in
+	panic-bus pub t < in > /dev/null 2> err &
+	pub=$!
+	exec {w}>in
+	echo '{"n":1}' >&"$w"
+	wait_for grep -q '"n":1' a
+	assert_equal "$(inotify)" 0 # nobody came or went: one scan was enough
+	sub_bg b 't'
+	b=$!
+	echo '{"n":2}' >&"$w"
+	wait_for grep -q '"n":2' b
+	wait_for grep -q '"n":2' a
+	assert_equal "$(inotify)" 1
+	sub_bg c 't'
+	c=$!
+	kill -TERM "$b"
+	wait "$b" || true
+	echo '{"n":3}' >&"$w"
+	wait_for grep -q '"n":3' c
+	wait_for grep -q '"n":3' a
+	kill -TERM "$a" "$c" # first: c holds the write end of in, made before it
+	wait "$a" "$c" || true
+	exec {w}>&-
+	wait "$pub"
+	assert_equal "$(cat err)" ""
+	assert_equal "$(grep -c '"n"' a) $(grep -c '"n"' b) $(grep -c '"n"' c)" "3 1 1"
+}
+
 @test "clean removes dead subscribers and half-made leftovers, not live ones" {
 	sub_bg live 'x'
 	live=$!

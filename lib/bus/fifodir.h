@@ -36,6 +36,7 @@ struct bus {
 	int dfd;
 	int shared;
 	int watch;   /* inotify fd, -1 if none */
+	int watched; /* inotify was set up, or tried (watch -1: failed) */
 	int scanned; /* the peer cache is filled */
 	struct peer *peers;
 	int n, cap;

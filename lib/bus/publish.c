@@ -7,6 +7,8 @@
  * a new peer; a fifo removed: a departed one) and by the errors writes
  * return. A peer killed without removing its fifo is found by its write
  * end's POLLERR, checked at most every PEER_CHECK_MS, or by the next write.
+ * inotify is set up only once the counter below has moved since the scan
+ * (a second scan then catches up): a one-shot publisher never needs it.
  *
  * ".gen" in the directory holds a counter, shared by mmap, that subscribers
  * increment after they come or go: a publisher reads inotify only when it
@@ -141,6 +143,20 @@ static void scan(struct bus *b)
 		peer_open(b, i);
 }
 
+/* inotify on the directory, from now on; or none (b->watch -1): then
+ * every publish looks. */
+static void watch(struct bus *b)
+{
+	b->watched = 1;
+	b->watch = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (b->watch >= 0 &&
+	    inotify_add_watch(b->watch, b->dir,
+	                      IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_DELETE_SELF) < 0) {
+		close(b->watch);
+		b->watch = -1;
+	}
+}
+
 static void refresh(struct bus *b)
 {
 	if (b->scanned && b->gen && !b->n &&
@@ -149,21 +165,24 @@ static void refresh(struct bus *b)
 	if (b->gen)
 		b->seen = __atomic_load_n(b->gen, __ATOMIC_SEQ_CST);
 	if (!b->scanned) {
-		b->watch = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-		if (b->watch >= 0 &&
-		    inotify_add_watch(b->watch, b->dir, IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE |
-		                                                IN_DELETE_SELF) < 0) {
-			close(b->watch);
-			b->watch = -1;
-		}
+		/* inotify waits until someone comes or goes (the counter
+		 * moves): a publisher that lives for a few events never sets
+		 * it up, nor pays for closing it. Without the counter, now. */
+		if (!b->gen)
+			watch(b);
 		b->scanned = 1;
+		b->read_at = b->seen;
 		scan(b);
 		return;
 	}
 	int64_t now = time_mono_ms();
-	if (b->watch < 0) { /* no inotify: look again every time */
+	if (!b->watched && b->seen != b->read_at) {
+		watch(b);
+		b->read_at = b->seen;
+		scan(b); /* who came before the watch; who went shows on a write */
+	} else if (b->watched && b->watch < 0) { /* no inotify: look again every time */
 		scan(b);
-	} else if (!b->gen || b->seen != b->read_at) {
+	} else if (b->watched && (!b->gen || b->seen != b->read_at)) {
 		b->read_at = b->seen;
 		char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
 		ssize_t k;

@@ -166,9 +166,8 @@ static jv row_of(jv journal, const char *step)
 	return found;
 }
 
-struct flow_chain *flow_chain_plan(const char *file, const char *id, const char *waiting,
-                                   jv input, jv journal, const char *step_bin, char *why,
-                                   size_t size)
+struct flow_chain *flow_chain_plan(const char *file, const char *waiting, const char *step_bin,
+                                   char *why, size_t size)
 {
 	why[0] = 0;
 	struct flow_chain *c = calloc(1, sizeof *c);
@@ -262,50 +261,9 @@ struct flow_chain *flow_chain_plan(const char *file, const char *id, const char 
 	}
 	if (c->from < 0)
 		return refuse(c, why, size, "no step '%s' in %s", waiting, file);
-	/* the record as the stages before would replay it */
-	jv ctx = jv_get_kind(input) == JV_KIND_OBJECT ? jv_copy(input) : jv_object();
-	for (int i = 0; i < c->from; i++) {
-		jv row = row_of(journal, c->steps[i].name);
-		const char *st = json_str_or(row, "state", "");
-		if (strcmp(st, "completed") && strcmp(st, "skipped")) {
-			jv_free(row);
-			jv_free(ctx);
-			return refuse(c, why, size, "step %s has no completed row: it would run%s",
-			              c->steps[i].name, "");
-		}
-		jv res = json_get(row, "result");
-		if (jv_get_kind(res) == JV_KIND_OBJECT && jv_object_length(jv_copy(res)))
-			ctx = flow_merge(ctx, res);
-		else
-			jv_free(res);
-		jv_free(row);
-	}
-	ctx = json_set(ctx, "_run", jv_string(id));
-	c->record = json_dump(ctx, &c->reclen);
-	jv_free(ctx);
-	if (!c->record) {
-		flow_chain_free(c);
-		err_set("out of memory");
-		return NULL;
-	}
-	/* the models of the stages that will run, as syn-step loads them */
-	struct catalogue *shared = NULL;
-	for (int i = c->from; i < n; i++) {
-		const struct flow_step *st = &c->steps[i];
-		if ((st->kind == FK_JQ || st->kind == FK_PASS) && !st->nscorers)
-			continue;
-		if (!c->opts[i].models && shared) {
-			c->cats[i] = shared;
-		} else if (catalogue_load(&c->cats[i], c->opts[i].models) < 0) {
-			return refuse(c, why, size, "step %s: %s", st->name, err_msg());
-		} else if (!c->opts[i].models) {
-			shared = c->cats[i];
-		}
-		if (st->kind == FK_LLM && !catalogue_find(c->cats[i], st->model))
-			return refuse(c, why, size, "step %s: unknown model '%s'", st->name, st->model);
-	}
 	/* libjq takes tens of ms to compile (its builtins, with every program):
-	 * one set for all, started now, on a thread, to be ready by the run */
+	 * one set for all, started as soon as the stages are known, on a
+	 * thread, to be ready by the first stage that runs a program */
 	c->progs = calloc((size_t)n, sizeof *c->progs);
 	c->index = calloc((size_t)n, sizeof *c->index);
 	if (!c->progs || !c->index) {
@@ -323,6 +281,60 @@ struct flow_chain *flow_chain_plan(const char *file, const char *id, const char 
 	else if (c->np)
 		compile(c);
 	return c;
+}
+
+/* WHY, formatted, for flow_chain_replay: -1. */
+static int unfit(char *why, size_t size, const char *fmt, const char *a, const char *b)
+{
+	snprintf(why, size, fmt, a, b);
+	return -1;
+}
+
+int flow_chain_replay(struct flow_chain *c, const char *id, jv input, jv journal, char *why,
+                      size_t size)
+{
+	why[0] = 0;
+	int n = c->sc.n;
+	/* the record as the stages before would replay it */
+	jv ctx = jv_get_kind(input) == JV_KIND_OBJECT ? jv_copy(input) : jv_object();
+	for (int i = 0; i < c->from; i++) {
+		jv row = row_of(journal, c->steps[i].name);
+		const char *st = json_str_or(row, "state", "");
+		if (strcmp(st, "completed") && strcmp(st, "skipped")) {
+			jv_free(row);
+			jv_free(ctx);
+			return unfit(why, size, "step %s has no completed row: it would run%s",
+			             c->steps[i].name, "");
+		}
+		jv res = json_get(row, "result");
+		if (jv_get_kind(res) == JV_KIND_OBJECT && jv_object_length(jv_copy(res)))
+			ctx = flow_merge(ctx, res);
+		else
+			jv_free(res);
+		jv_free(row);
+	}
+	ctx = json_set(ctx, "_run", jv_string(id));
+	c->record = json_dump(ctx, &c->reclen);
+	jv_free(ctx);
+	if (!c->record)
+		return err_set("out of memory");
+	/* the models of the stages that will run, as syn-step loads them */
+	struct catalogue *shared = NULL;
+	for (int i = c->from; i < n; i++) {
+		const struct flow_step *st = &c->steps[i];
+		if ((st->kind == FK_JQ || st->kind == FK_PASS) && !st->nscorers)
+			continue;
+		if (!c->opts[i].models && shared) {
+			c->cats[i] = shared;
+		} else if (catalogue_load(&c->cats[i], c->opts[i].models) < 0) {
+			return unfit(why, size, "step %s: %s", st->name, err_msg());
+		} else if (!c->opts[i].models) {
+			shared = c->cats[i];
+		}
+		if (st->kind == FK_LLM && !catalogue_find(c->cats[i], st->model))
+			return unfit(why, size, "step %s: unknown model '%s'", st->name, st->model);
+	}
+	return 0;
 }
 
 /* Commits what stage S holds, publishes its events, and appends its
@@ -401,7 +413,6 @@ int flow_chain_run(struct flow_chain *c, const struct flow_chain_cfg *cfg, int *
 	    setenv("SYN_DESCRIBE", "", 1) < 0)
 		return err_errno("environment");
 	int n = c->sc.n, rc = 0;
-	join(c);
 	struct engine *eng = engine_new();
 	char *in = malloc(c->reclen + 2), *out = NULL;
 	size_t inlen = c->reclen + 1, outlen = 0;
@@ -413,6 +424,8 @@ int flow_chain_run(struct flow_chain *c, const struct flow_chain_cfg *cfg, int *
 	in[c->reclen] = '\n';
 	in[inlen] = 0;
 	for (int i = c->from; i < n && inlen; i++) {
+		if (c->steps[i].kind == FK_JQ)
+			join(c); /* the stages before it ran while the set compiled */
 		char *wname, *wfile;
 		flow_step_workflow(c->opts[i].workflow, &wname, &wfile);
 		struct stage_cfg sc = {

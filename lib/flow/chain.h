@@ -14,7 +14,7 @@
  * taking the record, committing its journal before the record goes on to
  * the next, as across a pipe.
  *
- * A plan is refused (NULL, and why, for -v) when the file is not plain,
+ * A plan is refused (NULL or -1, and why, for -v) when the file is not plain,
  * when its syn-step is not the one beside this program (PATH finds
  * another), when a stage has options of its own that syn-step would take
  * from its command line only (--db, --bus, -R, --json, --max-line, -q,
@@ -28,9 +28,11 @@
  * SYN_WORKFLOW and SYN_STEPS are set in this process's environment (only
  * what the shell itself adds, such as PWD and SHLVL, may differ). Their
  * jq programs are compiled together, once (flow_jqset_compile), on a
- * thread the plan starts, so that the caller can store the answer in the
- * meantime (that commit waits on the disk; the compile on the CPU); the
- * run, or freeing the plan, waits for it.
+ * thread the plan starts as soon as its stages are known, so that the
+ * caller can store the answer in the meantime (that commit waits on the
+ * disk; the compile on the CPU); the run waits for it at its first stage
+ * with a jq program (the stages before it run meanwhile), freeing the
+ * plan before that.
  *
  * jv ownership: borrowed.
  */
@@ -44,14 +46,20 @@ struct bus;
 struct db;
 struct flow_chain;
 
-/* A plan for run ID of workflow FILE (its real path), waiting at step
- * WAITING: INPUT the run's input, JOURNAL its journal rows (db_flow_steps),
- * STEP_BIN the real path of the syn-step this program comes with. NULL if
- * it cannot be run so (WHY says why), or with err_msg() set and WHY empty
- * on a system error (out of memory). */
-struct flow_chain *flow_chain_plan(const char *file, const char *id, const char *waiting,
-                                   jv input, jv journal, const char *step_bin, char *why,
-                                   size_t size);
+/* A plan for a run of workflow FILE (its real path) waiting at step
+ * WAITING, STEP_BIN the real path of the syn-step this program comes
+ * with: its stages read, their jq programs compiling. NULL if it cannot be
+ * run so (WHY says why), or with err_msg() set and WHY empty on a system
+ * error (out of memory). */
+struct flow_chain *flow_chain_plan(const char *file, const char *waiting, const char *step_bin,
+                                   char *why, size_t size);
+
+/* Completes plan C for run ID: INPUT the run's input, JOURNAL its journal
+ * rows (db_flow_steps). 0; or -1 if it cannot be run so (WHY says why), or
+ * with err_msg() set and WHY empty on a system error. Either way the
+ * caller frees C, and on -1 drives the file instead. */
+int flow_chain_replay(struct flow_chain *c, const char *id, jv input, jv journal, char *why,
+                      size_t size);
 
 /* The real path of the syn-step beside this program (/proc/self/exe) in
  * BUF: 0, or -1 (none there). */
