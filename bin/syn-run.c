@@ -946,7 +946,12 @@ int main(int argc, char **argv)
 			o.status = optarg;
 			break;
 		}
-		case O_WORKFLOW: o.workflow = optarg; break;
+		case O_WORKFLOW: {
+			/* a file is known by its full path, as its stages journal it */
+			static char full[PATH_MAX];
+			o.workflow = strchr(optarg, '/') && realpath(optarg, full) ? full : optarg;
+			break;
+		}
 		case 'n': o.limit = prog_atol("-n", optarg, 0, 1L << 30); break;
 		case O_ALL: o.all = 1; break;
 		case O_JSON: o.format = 'J'; break;

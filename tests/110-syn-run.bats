@@ -273,6 +273,9 @@ $c demo completed commit"
 	assert_equal "$(syn-run ls --status waiting_for_human | jq -r .id)" "$a"
 	assert_equal "$(syn-run ls --workflow other | jq -r .id)" "$b"
 	assert_equal "$(syn-run ls --workflow "$T/demo" --status completed | jq -r .id)" "$c"
+	# a file as the user names it: relative, or by a path with ..
+	assert_equal "$(syn-run ls --workflow ./demo --status completed | jq -r .id)" "$c"
+	assert_equal "$(cd /tmp && syn-run ls --workflow "$T/../$(basename "$T")/demo" --status completed | jq -r .id)" "$c"
 	assert_equal "$(syn-run ls -n 1 | jq -r .id)" "$c"
 	run --separate-stderr syn-run ls --table
 	assert_equal "${lines[0]}" "RUN                                  WORKFLOW         STATUS            STEP             STARTED"
