@@ -194,7 +194,9 @@ retrying:3"
 	run --separate-stderr sh -c 'echo "{}" | syn-step s --jq "{m: (.n +"'
 	assert_failure 1
 	assert_equal "$(echo "$output" | jq -r ._error.kind)" jq
-	assert_equal "$(echo "$output" | jq -r ._error.message | cut -c1-36)" "the jq program does not compile: jq:"
+	assert_equal "$(echo "$output" | jq -r ._error.message)" "the jq program does not compile: jq: error: syntax error, unexpected \$end (Unix shell quoting issues?) at <top-level>, line 1: {m: (.n +"
+	run --separate-stderr sh -c 'echo "{}" | syn-step s --jq ".a | foo"'
+	assert_equal "$(echo "$output" | jq -r ._error.message)" "the jq program does not compile: jq: error: foo/0 is not defined at <top-level>, line 1: .a | foo"
 	run --separate-stderr sh -c 'echo "{}" | syn-step s --jq "empty"'
 	assert_equal "$(echo "$output" | jq -r ._error.message)" "jq: the program gave no result"
 	run --separate-stderr sh -c 'echo "{}" | syn-step s --jq "{a:1}, {b:2}"'

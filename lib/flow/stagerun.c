@@ -24,12 +24,20 @@
 
 #define NO_TIMEOUT_MS (7 * 86400 * 1000)
 
+/* The first of libjq's messages, the one that says what is wrong (the
+ * last only counts the errors), on one line. */
 static char jq_error[512];
 static void on_jq_error(void *u, jv msg)
 {
 	(void)u;
-	if (jv_get_kind(msg) == JV_KIND_STRING)
+	if (jv_get_kind(msg) == JV_KIND_STRING && !jq_error[0]) {
 		snprintf(jq_error, sizeof jq_error, "%s", jv_string_value(msg));
+		for (char *p = jq_error; *p; p++)
+			if (*p == '\n' || *p == '\t')
+				*p = ' ';
+		for (size_t n = strlen(jq_error); n && jq_error[n - 1] == ' ';)
+			jq_error[--n] = 0;
+	}
 	jv_free(msg);
 }
 
