@@ -29,9 +29,9 @@ table() {
 {"fn":"schema_check","schema":{}}
 {"ok":true}
 {"fn":"schema_check","schema":{"when":"date"}}
-{"error":"schema: field 'when': unknown type 'date' (string, boolean, integer, float, map, list)"}
+{"error":"schema: field 'when': unknown type 'date' (string, boolean, integer, float, map or list; with ? if optional; an array of one type for a list of it)"}
 {"fn":"schema_check","schema":{"o":{"deep":"timestamp?"}}}
-{"error":"schema: field 'o.deep': unknown type 'timestamp?' (string, boolean, integer, float, map, list)"}
+{"error":"schema: field 'o.deep': unknown type 'timestamp?' (string, boolean, integer, float, map or list; with ? if optional; an array of one type for a list of it)"}
 {"fn":"schema_check","schema":{"n":5}}
 {"error":"schema: field 'n': a type is a string, an object or [type], got number"}
 {"fn":"schema_check","schema":{"l":["string","integer"]}}
@@ -41,7 +41,7 @@ table() {
 {"fn":"schema_check","schema":["string"]}
 {"error":"schema: expected an object of fields and types, got array"}
 {"fn":"schema_check","schema":{"x":"?"}}
-{"error":"schema: field 'x': unknown type '?' (string, boolean, integer, float, map, list)"}
+{"error":"schema: field 'x': unknown type '?' (string, boolean, integer, float, map or list; with ? if optional; an array of one type for a list of it)"}
 T
 }
 
@@ -97,7 +97,7 @@ T
 {"fn":"schema_errors","schema":{"ok":"boolean"},"input":"yes"}
 {"errors":[{"field":null,"message":"expected a JSON object, got string"}]}
 {"fn":"schema_errors","schema":{"ok":"date"},"input":{}}
-{"errors":[{"field":null,"message":"schema: field 'ok': unknown type 'date' (string, boolean, integer, float, map, list)"}]}
+{"errors":[{"field":null,"message":"schema: field 'ok': unknown type 'date' (string, boolean, integer, float, map or list; with ? if optional; an array of one type for a list of it)"}]}
 T
 	# a hostile list stops at the cap of 100 errors
 	run "$FLOWCHECK" <<<"{\"fn\":\"schema_errors\",\"schema\":{\"l\":[\"integer\"]},\"input\":{\"l\":$(jq -nc '[range(5000) | "x"]')}}"
@@ -140,7 +140,7 @@ T
 {"fn":"outcome","text":"{\"_suspend\":{\"message\":\"OK?\",\"schema\":{\"ok\":\"boolean\"}},\"x\":1}"}
 {"kind":"suspend","merge":null,"suspend":{"message":"OK?","metadata":{},"schema":{"ok":"boolean"}},"why":null}
 {"fn":"outcome","text":"{\"_suspend\":{\"message\":\"OK?\",\"schema\":{\"ok\":\"yesno\"}}}"}
-{"kind":"bad","merge":null,"suspend":null,"why":"schema: field 'ok': unknown type 'yesno' (string, boolean, integer, float, map, list)"}
+{"kind":"bad","merge":null,"suspend":null,"why":"schema: field 'ok': unknown type 'yesno' (string, boolean, integer, float, map or list; with ? if optional; an array of one type for a list of it)"}
 {"fn":"outcome","text":"{\"_suspend\":{\"metadata\":{}}}"}
 {"kind":"bad","merge":null,"suspend":null,"why":"\"_suspend\" needs a \"message\" string"}
 {"fn":"outcome","text":"{\"_suspend\":\"now\"}"}

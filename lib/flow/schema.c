@@ -61,7 +61,7 @@ static int check_type(jv t, const char *path, char *why, size_t size)
 		if (type_of(s, n) != T_BAD)
 			return 0;
 		snprintf(why, size,
-		         "schema: field '%s': unknown type '%s' (string, boolean, integer, float, map, list)",
+		         "schema: field '%s': unknown type '%s' (string, boolean, integer, float, map or list; with ? if optional; an array of one type for a list of it)",
 		         path, s);
 		return -1;
 	}
