@@ -901,6 +901,8 @@ static int run_file(int argc, char **argv)
 			if (names)
 				setenv("SYN_STEPS", names, 1);
 			free(names);
+		} else if (jv_invalid_has_msg(jv_copy(steps))) {
+			pdie(PX_CONFIG, "%s", err_msg()); /* a stage cannot start */
 		} else if (prog_verbose >= 0) {
 			pwarn("%s (its stages will look for each other)", err_msg());
 		}

@@ -110,16 +110,35 @@ static void note(void *ctx, int level, const char *msg)
 		pwarn("%s", msg);
 }
 
-/* SYN_DESCRIBE: the descriptions before this stage, then its own. */
-static void describe(const struct flow_step *st)
+/* SYN_DESCRIBE: the descriptions before this stage, then its own, or,
+ * for a stage that cannot start (bad options, an unknown model), an
+ * {"error"} line, so that syn-run refuses the workflow rather than list
+ * the steps after it only; its reason is on stderr. */
+static int described;
+static void pass_descriptions(void)
 {
 	char buf[65536];
 	ssize_t n;
 	while ((n = read(0, buf, sizeof buf)) > 0)
 		fwrite(buf, 1, (size_t)n, stdout);
+}
+
+static void undescribed(void)
+{
+	if (described)
+		return;
+	pass_descriptions();
+	fputs("{\"error\":\"a stage cannot start\"}\n", stdout);
+	fflush(stdout);
+}
+
+static void describe(const struct flow_step *st)
+{
+	pass_descriptions();
 	jv d = flow_step_describe(st);
 	json_write(stdout, d);
 	jv_free(d);
+	described = 1;
 }
 
 static void flush(void)
@@ -220,6 +239,9 @@ static void common(int c, const char *arg, void *ctx)
 int main(int argc, char **argv)
 {
 	prog_init("syn-step");
+	const char *desc = getenv("SYN_DESCRIBE");
+	if (desc && *desc)
+		atexit(undescribed);
 	struct flow_step *st = &g.step;
 	flow_step_init(st);
 	struct flow_step_opts so;
@@ -244,7 +266,6 @@ int main(int argc, char **argv)
 			pdie(PX_CONFIG, "%s", err_msg());
 	if (cat && st->kind == FK_LLM && !catalogue_find(cat, st->model))
 		pdie(PX_CONFIG, "unknown model '%s' (see panic-invoke --list)", st->model);
-	const char *desc = getenv("SYN_DESCRIBE");
 	if (desc && *desc) {
 		void *jq = NULL;
 		if (st->jq && flow_jq_compile(st->jq, &jq) < 0)

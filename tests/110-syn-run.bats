@@ -334,7 +334,22 @@ syn-step a --retry many
 W
 	run --separate-stderr syn-run describe ./badopt
 	assert_failure 3
-	err_has "describing it failed (exit status 2)"
+	err_has "syn-step: --retry: expected a whole number"
+	err_has "syn-run: $T/badopt: a stage cannot start (its reason is above)"
+	# a stage with bad options before a good one: not hidden by the steps after it
+	wf midbad <<'W'
+syn-step ask --suspend 'How many?' --schema '{"n": "integer", "tags": "[string]"}' |
+syn-step done
+W
+	run --separate-stderr syn-run describe ./midbad
+	assert_failure 3
+	assert_equal "$output" ""
+	err_has "syn-run: $T/midbad: a stage cannot start (its reason is above)"
+	run --separate-stderr syn-run start ./midbad '{}'
+	assert_failure 3
+	run --separate-stderr ./midbad <<< '{}'
+	assert_failure 3
+	assert_equal "$(sql 'select count(*) from workflow_runs' 2>/dev/null || echo 0)" 0
 	wf junk <<'W'
 echo hello
 W

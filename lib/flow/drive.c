@@ -284,6 +284,7 @@ char *flow_steps_env(jv desc)
 struct desc {
 	jv steps;
 	char bad[300];
+	int cannot; /* a stage cannot start */
 };
 
 static void desc_line(const char *s, size_t n, void *ctx)
@@ -292,6 +293,12 @@ static void desc_line(const char *s, size_t n, void *ctx)
 	if (d->bad[0] || n == 0)
 		return;
 	jv v = json_parse(s, n);
+	if (jv_get_kind(v) == JV_KIND_OBJECT && json_str(v, "error", NULL)) {
+		snprintf(d->bad, sizeof d->bad, "%s (its reason is above)", json_str(v, "error", NULL));
+		d->cannot = 1;
+		jv_free(v);
+		return;
+	}
 	if (jv_get_kind(v) != JV_KIND_OBJECT || !json_str(v, "step", NULL)) {
 		snprintf(d->bad, sizeof d->bad, "it printed a line that is not a step: %.*s",
 		         (int)(n > 80 ? 80 : n), s);
@@ -317,7 +324,7 @@ jv flow_describe(const char *file, int sigfd)
 	if (d.bad[0]) {
 		err_set("%s: %s", file, d.bad);
 		jv_free(d.steps);
-		return jv_invalid();
+		return d.cannot ? jv_invalid_with_msg(jv_string("cannot start")) : jv_invalid();
 	}
 	int n = jv_array_length(jv_copy(d.steps));
 	if (n == 0) {

@@ -30,7 +30,9 @@
 int flow_find(const char *arg, char *buf, size_t size);
 /* The steps of workflow FILE, in order: an array of descriptions, or
  * jv_invalid() with err_msg() (it failed, printed something else, or
- * names a step twice). */
+ * names a step twice); an invalid with a message when one of its stages
+ * cannot start (bad options, an unknown model), which running it would
+ * not mend. */
 jv flow_describe(const char *file, int sigfd);
 /* Runs workflow FILE with the N bytes at INPUT on its stdin; LINE gets
  * each line of its stdout (without the newline). STEPS (or NULL), the
