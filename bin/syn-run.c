@@ -140,8 +140,9 @@ static jv context_arg(const char *what, const char *s, int code)
 	jv v = jv_parse(s);
 	if (jv_get_kind(v) != JV_KIND_OBJECT) {
 		char why[300];
+		int parsed = jv_is_valid(v);
 		json_error_text(v, why, sizeof why);
-		pdie(code, "%s: expected a JSON object, %s", what, why);
+		pdie(code, "%s: expected a JSON object%s%s", what, parsed ? ", " : ": ", why);
 	}
 	return v;
 }
