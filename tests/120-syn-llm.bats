@@ -80,6 +80,14 @@ S
 	assert_equal "$(echo "$output" | jq -r .ask)" canned
 }
 
+@test "a model without its key fails the step at once: a configuration error is not retried" {
+	run --separate-stderr env -u OPENAI_BASE_URL sh -c 'echo "{\"q\": \"x\"}" | syn-step ask -m openai:gpt-4o-mini --prompt "{{q}}" --retry 2 --backoff 5'
+	assert_failure 1
+	assert_equal "$(echo "$output" | jq -c '[._status, ._error.kind]')" '["failed","no_key"]'
+	assert_equal "$(sql 'select attempts from workflow_steps')" 1
+	assert_equal "$(sql "select count(*) from workflow_events where event = 'retrying'")" 0
+}
+
 @test "a model that never answers: --timeout fails the attempt" {
 	run --separate-stderr sh -c 'echo "{\"q\": \"hang\"}" | syn-step ask -m openai:m --prompt "{{q}}" --timeout 0.5'
 	assert_failure 1

@@ -166,6 +166,18 @@ void stage_outcome(struct stage *s, struct slot *sl, struct flow_outcome *o)
 	}
 }
 
+/* Whether a call that failed with KIND may go better another time: not
+ * one cancelled, nor one that its configuration fails (no key, a bad
+ * model entry, an insecure endpoint) every time the same way. */
+static int may_retry(const char *kind)
+{
+	static const char *const never[] = { "cancelled", "no_key", "config", "insecure", NULL };
+	for (int i = 0; never[i]; i++)
+		if (!strcmp(kind, never[i]))
+			return 0;
+	return 1;
+}
+
 void stage_failure(struct stage *s, struct slot *sl, const char *kind, const char *msg,
                    int retryable)
 {
@@ -284,7 +296,7 @@ void stage_call_done(struct stage *s, struct slot *sl)
 		snprintf(kind, sizeof kind, "%s", json_str_or(c->error, "kind", "error"));
 		snprintf(msg, sizeof msg, "%s", json_str_or(c->error, "message", "failed"));
 		stage_call_clear(sl);
-		stage_failure(s, sl, kind, msg, strcmp(kind, "cancelled") != 0);
+		stage_failure(s, sl, kind, msg, may_retry(kind));
 		return;
 	}
 	struct flow_outcome o;
