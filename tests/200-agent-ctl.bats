@@ -319,6 +319,10 @@ SH
 	assert_success
 	assert_equal "$(echo "$output" | jq -c '[.name, .status, .state, .pid, .last_run, .last_error]' | paste -sd' ')" \
 		'["a","inactive","stopped",null,null,null] ["b","disabled_flapping","flapping",null,null,"crashed"]'
+	# the same fields with no runner as with one: the runner's empty
+	assert_equal "$(echo "$output" | jq -c 'select(.name == "a") | keys_unsorted')" \
+		'["name","status","state","pid","runner","next_fire","running","queued","last_run","last_result","last_error"]'
+	assert_equal "$(echo "$output" | jq -c 'select(.name == "a") | [.runner, .next_fire, .running, .queued]')" '[null,null,0,0]'
 	run agent-ctl status --table
 	assert_line --index 0 --regexp '^NAME +STATUS +STATE +PID +JOBS +NEXT FIRE +LAST RUN +LAST ERROR$'
 	assert_line --index 2 --regexp '^b +disabled_flapping +flapping +- .*crashed$'

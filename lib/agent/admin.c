@@ -116,7 +116,11 @@ jv agent_status(struct db *db, jv row)
 		               jv_string(!strcmp(st, "disabled_flapping") ? "flapping"
 		                         : !strcmp(st, "error")           ? "error"
 		                                                          : "stopped"));
-		out = json_set(out, "pid", jv_null());
+		static const char *const none[] = { "pid", "runner", "next_fire" };
+		for (int i = 0; i < 3; i++)
+			out = json_set(out, none[i], jv_null());
+		out = json_set(out, "running", jv_number(0));
+		out = json_set(out, "queued", jv_number(0));
 	}
 	jv_free(note);
 	jv last = db_agent_events(db, id, "completed failed", 1);

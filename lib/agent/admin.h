@@ -39,8 +39,9 @@ jv agent_save(struct db *db, struct bus *bus, const struct agent_lookup *lk, jv 
 jv agent_with_status(jv in, const char *status);
 /* What agent-ctl status prints of the agent of ROW (a table row, or an
  * object of agent_get): {name, status, state, pid, runner, next_fire,
- * running, queued, last_run, last_result, last_error}, the runner's
- * fields only while one runs it. */
+ * running, queued, last_run, last_result, last_error}: the same fields
+ * whether a runner runs it or not (then pid, runner and next_fire are
+ * null, running and queued 0). */
 jv agent_status(struct db *db, jv row);
 
 #endif
