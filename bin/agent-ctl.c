@@ -308,10 +308,15 @@ static void put_safe(const char *s)
 
 static int print_agent(jv o, void *ctx)
 {
-	(void)ctx;
+	int *first = ctx;
 	if (!opt.table) {
 		json_write(stdout, o);
 	} else {
+		if (first && *first)
+			printf("%-24s %-18s %9s %16s  %s\n", "NAME", "STATUS", "ABILITIES",
+			       "RESPONSIBILITIES", "LAST ERROR");
+		if (first)
+			*first = 0;
 		jv ab = json_get(o, "abilities"), rs = json_get(o, "responsibilities");
 		int nab = jv_get_kind(ab) == JV_KIND_ARRAY ? jv_array_length(jv_copy(ab)) : -1;
 		int nrs = jv_get_kind(rs) == JV_KIND_ARRAY ? jv_array_length(jv_copy(rs)) : -1;
@@ -942,7 +947,7 @@ int main(int argc, char **argv)
 		status = set(args[0]);
 	else if (!strcmp(cmd, "show"))
 		show_one(args[0]);
-	else if (!strcmp(cmd, "list") && agent_list(db, print_agent, NULL) < 0)
+	else if (!strcmp(cmd, "list") && agent_list(db, print_agent, &(int){ 1 }) < 0)
 		pdie(PX_CONFIG, "state: %s", err_msg());
 	else if (!strcmp(cmd, "activate"))
 		status = set_status(n, args, "active");

@@ -332,7 +332,8 @@ SH
 	agent-ctl add bot -a echo > /dev/null
 	sql "update agents set last_error = 'evil '||char(27)||'[2J'||char(7)||' end' where name = 'bot'"
 	run agent-ctl list --table
-	assert_output --regexp '^bot +inactive +1 +0  evil ␛\[2J␇ end$'
+	assert_line --index 0 --regexp '^NAME +STATUS +ABILITIES +RESPONSIBILITIES +LAST ERROR$'
+	assert_line --index 1 --regexp '^bot +inactive +1 +0  evil ␛\[2J␇ end$'
 	run agent-ctl show bot --table
 	assert_line --regexp '^last_error +evil ␛\[2J␇ end$'
 }
