@@ -420,7 +420,7 @@ panic-invoke: stdin:3: no model: give -m or a \"model\" field"
 	{ echo before; printf 'a\0b\n'; printf '{"input":"caf\xe9"}\n'; printf '\xc0\xafx\n'; printf 'ok \xed\xa0\x80\n'; echo after; } > in
 	run --separate-stderr panic-invoke -m dummy-t2t < in
 	assert_failure 1
-	assert_equal "$stderr" "panic-invoke: stdin:2: NUL byte at column 2
+	assert_equal "$stderr" "panic-invoke: stdin:2: NUL at byte 2
 panic-invoke: stdin:3: invalid UTF-8 at byte 14
 panic-invoke: stdin:4: invalid UTF-8 at byte 1
 panic-invoke: stdin:5: invalid UTF-8 at byte 4"

@@ -261,7 +261,7 @@ sub_bg() {
 	run --separate-stderr panic-bus pub t < in
 	assert_failure 1
 	assert_equal "$stderr" "panic-bus: stdin:2: invalid JSON: Unfinished JSON term at EOF at line 1, column 5
-panic-bus: stdin:3: NUL byte at column 2"
+panic-bus: stdin:3: NUL at byte 2"
 	wait "$pid"
 	assert_equal "$(jq -c .data out | paste -sd' ')" '{"n":1} {"n":2}'
 }

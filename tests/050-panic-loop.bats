@@ -297,7 +297,7 @@ recs() { jq -c "select(.type == \"$2\") | $3" "$1"; }
 	run --separate-stderr timeout 20 panic-loop art --pace 0 --max 2 < in
 	assert_failure 1
 	assert_equal "$stderr" "panic-loop: stdin:1: invalid JSON: Unfinished JSON term at EOF at line 1, column 9
-panic-loop: stdin:2: NUL byte at column 2
+panic-loop: stdin:2: NUL at byte 2
 panic-loop: stdin:3: no \"input\" (the prompt) as a string
 panic-loop: stdin:4: no \"input\" (the prompt) as a string"
 	assert_equal "$(sql 'select prompt from runs')" good

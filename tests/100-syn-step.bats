@@ -290,7 +290,7 @@ S
 	assert_equal "$(echo "$stderr" | wc -l)" 7
 	err_has 'syn-step: stdin:2: '
 	err_has "syn-step: stdin:7: unknown run '01234567-89ab-7def-8123-456789abcdef'"
-	err_has "syn-step: stdin:3: NUL byte"
+	err_has "syn-step: stdin:3: NUL at byte"
 	err_has "syn-step: stdin:4: invalid UTF-8"
 	err_has "syn-step: stdin:5: line too long"
 	err_has 'syn-step: stdin:6: "_run" must be a run id (a string)'

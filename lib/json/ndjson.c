@@ -101,7 +101,7 @@ static int parse_line(struct nd_reader *r, char *s, size_t n, jv *rec)
 	if (i == n)
 		return ND_EOF; /* blank: the caller skips it */
 	if (memchr(s, 0, n))
-		return err_set("NUL byte at column %zu", (size_t)((char *)memchr(s, 0, n) - s) + 1), ND_BAD;
+		return err_set("NUL at byte %zu", (size_t)((char *)memchr(s, 0, n) - s) + 1), ND_BAD;
 	size_t bad = utf8_check(s, n);
 	if (bad != n)
 		return err_set("invalid UTF-8 at byte %zu", bad + 1), ND_BAD;
