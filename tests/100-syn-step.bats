@@ -329,7 +329,7 @@ S
 	assert_failure 2
 	run --separate-stderr syn-step a --suspend ok --schema '{"when": "date"}'
 	assert_failure 2
-	err_has "syn-step: --schema: schema: field 'when': unknown type 'date' (string, boolean, integer, float, map or list; with ? if optional; an array of one type for a list of it)"
+	err_has "syn-step: --schema: field 'when': unknown type 'date' (string, boolean, integer, float, map or list; with ? if optional; an array of one type for a list of it)"
 	run --separate-stderr syn-step a --schema '{"ok": "boolean"}'
 	assert_failure 2
 	run --separate-stderr syn-step a --suspend 'ok {{ x'

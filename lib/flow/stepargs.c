@@ -155,7 +155,7 @@ static int option(struct flow_step *st, struct flow_step_opts *o, int *score, in
 			return -1;
 		char why[400];
 		if (flow_schema_check(st->schema, why, sizeof why) < 0)
-			return err_set("--schema: %s", why);
+			return err_set("--%s", why); /* why begins "schema: " */
 		return 0;
 	}
 	case O_METADATA: return object("--metadata", arg, &st->metadata);
