@@ -736,14 +736,17 @@ static struct tcase *read_cases(const char *path, int *n)
 			c->humans = jv_array();
 		if (!jv_is_valid(c->expect))
 			c->expect = jv_object();
+		char bad[200] = "";
 		if (jv_get_kind(c->input) != JV_KIND_OBJECT)
-			snprintf(c->bad, sizeof c->bad, "\"input\" must be an object");
+			snprintf(bad, sizeof bad, "\"input\" must be an object");
 		else if (jv_get_kind(c->humans) != JV_KIND_ARRAY)
-			snprintf(c->bad, sizeof c->bad, "\"human_inputs\" must be an array of objects");
+			snprintf(bad, sizeof bad, "\"human_inputs\" must be an array of objects");
 		else if (jv_get_kind(c->expect) != JV_KIND_OBJECT)
-			snprintf(c->bad, sizeof c->bad, "\"expect\" must be an object of fields");
+			snprintf(bad, sizeof bad, "\"expect\" must be an object of fields");
 		else if (st && strcmp(st, c->status))
-			snprintf(c->bad, sizeof c->bad, "\"status\" must be a run's status, got '%s'", st);
+			snprintf(bad, sizeof bad, "\"status\" must be a run's status, got '%.80s'", st);
+		if (bad[0]) /* placed as a line that is not JSON is */
+			snprintf(c->bad, sizeof c->bad, "%s:%ld: %s", path, lineno, bad);
 		jv_free(k);
 	}
 	free(line);

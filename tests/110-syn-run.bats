@@ -416,7 +416,7 @@ C
 	assert_line --partial "human input 1 at step approve: field 'approved': expected boolean, got string"
 	assert_line --partial 'cases.ndjson:5: not a case (a JSON object)'
 	# what the cases bring reaches the terminal harmless
-	assert_line "# \"status\" must be a run's status, got '␛[2J'"
+	assert_line "# cases.ndjson:6: \"status\" must be a run's status, got '␛[2J'"
 	[[ "$output" != *$'\e'* ]] || fail "an escape reached the output"
 	err_has "syn-run: 4 of 6 cases failed"
 	head -2 cases.ndjson > good.ndjson
