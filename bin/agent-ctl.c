@@ -651,8 +651,10 @@ static int ask_again(void)
 	fprintf(stderr, "%s: edit again? [y/n] ", prog_name);
 	fflush(stderr);
 	char line[64];
-	if (!fgets(line, sizeof line, stdin))
+	if (!fgets(line, sizeof line, stdin)) {
+		fputc('\n', stderr); /* no answer: what follows on a line of its own */
 		return 0;
+	}
 	return line[0] == 'y' || line[0] == 'Y';
 }
 

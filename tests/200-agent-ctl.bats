@@ -298,6 +298,8 @@ SH
 	VISUAL="$T/ed-junk" EDITOR=false run --separate-stderr agent-ctl edit bot < /dev/null
 	assert_failure 3
 	[[ ${stderr%%$'\n'*} == "agent-ctl: not JSON: "* ]]
+	# the prompt unanswered, what follows is a line of its own
+	[[ "$stderr" == *$'[y/n] \n'"agent-ctl: edit of agent 'bot' discarded"* ]] || fail "discarded on the prompt's line: $stderr"
 	# no change; an editor that fails; $VISUAL before $EDITOR, with its arguments
 	EDITOR=true run --separate-stderr agent-ctl edit bot
 	assert_success
