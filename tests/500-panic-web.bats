@@ -324,3 +324,24 @@ code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 	assert_output --partial "[::1]:${u6##*:}"
 	kill "$p6"
 }
+
+@test "the new-agent form saves as served: retry_policy shows agent-ctl's default; empty means the default" {
+	start_web
+	run curl -s "$URL/agents/new"
+	assert_output --partial '{&quot;type&quot;:&quot;fixed&quot;,&quot;max_retries&quot;:3,&quot;delay_ms&quot;:5000}</textarea>'
+	rp=$(printf '%s' "$output" | sed -n 's/.*name=retry_policy[^>]*>\([^<]*\)<.*/\1/p' | sed 's/&quot;/"/g')
+	assert_equal "$rp" '{"type":"fixed","max_retries":3,"delay_ms":5000}'
+	t=$(csrf)
+	run api -o /dev/null --data-urlencode "csrf=$t" -d name=webby -d status=inactive -d abilities=echo \
+		-d responsibilities=every:1h -d 'llm_config={}' -d 'prompts={}' --data-urlencode "retry_policy=$rp" \
+		-d concurrency= "$URL/agents/new"
+	assert_output ' 303'
+	run api -o /dev/null --data-urlencode "csrf=$t" -d name=webby2 -d status=inactive -d abilities=echo \
+		-d responsibilities=every:1h -d 'llm_config={}' -d 'prompts={}' -d retry_policy= \
+		-d concurrency= "$URL/agents/new"
+	assert_output ' 303'
+	for a in webby webby2; do
+		run curl -s "$URL/api/agents/$a"
+		assert_equal "$(echo "$output" | jq -c .retry_policy)" '{"type":"fixed","max_retries":3,"delay_ms":5000}'
+	done
+}
