@@ -345,3 +345,21 @@ code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 		assert_equal "$(echo "$output" | jq -c .retry_policy)" '{"type":"fixed","max_retries":3,"delay_ms":5000}'
 	done
 }
+
+@test "a run started by a typed pipeline has no answer form; resuming it from the web is a 409, nothing stored" {
+	echo '{"amount":5000}' | syn-step spend --jq 'if .human_input == null then {_suspend: {message: "Spend?", schema: {ok: "boolean"}}} else {ok: .human_input.ok} end' | syn-step pay --jq '{paid: .ok}'
+	id=$(syn-run ls --json | jq -r 'select(.status == "waiting_for_human") | .id')
+	[ -n "$id" ]
+	start_web
+	run curl -s "$URL/runs"
+	assert_output --partial "<pre class=resume><code>syn-run resume --print $id &#39;JSON&#39; | PIPELINE</code></pre>"
+	refute_output --partial "action=\"/runs/$id/resume\""
+	msg="run $id was started by a pipeline typed on the command line: resume it there with syn-run resume --print RUN JSON | PIPELINE"
+	run post "/api/runs/$id/resume" '{"ok":true}'
+	assert_output "{\"error\":\"$msg\"} 409"
+	run api -o /dev/null -d "csrf=$(csrf)" -d step=spend -d f.ok=true "$URL/runs/$id/resume"
+	assert_output ' 409'
+	run syn-run inspect "$id" --json
+	assert_equal "$(echo "$output" | jq -c '[.status, .current_step, .context]')" '["waiting_for_human","spend",{"amount":5000}]'
+	assert_equal "$(syn-run history "$id" | jq -sc 'map(.event)')" '["started","waiting_for_human"]'
+}
