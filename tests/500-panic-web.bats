@@ -236,7 +236,9 @@ code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 	assert_equal "$(code --path-as-is "$URL/api/display/art/grid?rows=%00")" 400
 	assert_equal "$(code --path-as-is "$URL/api/display/art/grid?rows=%c0%af")" 400
 	run curl -s "$URL/static/panic.css%00.png"
-	assert_output 'bad request: the URL holds a NUL or invalid UTF-8'
+	assert_output --partial '<p class=error>bad request: the URL holds a NUL or invalid UTF-8</p>'
+	run api "$URL/api/display/art/grid?rows=%00"
+	assert_output '{"error":"bad request: a query argument holds a NUL or invalid UTF-8"} 400'
 }
 
 @test "huge headers, huge bodies and junk requests are refused; the server goes on" {
@@ -362,4 +364,60 @@ code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 	run syn-run inspect "$id" --json
 	assert_equal "$(echo "$output" | jq -c '[.status, .current_step, .context]')" '["waiting_for_human","spend",{"amount":5000}]'
 	assert_equal "$(syn-run history "$id" | jq -sc 'map(.event)')" '["started","waiting_for_human"]'
+}
+
+@test "every error under /api/ is JSON, every other one a short HTML page, with the same status codes" {
+	agent-ctl add webby > /dev/null
+	PANIC_WEB_TOKEN=0123456789abcdef0123 start_web
+	auth=(-H 'Authorization: Bearer 0123456789abcdef0123')
+	run api -D "$T/h" "$URL/api/networks"
+	assert_output '{"error":"unauthorized: this server needs its token"} 401'
+	run grep -ci '^content-type: application/json' "$T/h"
+	assert_output 1
+	run grep -ci '^www-authenticate: Bearer' "$T/h"
+	assert_output 1
+	run api "$URL/networks"
+	assert_output --partial '<p class=error>unauthorized: this server needs its token</p>'
+	assert_output --partial ' 401'
+	run api -D "$T/h" "${auth[@]}" "$URL/api/nosuch"
+	assert_output '{"error":"not found"} 404'
+	run grep -ci '^content-type: application/json' "$T/h"
+	assert_output 1
+	run api -D "$T/h" "${auth[@]}" -X DELETE "$URL/api/agents/webby"
+	assert_output '{"error":"method not allowed: /api/agents/webby takes GET, HEAD, POST"} 405'
+	run grep -i '^allow:' "$T/h"
+	assert_output $'Allow: GET, HEAD, POST\r'
+	run api -D "$T/h" "${auth[@]}" "$URL/nosuch%3Cb%3E"
+	assert_output --partial '<p class=error>not found</p>'
+	assert_output --partial ' 404'
+	run grep -ci '^content-type: text/html; charset=utf-8' "$T/h"
+	assert_output 1
+	run api "${auth[@]}" -X PUT "$URL/networks"
+	assert_output --partial '<p class=error>method not allowed: /networks takes GET, HEAD</p>'
+	assert_output --partial ' 405'
+	run api "${auth[@]}" "$URL/api/bad%00"
+	assert_output --partial ' 400'
+}
+
+@test "a GET on a POST-only route is 405 with Allow: POST, and a POST on a GET-only one 405 with Allow: GET, HEAD" {
+	agent-ctl add webby > /dev/null
+	panic-net create art dummy-t2t > /dev/null
+	start_web
+	for p in /api/agents/webby/activate /agents/webby/deactivate /api/runs/01a20000-0000-7000-8000-000000000000/resume \
+		/runs/01a20000-0000-7000-8000-000000000000/resume /api/networks/art/prompt /networks/art/prompt; do
+		run api -D "$T/h" "$URL$p"
+		assert_output --partial ' 405'
+		assert_output --partial "method not allowed: $p takes POST"
+		run grep -i '^allow:' "$T/h"
+		assert_output $'Allow: POST\r'
+	done
+	run api -D "$T/h" -X POST -H "X-CSRF-Token: $(csrf)" "$URL/api/status"
+	assert_output '{"error":"method not allowed: /api/status takes GET, HEAD"} 405'
+	run grep -i '^allow:' "$T/h"
+	assert_output $'Allow: GET, HEAD\r'
+	# what exists still answers
+	run api -o /dev/null "$URL/api/agents/webby"
+	assert_output ' 200'
+	run api "$URL/api/agents/webby/nope"
+	assert_output '{"error":"not found"} 404'
 }

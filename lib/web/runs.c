@@ -274,6 +274,8 @@ static int get_run(struct web_req *req)
 {
 	char id[65];
 	const char *after;
+	if (run_id(req, id, &after) == 0 && !strcmp(after, "/resume"))
+		return web_not_allowed(req, "POST");
 	if (run_id(req, id, &after) < 0 || *after)
 		return web_error(req, 404, "not found");
 	return run_page(req, id);
@@ -552,6 +554,8 @@ static int api_get(struct web_req *req)
 	}
 	char id[65];
 	const char *after;
+	if (run_id(req, id, &after) == 0 && !strcmp(after, "/resume"))
+		return web_not_allowed(req, "POST");
 	if (run_id(req, id, &after) < 0 || (*after && strcmp(after, "/history")))
 		return web_error(req, 404, "not found");
 	if (*after) {
