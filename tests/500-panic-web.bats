@@ -154,7 +154,15 @@ code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 	run api -H 'X-CSRF-Token: 00' -d '{"input":"x"}' "$URL/api/networks/art/prompt"
 	assert_output --regexp ' 403$'
 	run api -H "X-CSRF-Token: $tok" -H 'Origin: http://evil.example' -d '{"input":"x"}' "$URL/api/networks/art/prompt"
-	assert_output --regexp ' 403$'
+	assert_output '{"error":"forbidden: the request'"'"'s origin '"'"'http://evil.example'"'"' is not this server"} 403'
+	run api -H 'Origin: http://evil.example' --data-urlencode "csrf=$tok" --data-urlencode prompt=x "$URL/networks/art/prompt"
+	assert_output --partial '<p class=error>forbidden: the request&#39;s origin &#39;http://evil.example&#39; is not this server</p>'
+	assert_output --partial ' 403'
+	run api -H "X-CSRF-Token: $tok" -H 'Origin: null' -d '{"input":"x"}' "$URL/api/networks/art/prompt"
+	assert_output '{"error":"forbidden: the request'"'"'s origin '"'"'null'"'"' is not this server"} 403'
+	# this server's own origin passes
+	run api -o /dev/null -H "X-CSRF-Token: $tok" -H "Origin: $URL" -d '{"input":"x"}' "$URL/api/networks/art/prompt"
+	refute_output ' 403'
 	assert_equal "$(code --data-urlencode csrf=nope --data-urlencode prompt=x "$URL/networks/art/prompt")" 403
 	# the page's form carries the token
 	run curl -s "$URL/networks"

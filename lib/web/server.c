@@ -307,11 +307,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		const char *t = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-CSRF-Token");
 		if (!t)
 			t = web_form(&req, "csrf");
-		if (!origin_ok(c) || !t || !same(t, s->csrf))
+		if (!origin_ok(c)) {
+			const char *o = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
 			return web_error(&req, 403,
-			                 "forbidden: the form's CSRF token is missing or stale (reload the page)") == 0
+			                 "forbidden: the request's origin '%.100s' is not this server",
+			                 o ? o : "") == 0
 			               ? MHD_YES
 			               : MHD_NO;
+		}
+		if (!t || !same(t, s->csrf))
+			return web_fail(&req, 403,
+			                "forbidden: the form's CSRF token is missing or stale (reload the page)");
 	}
 	if (!(req.db = web_thread_db(s)))
 		return web_error(&req, 500, "state: %s", err_msg()) == 0 ? MHD_YES : MHD_NO;
