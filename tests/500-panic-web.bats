@@ -429,3 +429,22 @@ code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 	run api "$URL/api/agents/webby/nope"
 	assert_output '{"error":"not found"} 404'
 }
+
+@test "--root that is not a directory: one warning, then the built-in pages" {
+	start_web --root /no/such/dir
+	run grep -c 'serving the built-in pages' "$T/web.err"
+	assert_output 1
+	run grep -v 'listening on' "$T/web.err"
+	assert_output 'panic-web: --root /no/such/dir: No such file or directory: serving the built-in pages'
+	assert_equal "$(code "$URL/static/panic.css")" 200
+	kill "$WEB_PID"; wait "$WEB_PID" || true
+	touch "$T/file"
+	start_web --root "$T/file"
+	run grep -v 'listening on' "$T/web.err"
+	assert_output "panic-web: --root $T/file: Not a directory: serving the built-in pages"
+	kill "$WEB_PID"; wait "$WEB_PID" || true
+	mkdir "$T/root"
+	start_web --root "$T/root"
+	run grep -v 'listening on' "$T/web.err"
+	assert_output ''
+}
