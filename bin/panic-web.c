@@ -3,12 +3,14 @@
  * the agents admin, JSON under /api/. The
  * server is lib/web's; this program reads its options, finds the token,
  * and serves until a stop signal. */
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/err.h"
@@ -107,6 +109,11 @@ int main(int argc, char **argv)
 	if (!loopback && !cfg.token)
 		pdie(PX_CONFIG, "listening on %s needs a token: set PANIC_WEB_TOKEN in the environment or the keys file",
 		     cfg.listen);
+	struct stat st;
+	int bad_root = !cfg.root ? 0 : stat(cfg.root, &st) < 0 ? errno
+	                             : !S_ISDIR(st.st_mode)  ? ENOTDIR : 0;
+	if (bad_root)
+		pwarn("--root %s: %s: serving the built-in pages", cfg.root, strerror(bad_root));
 	if (!cfg.root)
 		cfg.root = root = default_root();
 	struct catalogue *cat;

@@ -154,7 +154,15 @@ code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 	run api -H 'X-CSRF-Token: 00' -d '{"input":"x"}' "$URL/api/networks/art/prompt"
 	assert_output --regexp ' 403$'
 	run api -H "X-CSRF-Token: $tok" -H 'Origin: http://evil.example' -d '{"input":"x"}' "$URL/api/networks/art/prompt"
-	assert_output --regexp ' 403$'
+	assert_output '{"error":"forbidden: the request'"'"'s origin '"'"'http://evil.example'"'"' is not this server"} 403'
+	run api -H 'Origin: http://evil.example' --data-urlencode "csrf=$tok" --data-urlencode prompt=x "$URL/networks/art/prompt"
+	assert_output --partial '<p class=error>forbidden: the request&#39;s origin &#39;http://evil.example&#39; is not this server</p>'
+	assert_output --partial ' 403'
+	run api -H "X-CSRF-Token: $tok" -H 'Origin: null' -d '{"input":"x"}' "$URL/api/networks/art/prompt"
+	assert_output '{"error":"forbidden: the request'"'"'s origin '"'"'null'"'"' is not this server"} 403'
+	# this server's own origin passes
+	run api -o /dev/null -H "X-CSRF-Token: $tok" -H "Origin: $URL" -d '{"input":"x"}' "$URL/api/networks/art/prompt"
+	refute_output ' 403'
 	assert_equal "$(code --data-urlencode csrf=nope --data-urlencode prompt=x "$URL/networks/art/prompt")" 403
 	# the page's form carries the token
 	run curl -s "$URL/networks"
@@ -236,7 +244,9 @@ code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 	assert_equal "$(code --path-as-is "$URL/api/display/art/grid?rows=%00")" 400
 	assert_equal "$(code --path-as-is "$URL/api/display/art/grid?rows=%c0%af")" 400
 	run curl -s "$URL/static/panic.css%00.png"
-	assert_output 'bad request: the URL holds a NUL or invalid UTF-8'
+	assert_output --partial '<p class=error>bad request: the URL holds a NUL or invalid UTF-8</p>'
+	run api "$URL/api/display/art/grid?rows=%00"
+	assert_output '{"error":"bad request: a query argument holds a NUL or invalid UTF-8"} 400'
 }
 
 @test "huge headers, huge bodies and junk requests are refused; the server goes on" {
@@ -323,4 +333,118 @@ code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 	run ss -ltnH "sport = :${u6##*:}"
 	assert_output --partial "[::1]:${u6##*:}"
 	kill "$p6"
+}
+
+@test "the new-agent form saves as served: retry_policy shows agent-ctl's default; empty means the default" {
+	start_web
+	run curl -s "$URL/agents/new"
+	assert_output --partial '{&quot;type&quot;:&quot;fixed&quot;,&quot;max_retries&quot;:3,&quot;delay_ms&quot;:5000}</textarea>'
+	rp=$(printf '%s' "$output" | sed -n 's/.*name=retry_policy[^>]*>\([^<]*\)<.*/\1/p' | sed 's/&quot;/"/g')
+	assert_equal "$rp" '{"type":"fixed","max_retries":3,"delay_ms":5000}'
+	t=$(csrf)
+	run api -o /dev/null --data-urlencode "csrf=$t" -d name=webby -d status=inactive -d abilities=echo \
+		-d responsibilities=every:1h -d 'llm_config={}' -d 'prompts={}' --data-urlencode "retry_policy=$rp" \
+		-d concurrency= "$URL/agents/new"
+	assert_output ' 303'
+	run api -o /dev/null --data-urlencode "csrf=$t" -d name=webby2 -d status=inactive -d abilities=echo \
+		-d responsibilities=every:1h -d 'llm_config={}' -d 'prompts={}' -d retry_policy= \
+		-d concurrency= "$URL/agents/new"
+	assert_output ' 303'
+	for a in webby webby2; do
+		run curl -s "$URL/api/agents/$a"
+		assert_equal "$(echo "$output" | jq -c .retry_policy)" '{"type":"fixed","max_retries":3,"delay_ms":5000}'
+	done
+}
+
+@test "a run started by a typed pipeline has no answer form; resuming it from the web is a 409, nothing stored" {
+	echo '{"amount":5000}' | syn-step spend --jq 'if .human_input == null then {_suspend: {message: "Spend?", schema: {ok: "boolean"}}} else {ok: .human_input.ok} end' | syn-step pay --jq '{paid: .ok}'
+	id=$(syn-run ls --json | jq -r 'select(.status == "waiting_for_human") | .id')
+	[ -n "$id" ]
+	start_web
+	run curl -s "$URL/runs"
+	assert_output --partial "<pre class=resume><code>syn-run resume --print $id &#39;JSON&#39; | PIPELINE</code></pre>"
+	refute_output --partial "action=\"/runs/$id/resume\""
+	msg="run $id was started by a pipeline typed on the command line: resume it there with syn-run resume --print RUN JSON | PIPELINE"
+	run post "/api/runs/$id/resume" '{"ok":true}'
+	assert_output "{\"error\":\"$msg\"} 409"
+	run api -o /dev/null -d "csrf=$(csrf)" -d step=spend -d f.ok=true "$URL/runs/$id/resume"
+	assert_output ' 409'
+	run syn-run inspect "$id" --json
+	assert_equal "$(echo "$output" | jq -c '[.status, .current_step, .context]')" '["waiting_for_human","spend",{"amount":5000}]'
+	assert_equal "$(syn-run history "$id" | jq -sc 'map(.event)')" '["started","waiting_for_human"]'
+}
+
+@test "every error under /api/ is JSON, every other one a short HTML page, with the same status codes" {
+	agent-ctl add webby > /dev/null
+	PANIC_WEB_TOKEN=0123456789abcdef0123 start_web
+	auth=(-H 'Authorization: Bearer 0123456789abcdef0123')
+	run api -D "$T/h" "$URL/api/networks"
+	assert_output '{"error":"unauthorized: this server needs its token"} 401'
+	run grep -ci '^content-type: application/json' "$T/h"
+	assert_output 1
+	run grep -ci '^www-authenticate: Bearer' "$T/h"
+	assert_output 1
+	run api "$URL/networks"
+	assert_output --partial '<p class=error>unauthorized: this server needs its token</p>'
+	assert_output --partial ' 401'
+	run api -D "$T/h" "${auth[@]}" "$URL/api/nosuch"
+	assert_output '{"error":"not found"} 404'
+	run grep -ci '^content-type: application/json' "$T/h"
+	assert_output 1
+	run api -D "$T/h" "${auth[@]}" -X DELETE "$URL/api/agents/webby"
+	assert_output '{"error":"method not allowed: /api/agents/webby takes GET, HEAD, POST"} 405'
+	run grep -i '^allow:' "$T/h"
+	assert_output $'Allow: GET, HEAD, POST\r'
+	run api -D "$T/h" "${auth[@]}" "$URL/nosuch%3Cb%3E"
+	assert_output --partial '<p class=error>not found</p>'
+	assert_output --partial ' 404'
+	run grep -ci '^content-type: text/html; charset=utf-8' "$T/h"
+	assert_output 1
+	run api "${auth[@]}" -X PUT "$URL/networks"
+	assert_output --partial '<p class=error>method not allowed: /networks takes GET, HEAD</p>'
+	assert_output --partial ' 405'
+	run api "${auth[@]}" "$URL/api/bad%00"
+	assert_output --partial ' 400'
+}
+
+@test "a GET on a POST-only route is 405 with Allow: POST, and a POST on a GET-only one 405 with Allow: GET, HEAD" {
+	agent-ctl add webby > /dev/null
+	panic-net create art dummy-t2t > /dev/null
+	start_web
+	for p in /api/agents/webby/activate /agents/webby/deactivate /api/runs/01a20000-0000-7000-8000-000000000000/resume \
+		/runs/01a20000-0000-7000-8000-000000000000/resume /api/networks/art/prompt /networks/art/prompt; do
+		run api -D "$T/h" "$URL$p"
+		assert_output --partial ' 405'
+		assert_output --partial "method not allowed: $p takes POST"
+		run grep -i '^allow:' "$T/h"
+		assert_output $'Allow: POST\r'
+	done
+	run api -D "$T/h" -X POST -H "X-CSRF-Token: $(csrf)" "$URL/api/status"
+	assert_output '{"error":"method not allowed: /api/status takes GET, HEAD"} 405'
+	run grep -i '^allow:' "$T/h"
+	assert_output $'Allow: GET, HEAD\r'
+	# what exists still answers
+	run api -o /dev/null "$URL/api/agents/webby"
+	assert_output ' 200'
+	run api "$URL/api/agents/webby/nope"
+	assert_output '{"error":"not found"} 404'
+}
+
+@test "--root that is not a directory: one warning, then the built-in pages" {
+	start_web --root /no/such/dir
+	run grep -c 'serving the built-in pages' "$T/web.err"
+	assert_output 1
+	run grep -v 'listening on' "$T/web.err"
+	assert_output 'panic-web: --root /no/such/dir: No such file or directory: serving the built-in pages'
+	assert_equal "$(code "$URL/static/panic.css")" 200
+	kill "$WEB_PID"; wait "$WEB_PID" || true
+	touch "$T/file"
+	start_web --root "$T/file"
+	run grep -v 'listening on' "$T/web.err"
+	assert_output "panic-web: --root $T/file: Not a directory: serving the built-in pages"
+	kill "$WEB_PID"; wait "$WEB_PID" || true
+	mkdir "$T/root"
+	start_web --root "$T/root"
+	run grep -v 'listening on' "$T/web.err"
+	assert_output ''
 }

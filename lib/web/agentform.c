@@ -11,6 +11,8 @@
 static const char *const fields[] = { "name",       "status",  "abilities",    "responsibilities",
 	                              "llm_config", "prompts", "retry_policy", "concurrency",
 	                              NULL };
+/* agent-ctl(1)'s default, what a new agent's form shows */
+#define RETRY_DEFAULT "{\"type\":\"fixed\",\"max_retries\":3,\"delay_ms\":5000}"
 static const char *const json_fields[] = { "llm_config", "prompts", "retry_policy", NULL };
 static const char *const statuses[] = { "inactive", "active", "error", "disabled_flapping", NULL };
 
@@ -75,6 +77,8 @@ jv agentform_read(struct web_req *req, jv base, jv *errors)
 		} else if (!strcmp(f, "concurrency")) {
 			jv v = *s ? jv_parse(s) : jv_null();
 			in = json_set(in, f, jv_is_valid(v) ? v : (jv_free(v), jv_string(s)));
+		} else if (!strcmp(f, "retry_policy") && !*s) {
+			continue; /* as the API's missing field: agent-ctl's default */
 		} else if (among(f, json_fields)) {
 			jv v = jv_parse(*s ? s : "{}");
 			if (jv_is_valid(v)) {
@@ -127,6 +131,8 @@ static jv text_of(const char *f, jv agent, jv values)
 	jv v = json_get(agent, f);
 	if (!jv_is_valid(v) || jv_get_kind(v) == JV_KIND_NULL) {
 		jv_free(v);
+		if (!strcmp(f, "retry_policy"))
+			return jv_string(RETRY_DEFAULT);
 		return jv_string(among(f, json_fields) ? "{}" : "");
 	}
 	if (jv_get_kind(v) == JV_KIND_STRING)

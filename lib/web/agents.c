@@ -257,12 +257,20 @@ static jv more_errors(struct web_req *req, jv in, jv errors)
 	return errors;
 }
 
+/* 1 if AFTER (what follows an agent's name) is an action only a POST does. */
+static int post_only(const char *after)
+{
+	return !strcmp(after, "/activate") || !strcmp(after, "/deactivate");
+}
+
 static int get(struct web_req *req)
 {
 	char name[AGENT_NAME_MAX + 1];
 	const char *after;
 	if (!strcmp(req->rest, "new"))
 		return agent_page(req, 200, jv_null(), jv_null(), jv_null(), NULL);
+	if (name_of(req, name, &after) == 0 && post_only(after))
+		return web_not_allowed(req, "POST");
 	if (name_of(req, name, &after) < 0 || *after)
 		return web_error(req, 404, "not found");
 	jv a = find(req, name);
@@ -383,6 +391,8 @@ static int api_get(struct web_req *req)
 	}
 	char name[AGENT_NAME_MAX + 1];
 	const char *after;
+	if (name_of(req, name, &after) == 0 && post_only(after))
+		return web_not_allowed(req, "POST");
 	if (name_of(req, name, &after) < 0 || (*after && strcmp(after, "/status")))
 		return web_error(req, 404, "not found");
 	jv a = find(req, name);

@@ -235,6 +235,8 @@ static int api_list(struct web_req *req)
 		return 0;
 	if (*after) {
 		jv_free(net);
+		if (!strcmp(after, "/prompt"))
+			return web_not_allowed(req, "POST");
 		return web_error(req, 404, "not found");
 	}
 	return web_reply_json(req, 200, with_status(req, net));

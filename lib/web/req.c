@@ -142,6 +142,10 @@ int web_reply(struct web_req *req, int status, const char *ctype, const char *bo
 		return err_set("out of memory");
 	web_headers(r, ctype);
 	MHD_add_response_header(r, "Cache-Control", "no-store");
+	if (status == 405 && wc->allow)
+		MHD_add_response_header(r, "Allow", wc->allow);
+	if (status == 401)
+		MHD_add_response_header(r, "WWW-Authenticate", "Bearer realm=\"panic-web\"");
 	if (wc->set_cookie && req->srv->token) {
 		char c[600];
 		snprintf(c, sizeof c, "panic_token=%s; Path=/; HttpOnly; SameSite=Strict",
@@ -190,6 +194,17 @@ int web_error(struct web_req *req, int status, const char *fmt, ...)
 	int rc = h.oom ? err_set("out of memory") : web_reply_html(req, status, h.s, h.n);
 	html_free(&h);
 	return rc;
+}
+
+int web_not_allowed(struct web_req *req, const char *allow)
+{
+	((struct web_conn *)req->conn)->allow = allow;
+	return web_error(req, 405, "method not allowed: %s takes %s", req->path, allow);
+}
+
+int web_fail(struct web_req *req, int status, const char *msg)
+{
+	return web_error(req, status, "%s", msg) == 0 ? MHD_YES : MHD_NO;
 }
 
 int web_take_socket(struct web_req *req)

@@ -82,6 +82,8 @@ int web_reply_json(struct web_req *req, int status, jv val);
  * message escaped. */
 int web_error(struct web_req *req, int status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* 405 with an Allow: ALLOW header ("POST"), as web_error() answers. */
+int web_not_allowed(struct web_req *req, const char *allow);
 /* 303 See Other to WHERE (a path of this server). */
 int web_redirect(struct web_req *req, const char *where);
 

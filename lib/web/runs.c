@@ -11,7 +11,10 @@
  *   GET  /api/runs/ID/history       syn-run history's records, as an array
  *   POST /api/runs/ID/resume        the answer as a JSON object (?step=S)
  *
- * The form is made from the schema by runform.c.
+ * The form is made from the schema by runform.c. A run started by a
+ * pipeline typed on the command line (no workflow file) has no form:
+ * syn-run resume cannot drive it, so the page shows the command line that
+ * resumes it and the API answers 409.
  */
 #include <fcntl.h>
 #include <poll.h>
@@ -38,7 +41,19 @@
 #define ANSWER_MAX 100000 /* bytes of an answer: it goes to syn-run as an argument */
 #define RESUME_WAIT_MS 10000
 
+#define TYPED_MSG "run %s was started by a pipeline typed on the command line: " \
+	"resume it there with syn-run resume --print RUN JSON | PIPELINE"
+
 /* ---- the pages ---- */
+
+/* 1 if run ID has no workflow file (a pipeline typed on the command line). */
+static int typed(struct db *db, const char *id)
+{
+	jv run = db_flow_run_get(db, id);
+	int t = jv_get_kind(run) == JV_KIND_OBJECT && !json_str(run, "workflow_file", NULL);
+	jv_free(run);
+	return t;
+}
 
 static void put_json(struct html *h, jv v)
 {
@@ -94,6 +109,17 @@ static int one_run(jv w, void *ctx)
 		html_puts(h, "</details>\n");
 	}
 	jv_free(md);
+	if (typed(l->req->db, id)) {
+		html_puts(h, "<p class=typed>This run was started by a pipeline typed on the "
+		             "command line: resume it there, with your answer as JSON, piping "
+		             "into the rest of that pipeline:</p>\n<pre class=resume><code>"
+		             "syn-run resume --print ");
+		html_esc(h, id);
+		html_puts(h, " &#39;JSON&#39; | PIPELINE</code></pre></section>\n");
+		jv_free(schema);
+		jv_free(w);
+		return 0;
+	}
 	html_puts(h, "<form method=post novalidate class=answer action=\"/runs/");
 	html_esc(h, id);
 	html_puts(h, "/resume\"><input type=hidden name=csrf value=\"");
@@ -248,6 +274,8 @@ static int get_run(struct web_req *req)
 {
 	char id[65];
 	const char *after;
+	if (run_id(req, id, &after) == 0 && !strcmp(after, "/resume"))
+		return web_not_allowed(req, "POST");
 	if (run_id(req, id, &after) < 0 || *after)
 		return web_error(req, 404, "not found");
 	return run_page(req, id);
@@ -410,6 +438,11 @@ static int answer(struct web_req *req, int api)
 	if (jv_get_kind(run) == JV_KIND_NULL)
 		return web_error(req, 404, "unknown run '%s'", id);
 	const char *at = flow_waits_at(run, step && *step ? step : NULL);
+	int piped = at && !json_str(run, "workflow_file", NULL);
+	if (piped) {
+		err_set(TYPED_MSG, id);
+		at = NULL;
+	}
 	char stepbuf[80];
 	snprintf(stepbuf, sizeof stepbuf, "%s", at ? at : "");
 	jv_free(run);
@@ -521,6 +554,8 @@ static int api_get(struct web_req *req)
 	}
 	char id[65];
 	const char *after;
+	if (run_id(req, id, &after) == 0 && !strcmp(after, "/resume"))
+		return web_not_allowed(req, "POST");
 	if (run_id(req, id, &after) < 0 || (*after && strcmp(after, "/history")))
 		return web_error(req, 404, "not found");
 	if (*after) {

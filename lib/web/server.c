@@ -205,20 +205,6 @@ bad:
 
 /* ---- dispatch ---- */
 
-static int send_plain(struct MHD_Connection *c, int status, const char *msg)
-{
-	struct MHD_Response *r =
-		MHD_create_response_from_buffer(strlen(msg), (void *)msg, MHD_RESPMEM_MUST_COPY);
-	if (!r)
-		return MHD_NO;
-	web_headers(r, "text/plain; charset=utf-8");
-	if (status == MHD_HTTP_UNAUTHORIZED)
-		MHD_add_response_header(r, "WWW-Authenticate", "Bearer realm=\"panic-web\"");
-	enum MHD_Result rc = MHD_queue_response(c, (unsigned)status, r);
-	MHD_destroy_response(r);
-	return rc;
-}
-
 static const struct web_route *find(const char *method, const char *path, const char **rest)
 {
 	int head = !strcmp(method, "HEAD");
@@ -236,6 +222,14 @@ static const struct web_route *find(const char *method, const char *path, const 
 		}
 	}
 	return NULL;
+}
+
+/* The methods some route takes PATH with ("GET, HEAD, POST"), or NULL. */
+static const char *allowed(const char *path)
+{
+	const char *rest;
+	int get = find("GET", path, &rest) != NULL, post = find("POST", path, &rest) != NULL;
+	return get && post ? "GET, HEAD, POST" : get ? "GET, HEAD" : post ? "POST" : NULL;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -282,21 +276,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		wc->body[wc->len] = 0;
 		return MHD_YES;
 	}
-	if (!strcmp(url, BAD_URL))
-		return send_plain(c, 400, "bad request: the URL holds a NUL or invalid UTF-8\n");
-	int bad = 0;
-	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, check_value, &bad);
-	if (bad)
-		return send_plain(c, 400, "bad request: a query argument holds a NUL or invalid UTF-8\n");
-	int from_query;
-	if (!token_ok(s, c, &from_query))
-		return send_plain(c, 401, "unauthorized: this server needs its token\n");
-	if (strcmp(method, "GET") && strcmp(method, "HEAD") && strcmp(method, "POST"))
-		return send_plain(c, 405, "method not allowed\n");
-	if (wc->too_big)
-		return send_plain(c, 413, "request body too large\n");
-	if (url[0] != '/')
-		return send_plain(c, 400, "bad request: the path must start with '/'\n");
 	struct web_req req = {
 		.method = method,
 		.path = url,
@@ -305,18 +284,40 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		.srv = s,
 		.conn = wc,
 	};
+	if (!strcmp(url, BAD_URL))
+		return web_fail(&req, 400, "bad request: the URL holds a NUL or invalid UTF-8");
+	int bad = 0;
+	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, check_value, &bad);
+	if (bad)
+		return web_fail(&req, 400, "bad request: a query argument holds a NUL or invalid UTF-8");
+	int from_query;
+	if (!token_ok(s, c, &from_query))
+		return web_fail(&req, 401, "unauthorized: this server needs its token");
+	if (wc->too_big)
+		return web_fail(&req, 413, "request body too large");
+	if (url[0] != '/')
+		return web_fail(&req, 400, "bad request: the path must start with '/'");
 	const struct web_route *r = find(method, url, &req.rest);
-	if (!r)
-		return send_plain(c, 404, "not found\n");
+	if (!r) {
+		if (!(wc->allow = allowed(url)))
+			return web_fail(&req, 404, "not found");
+		return web_not_allowed(&req, wc->allow) == 0 ? MHD_YES : MHD_NO;
+	}
 	if (!strcmp(method, "POST") && !(r->flags & WEB_NO_CSRF)) {
 		const char *t = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-CSRF-Token");
 		if (!t)
 			t = web_form(&req, "csrf");
-		if (!origin_ok(c) || !t || !same(t, s->csrf))
+		if (!origin_ok(c)) {
+			const char *o = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
 			return web_error(&req, 403,
-			                 "forbidden: the form's CSRF token is missing or stale (reload the page)") == 0
+			                 "forbidden: the request's origin '%.100s' is not this server",
+			                 o ? o : "") == 0
 			               ? MHD_YES
 			               : MHD_NO;
+		}
+		if (!t || !same(t, s->csrf))
+			return web_fail(&req, 403,
+			                "forbidden: the form's CSRF token is missing or stale (reload the page)");
 	}
 	if (!(req.db = web_thread_db(s)))
 		return web_error(&req, 500, "state: %s", err_msg()) == 0 ? MHD_YES : MHD_NO;

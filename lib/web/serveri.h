@@ -35,9 +35,13 @@ struct web_conn {
 	int too_big;
 	int set_cookie; /* the token came in the query: send it as a cookie */
 	int taken;      /* its socket was taken (web_take_socket()) */
+	const char *allow; /* an Allow header for the answer (a 405), or NULL */
 	jv form; /* parsed on first use, or jv_invalid() */
 };
 
+/* Answers REQ with web_error() before any route has it (a bad URL, no
+ * token, no route): MHD_YES, or MHD_NO if it could not. */
+int web_fail(struct web_req *req, int status, const char *msg);
 /* This thread's state file connection (opened on first use). */
 struct db *web_thread_db(struct web_server *s);
 /* Serves file NAME of the web root (or built in) for REQ; 404 if none. */
