@@ -232,8 +232,10 @@ static int verdict(const char *id)
 static jv describe_or_die(const char *file)
 {
 	jv steps = flow_describe(file, o.sigfd);
-	if (!jv_is_valid(steps))
+	if (!jv_is_valid(steps)) {
+		jv_free(steps);
 		pdie(PX_CONFIG, "%s", err_msg());
+	}
 	return steps;
 }
 
@@ -262,8 +264,10 @@ static jv try_steps(const char *file)
 static jv steps_of(const char *file)
 {
 	jv steps = try_steps(file);
-	if (!jv_is_valid(steps))
+	if (!jv_is_valid(steps)) {
+		jv_free(steps);
 		pdie(PX_CONFIG, "%s", err_msg());
+	}
 	return steps;
 }
 
@@ -905,8 +909,9 @@ static int run_file(int argc, char **argv)
 			if (names)
 				setenv("SYN_STEPS", names, 1);
 			free(names);
-		} else if (jv_invalid_has_msg(jv_copy(steps))) {
-			pdie(PX_CONFIG, "%s", err_msg()); /* a stage cannot start */
+		} else if (jv_invalid_has_msg(jv_copy(steps))) { /* a stage cannot start */
+			jv_free(steps);
+			pdie(PX_CONFIG, "%s", err_msg());
 		} else if (prog_verbose >= 0) {
 			pwarn("%s (its stages will look for each other)", err_msg());
 		}
