@@ -2,6 +2,7 @@
  * ends says nothing on the bus after its lock is gone: the thread also
  * watches each runner it reported (a pidfd) and reports its network
  * again when it has exited. */
+#include <errno.h>
 #include <poll.h>
 #include <sys/syscall.h>
 #include <stdlib.h>
@@ -85,14 +86,15 @@ static void move(struct netlive *nl, const char *name)
 	}
 }
 
-/* Watches PID, NAME's runner now (0: none), instead of the one before. */
-static void watch(struct netlive *nl, const char *name, long pid)
+/* Watches PID, NAME's runner now (0: none), instead of the one before:
+ * -1 if that runner has gone already. */
+static int watch(struct netlive *nl, const char *name, long pid)
 {
 	for (struct runner **p = &nl->runners; *p; p = &(*p)->next) {
 		struct runner *r = *p;
 		if (!strcmp(r->name, name)) {
 			if (r->pid == pid)
-				return;
+				return 0;
 			*p = r->next;
 			close(r->fd);
 			free(r);
@@ -101,17 +103,19 @@ static void watch(struct netlive *nl, const char *name, long pid)
 		}
 	}
 	if (pid <= 0 || nl->nrunners >= RUNNERS_MAX || strlen(name) >= sizeof nl->runners->name)
-		return;
+		return 0;
 	struct runner *r = calloc(1, sizeof *r);
 	if (!r || (r->fd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0)) < 0) {
-		free(r); /* gone already, or no pidfds: its next event tells */
-		return;
+		int gone = r && errno == ESRCH; /* else no pidfds: its next event tells */
+		free(r);
+		return gone ? -1 : 0;
 	}
 	r->pid = pid;
 	strcpy(r->name, name);
 	r->next = nl->runners;
 	nl->runners = r;
 	nl->nrunners++;
+	return 0;
 }
 
 static int on_event(const char *line, size_t n, void *ctx)
@@ -210,7 +214,13 @@ static void *run(void *arg)
 				char *s = status_json(nl->db, net, &n, &pid);
 				if (s) {
 					send_all(nl, s, n);
-					watch(nl, m->name, pid);
+					if (watch(nl, m->name, pid) < 0) {
+						/* it exited between its status and the watch
+						 * (and says nothing more): what is left */
+						free(s);
+						if ((s = status_json(nl->db, net, &n, &pid)))
+							send_all(nl, s, n);
+					}
 				}
 				free(s);
 			}
