@@ -261,6 +261,9 @@ static int topic_ok(struct bus *b, const char *topic)
 
 int bus_wants(struct bus *b, const char *topic)
 {
+	refresh(b);
+	if (!b->n)
+		return 0; /* nobody listens: no topic to check or format */
 	return topic_ok(b, topic) && match(b, topic) > 0;
 }
 

@@ -9,12 +9,17 @@
 
 static const char *const owned[] = { "_run", "_key", "_status", "_error" };
 
-jv flow_split(jv rec, jv *run, jv *key)
+unsigned flow_owned(jv rec)
 {
-	*run = json_get(rec, "_run");
-	*key = json_get(rec, "_key");
+	return json_key_mask(rec, owned, 4);
+}
+
+jv flow_split(jv rec, unsigned mask, jv *run, jv *key)
+{
+	*run = mask & FLOW_OWN_RUN ? json_get(rec, "_run") : jv_invalid();
+	*key = mask & FLOW_OWN_KEY ? json_get(rec, "_key") : jv_invalid();
 	for (size_t i = 0; i < sizeof owned / sizeof *owned; i++)
-		if (json_has(rec, owned[i]))
+		if (mask & (1u << i))
 			rec = jv_object_delete(rec, jv_string(owned[i]));
 	return rec;
 }

@@ -32,9 +32,13 @@
  * the completed and skipped rows of its journal STEPS (borrowed, an array
  * in seq order) applied in turn. */
 jv flow_context_of(jv input, jv steps);
-/* REC (consumed) less the pipeline's fields; *RUN and *KEY get the values
- * of _run and _key (jv_invalid() if absent; the caller frees them). */
-jv flow_split(jv rec, jv *run, jv *key);
+/* Which of the pipeline's own fields record REC (borrowed) has: */
+enum { FLOW_OWN_RUN = 1, FLOW_OWN_KEY = 2, FLOW_OWN_STATUS = 4, FLOW_OWN_ERROR = 8 };
+unsigned flow_owned(jv rec);
+/* REC (consumed) less the pipeline's fields, MASK as flow_owned() gave
+ * it; *RUN and *KEY get the values of _run and _key (jv_invalid() if
+ * absent; the caller frees them). */
+jv flow_split(jv rec, unsigned mask, jv *run, jv *key);
 /* CTX (consumed) with every field of MERGE (consumed) set: a shallow merge. */
 jv flow_merge(jv ctx, jv merge);
 

@@ -373,9 +373,6 @@ static int reject(jv ctx, char *why, size_t size, const char *fmt, const char *a
 	return -1;
 }
 
-/* The pipeline's own fields of a record: */
-static const char *const owned[] = { "_run", "_key", "_status", "_error" };
-
 int stage_take(struct stage *s, jv rec, const char *raw, size_t rawlen, char *why, size_t size)
 {
 	if (s->dup_named) {
@@ -395,17 +392,17 @@ int stage_take(struct stage *s, jv rec, const char *raw, size_t rawlen, char *wh
 				s->downstream = p.downstream;
 		}
 	}
-	unsigned mask = json_key_mask(rec, owned, 4);
+	unsigned mask = flow_owned(rec);
 	jv run = jv_invalid(), key = jv_invalid(), ctx = rec;
 	char said[24] = ""; /* the record's _status */
-	if (mask & 4) {
+	if (mask & FLOW_OWN_STATUS) {
 		jv st = json_get(rec, "_status");
 		if (jv_get_kind(st) == JV_KIND_STRING)
 			snprintf(said, sizeof said, "%s", jv_string_value(st));
 		jv_free(st);
 	}
 	if (mask)
-		ctx = flow_split(rec, &run, &key);
+		ctx = flow_split(rec, mask, &run, &key);
 	struct db_flow_view v;
 	char id[ID_LEN + 1];
 	int fresh = 0, rc;
@@ -475,7 +472,7 @@ int stage_take(struct stage *s, jv rec, const char *raw, size_t rawlen, char *wh
 	/* The context's text, when the record's own bytes give it: the record
 	 * as read, or (as a stage writes it) less its last field "_run". */
 	size_t tail = sizeof ",\"_run\":\"\"}" - 1 + ID_LEN;
-	if (mask == 1 && raw && rawlen > tail && !memcmp(raw + rawlen - tail, ",\"_run\":\"", 9) &&
+	if (mask == FLOW_OWN_RUN && raw && rawlen > tail && !memcmp(raw + rawlen - tail, ",\"_run\":\"", 9) &&
 	    !memcmp(raw + rawlen - 2 - ID_LEN, id, ID_LEN) && raw[rawlen - 1] == '}') {
 		text = raw;
 		rawlen -= tail - 1;

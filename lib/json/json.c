@@ -251,18 +251,23 @@ unsigned json_key_mask(jv obj, const char *const names[], int n)
 {
 	unsigned mask = 0;
 	size_t len[32];
+	unsigned char first[256] = { 0 }; /* a key that starts otherwise is none of them */
 	if (jv_get_kind(obj) != JV_KIND_OBJECT)
 		return 0;
-	for (int j = 0; j < n && j < 32; j++)
+	for (int j = 0; j < n && j < 32; j++) {
 		len[j] = strlen(names[j]);
+		first[(unsigned char)names[j][0]] = 1;
+	}
 	for (int i = jv_object_iter(obj); jv_object_iter_valid(obj, i);
 	     i = jv_object_iter_next(obj, i)) {
 		jv k = jv_object_iter_key(obj, i);
 		const char *s = jv_string_value(k);
-		size_t kl = (size_t)jv_string_length_bytes(jv_copy(k));
-		for (int j = 0; j < n && j < 32; j++)
-			if (kl == len[j] && !memcmp(s, names[j], kl))
-				mask |= 1u << j;
+		if (first[(unsigned char)s[0]]) {
+			size_t kl = (size_t)jv_string_length_bytes(jv_copy(k));
+			for (int j = 0; j < n && j < 32; j++)
+				if (kl == len[j] && !memcmp(s, names[j], kl))
+					mask |= 1u << j;
+		}
 		jv_free(k);
 	}
 	return mask;

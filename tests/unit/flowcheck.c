@@ -60,7 +60,8 @@ static jv one(jv c)
 	}
 	if (!strcmp(fn, "split")) {
 		jv run, key;
-		jv ctx = flow_split(json_get(c, "rec"), &run, &key);
+		jv rec = json_get(c, "rec");
+		jv ctx = flow_split(rec, flow_owned(rec), &run, &key);
 		jv r = json_set(jv_object(), "ctx", ctx);
 		r = json_set(r, "run", jv_is_valid(run) ? run : (jv_free(run), jv_null()));
 		return json_set(r, "key", jv_is_valid(key) ? key : (jv_free(key), jv_null()));
