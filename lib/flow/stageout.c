@@ -93,12 +93,17 @@ static void on_merge(struct stage *s, struct slot *sl, jv m, jv error, const cha
 		stage_failure(s, sl, "too_large", why, 0);
 		return;
 	}
-	if (!jv_is_valid(ctx)) { /* merged in place: the slot holds the only copy */
+	if (!jv_is_valid(ctx) && (stop || s->step->nscorers)) {
+		/* merged in place (the slot holds the only copy), for the
+		 * scorers or the stopped record; else the text is all that
+		 * goes on */
 		ctx = flow_merge(sl->ctx, jv_copy(m));
 		sl->ctx = jv_null();
 	}
-	jv_free(sl->ctx);
-	sl->ctx = ctx;
+	if (jv_is_valid(ctx)) {
+		jv_free(sl->ctx);
+		sl->ctx = ctx;
+	}
 	free(sl->text);
 	sl->text = text;
 	sl->textlen = n;
