@@ -269,9 +269,10 @@ static int get(struct web_req *req)
 	const char *after;
 	if (!strcmp(req->rest, "new"))
 		return agent_page(req, 200, jv_null(), jv_null(), jv_null(), NULL);
-	if (name_of(req, name, &after) == 0 && post_only(after))
+	int ok = name_of(req, name, &after) == 0;
+	if (ok && post_only(after))
 		return web_not_allowed(req, "POST");
-	if (name_of(req, name, &after) < 0 || *after)
+	if (!ok || *after)
 		return web_error(req, 404, "not found");
 	jv a = find(req, name);
 	if (jv_get_kind(a) != JV_KIND_OBJECT)
@@ -391,9 +392,10 @@ static int api_get(struct web_req *req)
 	}
 	char name[AGENT_NAME_MAX + 1];
 	const char *after;
-	if (name_of(req, name, &after) == 0 && post_only(after))
+	int ok = name_of(req, name, &after) == 0;
+	if (ok && post_only(after))
 		return web_not_allowed(req, "POST");
-	if (name_of(req, name, &after) < 0 || (*after && strcmp(after, "/status")))
+	if (!ok || (*after && strcmp(after, "/status")))
 		return web_error(req, 404, "not found");
 	jv a = find(req, name);
 	if (jv_get_kind(a) != JV_KIND_OBJECT)

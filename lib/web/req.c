@@ -202,11 +202,6 @@ int web_not_allowed(struct web_req *req, const char *allow)
 	return web_error(req, 405, "method not allowed: %s takes %s", req->path, allow);
 }
 
-int web_fail(struct web_req *req, int status, const char *msg)
-{
-	return web_error(req, status, "%s", msg) == 0 ? MHD_YES : MHD_NO;
-}
-
 int web_take_socket(struct web_req *req)
 {
 	struct web_conn *wc = req->conn;

@@ -274,9 +274,10 @@ static int get_run(struct web_req *req)
 {
 	char id[65];
 	const char *after;
-	if (run_id(req, id, &after) == 0 && !strcmp(after, "/resume"))
+	int ok = run_id(req, id, &after) == 0;
+	if (ok && !strcmp(after, "/resume"))
 		return web_not_allowed(req, "POST");
-	if (run_id(req, id, &after) < 0 || *after)
+	if (!ok || *after)
 		return web_error(req, 404, "not found");
 	return run_page(req, id);
 }
@@ -554,9 +555,10 @@ static int api_get(struct web_req *req)
 	}
 	char id[65];
 	const char *after;
-	if (run_id(req, id, &after) == 0 && !strcmp(after, "/resume"))
+	int ok = run_id(req, id, &after) == 0;
+	if (ok && !strcmp(after, "/resume"))
 		return web_not_allowed(req, "POST");
-	if (run_id(req, id, &after) < 0 || (*after && strcmp(after, "/history")))
+	if (!ok || (*after && strcmp(after, "/history")))
 		return web_error(req, 404, "not found");
 	if (*after) {
 		jv h = flow_run_history(req->db, id);

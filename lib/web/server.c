@@ -224,6 +224,12 @@ static const struct web_route *find(const char *method, const char *path, const 
 	return NULL;
 }
 
+/* What libmicrohttpd is told of an answer queued (0) or not (-1). */
+static enum MHD_Result mhd(int rc)
+{
+	return rc == 0 ? MHD_YES : MHD_NO;
+}
+
 /* The methods some route takes PATH with ("GET, HEAD, POST"), or NULL. */
 static const char *allowed(const char *path)
 {
@@ -285,23 +291,23 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		.conn = wc,
 	};
 	if (!strcmp(url, BAD_URL))
-		return web_fail(&req, 400, "bad request: the URL holds a NUL or invalid UTF-8");
+		return mhd(web_error(&req, 400, "bad request: the URL holds a NUL or invalid UTF-8"));
 	int bad = 0;
 	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, check_value, &bad);
 	if (bad)
-		return web_fail(&req, 400, "bad request: a query argument holds a NUL or invalid UTF-8");
+		return mhd(web_error(&req, 400, "bad request: a query argument holds a NUL or invalid UTF-8"));
 	int from_query;
 	if (!token_ok(s, c, &from_query))
-		return web_fail(&req, 401, "unauthorized: this server needs its token");
+		return mhd(web_error(&req, 401, "unauthorized: this server needs its token"));
 	if (wc->too_big)
-		return web_fail(&req, 413, "request body too large");
+		return mhd(web_error(&req, 413, "request body too large"));
 	if (url[0] != '/')
-		return web_fail(&req, 400, "bad request: the path must start with '/'");
+		return mhd(web_error(&req, 400, "bad request: the path must start with '/'"));
 	const struct web_route *r = find(method, url, &req.rest);
 	if (!r) {
 		if (!(wc->allow = allowed(url)))
-			return web_fail(&req, 404, "not found");
-		return web_not_allowed(&req, wc->allow) == 0 ? MHD_YES : MHD_NO;
+			return mhd(web_error(&req, 404, "not found"));
+		return mhd(web_not_allowed(&req, wc->allow));
 	}
 	if (!strcmp(method, "POST") && !(r->flags & WEB_NO_CSRF)) {
 		const char *t = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-CSRF-Token");
@@ -309,18 +315,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			t = web_form(&req, "csrf");
 		if (!origin_ok(c)) {
 			const char *o = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
-			return web_error(&req, 403,
-			                 "forbidden: the request's origin '%.100s' is not this server",
-			                 o ? o : "") == 0
-			               ? MHD_YES
-			               : MHD_NO;
+			return mhd(web_error(&req, 403,
+			                     "forbidden: the request's origin '%.100s' is not this server",
+			                     o ? o : ""));
 		}
 		if (!t || !same(t, s->csrf))
-			return web_fail(&req, 403,
-			                "forbidden: the form's CSRF token is missing or stale (reload the page)");
+			return mhd(web_error(&req, 403,
+			                "forbidden: the form's CSRF token is missing or stale (reload the page)"));
 	}
 	if (!(req.db = web_thread_db(s)))
-		return web_error(&req, 500, "state: %s", err_msg()) == 0 ? MHD_YES : MHD_NO;
+		return mhd(web_error(&req, 500, "state: %s", err_msg()));
 	wc->set_cookie = from_query; /* a screen given ?token= keeps it for its scripts */
 	if (r->handler(&req) < 0 && !req.answered)
 		web_error(&req, 500, "%s", err_msg());

@@ -39,9 +39,6 @@ struct web_conn {
 	jv form; /* parsed on first use, or jv_invalid() */
 };
 
-/* Answers REQ with web_error() before any route has it (a bad URL, no
- * token, no route): MHD_YES, or MHD_NO if it could not. */
-int web_fail(struct web_req *req, int status, const char *msg);
 /* This thread's state file connection (opened on first use). */
 struct db *web_thread_db(struct web_server *s);
 /* Serves file NAME of the web root (or built in) for REQ; 404 if none. */
